@@ -1,0 +1,103 @@
+import type { AccessPolicy } from './access-policy';
+import { InvalidRequestError, MethodNotAllowedError, RouteNotFoundError, toErrorResponse } from './errors';
+import { presentToken, type TokenResponseBody } from './presenter';
+import { TENANT_ID_PATTERN } from './tenant-config';
+import type { TokenVendor, VendResult } from './vendor';
+
+/** HTTP API v1, independent of API Gateway: the Lambda handler and the local server both adapt to it. */
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Every query parameter with all its values. */
+  readonly query: Readonly<Record<string, readonly string[]>>;
+  readonly callerArn: string | undefined;
+  readonly requestId: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+/** What happened, for logs and metrics; never holds a token. */
+export interface ApiOutcome {
+  readonly response: ApiResponse;
+  readonly route: 'health' | 'token' | 'unknown';
+  readonly tenantId?: string;
+  readonly vend?: VendResult;
+  readonly error?: unknown;
+}
+
+export const DEFAULT_MIN_TTL_SECONDS = 300;
+export const MAX_MIN_TTL_SECONDS = 3600;
+
+const TOKEN_ROUTE = /^\/v1\/tenants\/([^/]*)\/token$/;
+const COMMON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
+
+export function parseMinTtl(query: ApiRequest['query']): number {
+  for (const name of Object.keys(query)) {
+    if (name !== 'minTtl') throw new InvalidRequestError(`Unknown query parameter '${name}'; only minTtl is accepted.`);
+  }
+  const values = query.minTtl;
+  if (!values || values.length === 0) return DEFAULT_MIN_TTL_SECONDS;
+  if (values.length > 1) throw new InvalidRequestError('minTtl must be given at most once.');
+  const raw = values[0] ?? '';
+  if (!/^\d{1,6}$/.test(raw) || Number(raw) > MAX_MIN_TTL_SECONDS) {
+    throw new InvalidRequestError(`minTtl must be an integer number of seconds from 0 to ${MAX_MIN_TTL_SECONDS}.`);
+  }
+  return Number(raw);
+}
+
+export function parseTenantId(raw: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    decoded = raw;
+  }
+  if (!TENANT_ID_PATTERN.test(decoded)) {
+    throw new InvalidRequestError('tenantId must be 1-64 lowercase letters, digits or hyphens, not starting or ending with a hyphen.');
+  }
+  return decoded;
+}
+
+export class TokenApi {
+  constructor(
+    private readonly vendor: TokenVendor,
+    private readonly policy: AccessPolicy,
+    private readonly clock: { now(): number },
+  ) {}
+
+  async handle(request: ApiRequest): Promise<ApiOutcome> {
+    const tokenMatch = TOKEN_ROUTE.exec(request.path);
+    const route = request.path === '/v1/health' ? 'health' : tokenMatch ? 'token' : 'unknown';
+    let tenantId: string | undefined;
+    try {
+      if (route === 'unknown') throw new RouteNotFoundError(request.method, request.path);
+      if (request.method !== 'GET') throw new MethodNotAllowedError(request.method, ['GET']);
+      if (route === 'health') return { route, response: { status: 200, headers: { ...COMMON_HEADERS }, body: { status: 'ok' } } };
+
+      tenantId = parseTenantId(tokenMatch?.[1] ?? '');
+      const minTtl = parseMinTtl(request.query);
+      this.policy.authorise(request.callerArn, tenantId);
+      const vend = await this.vendor.vend(tenantId, minTtl);
+      const body: TokenResponseBody = presentToken(vend.tenant, vend.session, this.clock.now());
+      return { route, tenantId, vend, response: { status: 200, headers: { ...COMMON_HEADERS }, body } };
+    } catch (error) {
+      return { route, tenantId, error, response: this.errorResponse(error, request) };
+    }
+  }
+
+  private errorResponse(error: unknown, request: ApiRequest): ApiResponse {
+    // Authorisation runs before the tenant is looked up, so a caller limited to some
+    // tenants gets 403 for every other id and never learns which tenants exist.
+    const mapped = toErrorResponse(error);
+    return {
+      status: mapped.status,
+      headers: { ...COMMON_HEADERS, ...mapped.headers },
+      body: { error: { code: mapped.code, message: mapped.message }, requestId: request.requestId },
+    };
+  }
+}

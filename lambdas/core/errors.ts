@@ -1,0 +1,172 @@
+/**
+ * Every error the service can answer with. Each class carries a stable `code`
+ * (part of the API contract) and its HTTP status; `toErrorResponse` is the one
+ * place that turns any thrown value into a status + body.
+ *
+ * Messages are written for the caller or the operator and never contain a
+ * secret value: callers pass field names and tenant ids, not contents.
+ */
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'forbidden'
+  | 'not_found'
+  | 'tenant_not_found'
+  | 'method_not_allowed'
+  | 'tenant_misconfigured'
+  | 'internal_error'
+  | 'upstream_auth_failed'
+  | 'upstream_challenge_required'
+  | 'upstream_token_invalid'
+  | 'upstream_unavailable';
+
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  forbidden: 403,
+  not_found: 404,
+  tenant_not_found: 404,
+  method_not_allowed: 405,
+  tenant_misconfigured: 500,
+  internal_error: 500,
+  upstream_auth_failed: 502,
+  upstream_challenge_required: 502,
+  upstream_token_invalid: 502,
+  upstream_unavailable: 503,
+};
+
+export abstract class TvmError extends Error {
+  abstract readonly code: ErrorCode;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  get status(): number {
+    return STATUS_BY_CODE[this.code];
+  }
+}
+
+export class InvalidRequestError extends TvmError {
+  readonly code = 'invalid_request';
+}
+
+export class ForbiddenError extends TvmError {
+  readonly code = 'forbidden';
+  constructor(message = 'The caller is not allowed to request tokens for this tenant.') {
+    super(message);
+  }
+}
+
+export class RouteNotFoundError extends TvmError {
+  readonly code = 'not_found';
+  constructor(method: string, path: string) {
+    super(`No route for ${method} ${path}.`);
+  }
+}
+
+export class MethodNotAllowedError extends TvmError {
+  readonly code = 'method_not_allowed';
+  constructor(
+    method: string,
+    readonly allow: readonly string[],
+  ) {
+    super(`Method ${method} is not allowed here; use ${allow.join(', ')}.`);
+  }
+}
+
+export class TenantNotFoundError extends TvmError {
+  readonly code = 'tenant_not_found';
+  constructor(readonly tenantId: string) {
+    super(`Tenant '${tenantId}' does not exist.`);
+  }
+}
+
+export class TenantMisconfiguredError extends TvmError {
+  readonly code = 'tenant_misconfigured';
+  constructor(
+    readonly tenantId: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`Tenant '${tenantId}' is misconfigured: ${problems.join('; ')}.`);
+  }
+}
+
+/** Reason an upstream refused the credentials; drives retry and lockout decisions. */
+export type AuthFailureReason =
+  | 'not_authorized'
+  | 'password_reset_required'
+  | 'user_not_confirmed'
+  | 'user_not_found'
+  | 'client_rejected'
+  | 'locked_out';
+
+export class UpstreamAuthFailedError extends TvmError {
+  readonly code = 'upstream_auth_failed';
+  constructor(
+    message: string,
+    readonly reason: AuthFailureReason,
+    /** Seconds until the service will try the upstream again (lockout guard). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class UpstreamChallengeRequiredError extends TvmError {
+  readonly code = 'upstream_challenge_required';
+  constructor(
+    readonly tenantId: string,
+    readonly challengeName: string,
+  ) {
+    super(
+      `The upstream asks tenant '${tenantId}' to answer the ${challengeName} challenge; ` +
+        'an operator must complete it (for example set a permanent password) before tokens can be vended.',
+    );
+  }
+}
+
+export class UpstreamTokenInvalidError extends TvmError {
+  readonly code = 'upstream_token_invalid';
+}
+
+export class UpstreamUnavailableError extends TvmError {
+  readonly code = 'upstream_unavailable';
+  constructor(
+    message: string,
+    /** Seconds a caller should wait before retrying. */
+    readonly retryAfterSeconds = 5,
+  ) {
+    super(message);
+  }
+}
+
+export class InternalError extends TvmError {
+  readonly code = 'internal_error';
+  constructor() {
+    super('Internal error.');
+  }
+}
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly headers: Record<string, string>;
+}
+
+/** The single mapping from any thrown value to what the API answers. Unknown errors become a generic 500. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  const known = error instanceof TvmError ? error : new InternalError();
+  const headers: Record<string, string> = {};
+  if (known instanceof UpstreamUnavailableError) {
+    headers['Retry-After'] = String(known.retryAfterSeconds);
+  }
+  if (known instanceof UpstreamAuthFailedError && known.retryAfterSeconds !== undefined) {
+    headers['Retry-After'] = String(known.retryAfterSeconds);
+  }
+  if (known instanceof MethodNotAllowedError) {
+    headers.Allow = known.allow.join(', ');
+  }
+  return { status: known.status, code: known.code, message: known.message, headers };
+}

@@ -1,0 +1,88 @@
+import type { TenantConfig, ProviderKind } from './tenant-config';
+
+/** Interfaces the core depends on; adapters and providers implement them at the edges. */
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface TenantRecord {
+  readonly tenantId: string;
+  /** Changes whenever the credentials change (Secrets Manager VersionId, file hash). */
+  readonly version: string;
+  readonly config: TenantConfig;
+}
+
+export interface TenantStore {
+  /** Throws TenantNotFoundError or TenantMisconfiguredError. */
+  get(tenantId: string): Promise<TenantRecord>;
+  /** Forget any cached copy so the next `get` reads the source again. */
+  invalidate(tenantId: string): void;
+}
+
+/** Tokens a caller may receive. Which are set depends on the provider. */
+export interface VendableTokens {
+  readonly idToken?: string;
+  readonly accessToken?: string;
+  readonly token?: string;
+}
+
+/** A verified upstream session. `refreshToken` never leaves the service. */
+export interface Session {
+  readonly tenantId: string;
+  readonly provider: ProviderKind;
+  readonly secretVersion: string;
+  readonly tokens: VendableTokens;
+  readonly refreshToken?: string;
+  readonly identityId?: string;
+  /** Verified claims of the identity token (or the login token when it is a JWT). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** Epoch seconds: the earliest `exp` of the vendable tokens. */
+  readonly expiresAt: number;
+  /** Epoch seconds when the session was obtained. */
+  readonly issuedAt: number;
+}
+
+/** What a provider returns; the vendor stamps tenant, version and issue time. */
+export type ProviderSession = Omit<Session, 'tenantId' | 'secretVersion' | 'issuedAt' | 'provider'>;
+
+/** One upstream auth flow. Implementations verify every JWT before returning it. */
+export interface AuthProvider {
+  signIn(tenantId: string, config: TenantConfig): Promise<ProviderSession>;
+  /** Renew with the refresh token. Throws UpstreamAuthFailedError when the refresh token no longer works. */
+  refresh(tenantId: string, config: TenantConfig, session: Session): Promise<ProviderSession>;
+}
+
+/** Per-tenant session cache (L1 memory; the shared DynamoDB layer implements the same). */
+export interface SessionCache {
+  get(tenantId: string): Promise<Session | undefined>;
+  put(session: Session): Promise<void>;
+  delete(tenantId: string): Promise<void>;
+}
+
+/** Lockout guard state for one tenant. */
+export interface FailureMark {
+  readonly secretVersion: string;
+  readonly failures: number;
+  /** Epoch milliseconds until which password sign-in is not attempted. */
+  readonly blockedUntil: number;
+  readonly reason: string;
+}
+
+export interface FailureMarks {
+  get(tenantId: string): Promise<FailureMark | undefined>;
+  put(tenantId: string, mark: FailureMark): Promise<void>;
+  clear(tenantId: string): Promise<void>;
+}
+
+/** Domain events the vendor reports; the handler turns them into logs and metrics. */
+export type VendorEvent =
+  | { readonly type: 'cache_hit'; readonly tenantId: string }
+  | { readonly type: 'cache_miss'; readonly tenantId: string; readonly reason: 'empty' | 'stale' | 'secret_rotated' }
+  | { readonly type: 'sign_in'; readonly tenantId: string }
+  | { readonly type: 'refresh'; readonly tenantId: string }
+  | { readonly type: 'refresh_rejected'; readonly tenantId: string }
+  | { readonly type: 'upstream_retry'; readonly tenantId: string; readonly attempt: number }
+  | { readonly type: 'upstream_failure'; readonly tenantId: string; readonly code: string; readonly reason?: string }
+  | { readonly type: 'locked_out'; readonly tenantId: string; readonly retryAfterSeconds: number };

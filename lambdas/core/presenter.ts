@@ -1,0 +1,63 @@
+import type { Session, TenantRecord } from './ports';
+import type { ProviderKind } from './tenant-config';
+
+/** The 200 body of GET /v1/tenants/{tenantId}/token. Holds no refresh token, password or secret other than what a header template asks for. */
+export interface TokenResponseBody {
+  readonly tenantId: string;
+  readonly provider: ProviderKind;
+  readonly idToken?: string;
+  readonly accessToken?: string;
+  readonly token?: string;
+  readonly identityId?: string;
+  readonly expiresAt: string;
+  readonly expiresIn: number;
+  readonly headers: Record<string, string>;
+  readonly claims: Record<string, unknown>;
+}
+
+/** Values a header template may use. `apiKey` exists only for login-endpoint tenants, whose upstream wants it on every call. */
+function placeholderValues(tenant: TenantRecord, session: Session): Record<string, string | undefined> {
+  return {
+    idToken: session.tokens.idToken,
+    accessToken: session.tokens.accessToken,
+    token: session.tokens.token,
+    identityId: session.identityId,
+    apiKey: tenant.config.provider === 'login-endpoint' ? tenant.config.apiKey : undefined,
+  };
+}
+
+/** Render `{placeholder}` templates; a header whose placeholder has no value is left out rather than sent half-filled. */
+export function renderHeaders(templates: Readonly<Record<string, string>>, values: Record<string, string | undefined>): Record<string, string> {
+  const rendered: Record<string, string> = {};
+  for (const [name, template] of Object.entries(templates)) {
+    let complete = true;
+    const value = template.replace(/\{([^}]*)\}/g, (_match, key: string) => {
+      const replacement = values[key];
+      if (replacement === undefined) complete = false;
+      return replacement ?? '';
+    });
+    if (complete) rendered[name] = value;
+  }
+  return rendered;
+}
+
+export function selectClaims(claims: Readonly<Record<string, unknown>>, wanted: readonly string[]): Record<string, unknown> {
+  const selected: Record<string, unknown> = {};
+  for (const name of wanted) {
+    if (name in claims) selected[name] = claims[name];
+  }
+  return selected;
+}
+
+export function presentToken(tenant: TenantRecord, session: Session, nowMs: number): TokenResponseBody {
+  return {
+    tenantId: session.tenantId,
+    provider: session.provider,
+    ...session.tokens,
+    ...(session.identityId ? { identityId: session.identityId } : {}),
+    expiresAt: new Date(session.expiresAt * 1000).toISOString(),
+    expiresIn: Math.max(0, session.expiresAt - Math.floor(nowMs / 1000)),
+    headers: renderHeaders(tenant.config.headers, placeholderValues(tenant, session)),
+    claims: selectClaims(session.claims, tenant.config.claims),
+  };
+}

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ApiOutcome, ApiRequest, ApiResponse } from '../core/api';
+import { toErrorResponse } from '../core/errors';
+import type { Runtime } from '../runtime/compose';
+import type { Observability } from './observability';
+
+/** API Gateway REST proxy event -> the API's neutral request. */
+export function toApiRequest(event: APIGatewayProxyEvent, context: Pick<Context, 'awsRequestId'>): ApiRequest {
+  const query: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    query[name] = [...(values ?? [])];
+  }
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (!query[name] && value !== undefined) query[name] = [value];
+  }
+  return {
+    method: event.httpMethod.toUpperCase(),
+    path: event.path,
+    query,
+    callerArn: event.requestContext?.identity?.userArn ?? undefined,
+    requestId: event.requestContext?.requestId ?? context.awsRequestId,
+  };
+}
+
+export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
+  return { statusCode: response.status, headers: response.headers, body: JSON.stringify(response.body) };
+}
+
+/** A short SHA-256 fingerprint lets audits correlate a vended token without holding it. */
+export function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
+  const base = { route: outcome.route, method: request.method, status: outcome.response.status, caller: request.callerArn, tenantId: outcome.tenantId };
+  if (outcome.vend) {
+    const { session, cacheHit } = outcome.vend;
+    const token = session.tokens.idToken ?? session.tokens.token ?? session.tokens.accessToken ?? '';
+    metrics.addMetric('Vend', MetricUnit.Count, 1);
+    logger.info('token vended', { ...base, cacheHit, expiresAt: session.expiresAt, tokenFingerprint: fingerprint(token) });
+    return;
+  }
+  if (outcome.error === undefined) {
+    logger.debug('request served', base);
+    return;
+  }
+  const mapped = toErrorResponse(outcome.error);
+  if (mapped.status >= 500) metrics.addMetric(mapped.status === 503 ? 'Unavailable' : 'ServerError', MetricUnit.Count, 1);
+  const error = outcome.error instanceof Error ? { name: outcome.error.name, message: outcome.error.message } : { message: String(outcome.error) };
+  if (mapped.code === 'internal_error') {
+    logger.error('request failed', { ...base, code: mapped.code, error, stack: outcome.error instanceof Error ? outcome.error.stack : undefined });
+  } else {
+    logger.warn('request refused', { ...base, code: mapped.code, error });
+  }
+}
+
+/** The thin Lambda entry: adapt the event, let the API answer, log the outcome. */
+export function createHttpHandler(runtime: Runtime, observability: Observability) {
+  const handle = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const request = toApiRequest(event, context);
+    const outcome = await runtime.api.handle(request);
+    logOutcome(observability, request, outcome);
+    return toProxyResult(outcome.response);
+  };
+  return middy(handle)
+    .use(captureLambdaHandler(observability.tracer, { captureResponse: false }))
+    .use(injectLambdaContext(observability.logger, { resetKeys: true }))
+    .use(logMetrics(observability.metrics));
+}

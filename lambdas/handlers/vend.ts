@@ -1,0 +1,10 @@
+import { loadRuntimeConfig } from '../runtime/config';
+import { composeRuntime } from '../runtime/compose';
+import { createHttpHandler } from './http-handler';
+import { createObservability, vendorEventSink } from './observability';
+
+/** Lambda entry point of the token API (GET /v1/tenants/{tenantId}/token, GET /v1/health). */
+const observability = createObservability();
+const runtime = composeRuntime(loadRuntimeConfig(process.env), { onEvent: vendorEventSink(observability) });
+
+export const handler = createHttpHandler(runtime, observability);

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import type { Consumer } from '../core/access-policy';
+import type { Clock, TenantStore } from '../core/ports';
+import type { VendorOptions } from '../core/vendor';
+import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
+import { systemClock } from '../adapters/system-clock';
+import { loadRuntimeConfig } from '../runtime/config';
+import { composeRuntime, type Runtime } from '../runtime/compose';
+import { createHttpHandler } from '../handlers/http-handler';
+import { createObservability, vendorEventSink } from '../handlers/observability';
+import { startCognitoEmulator, type CognitoEmulator } from './cognito-emulator';
+import { serveHandler } from './http-adapter';
+import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
+import { seedCognitoTenant } from './seed-cognito';
+
+/**
+ * Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
+ * tenants file it embeds two upstreams: cognito-local (tenant `demo`) and a
+ * login-endpoint emulator (tenant `demo-rest`). Every local caller is the
+ * principal `local`, allowed all tenants.
+ */
+
+export const LOCAL_PRINCIPAL = 'local';
+
+export interface LocalServiceOptions {
+  readonly host?: string;
+  /** 0 picks a free port. @default 8787 */
+  readonly port?: number;
+  /** Tenants file (tenant id -> secret): vend for real upstreams instead of the embedded ones. */
+  readonly tenantsFile?: string;
+  /** Shared by the embedded upstreams and the vendor, so tests can move time. */
+  readonly clock?: Clock;
+  /** Extra tenant secrets added beside the demo tenants (tests). */
+  readonly extraTenants?: Readonly<Record<string, unknown>>;
+  readonly consumers?: readonly Consumer[];
+  readonly vendorOptions?: VendorOptions;
+  /** Lifetime of the demo tenants' tokens. @default 60 */
+  readonly tokenValidityMinutes?: number;
+}
+
+export interface DemoUpstreams {
+  readonly cognito: CognitoEmulator;
+  readonly loginEndpoint: LoginEndpointEmulator;
+  readonly tenants: Record<string, unknown>;
+}
+
+export interface LocalService {
+  readonly url: string;
+  readonly port: number;
+  readonly runtime: Runtime;
+  readonly upstreams?: DemoUpstreams;
+  readonly tenantIds: readonly string[];
+  close(): Promise<void>;
+}
+
+export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60): Promise<DemoUpstreams> {
+  const cognito = await startCognitoEmulator({ clock });
+  const seeded = await seedCognitoTenant(cognito.endpoint, {
+    username: 'demo@example.com',
+    customAttributes: { identityId: 'ap-southeast-2:00000000-0000-4000-8000-000000000001', companyId: 'company-demo', teamId: 'team-demo' },
+    tokenValidityMinutes,
+  });
+  const restUser = 'demo-rest@example.com';
+  const restPassword = `Tvm-${randomBytes(12).toString('base64url')}`;
+  const apiKey = `local-${randomBytes(16).toString('hex')}`;
+  const loginEndpoint = await startLoginEndpointEmulator({ users: { [restUser]: restPassword }, apiKey, clock, tokenTtlSeconds: tokenValidityMinutes * 60 });
+  return {
+    cognito,
+    loginEndpoint,
+    tenants: {
+      demo: seeded.secret,
+      'demo-rest': {
+        provider: 'login-endpoint',
+        baseUrl: loginEndpoint.baseUrl,
+        loginPath: '/auth/login',
+        refreshPath: '/auth/refresh',
+        apiKey,
+        username: restUser,
+        password: restPassword,
+        jwt: { issuer: loginEndpoint.issuer, jwksUri: loginEndpoint.jwksUri },
+      },
+    },
+  };
+}
+
+export async function startLocalService(options: LocalServiceOptions = {}): Promise<LocalService> {
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'token-vending-machine';
+  const clock = options.clock ?? systemClock;
+  const config = loadRuntimeConfig({
+    ...process.env,
+    TVM_CONSUMERS: JSON.stringify(options.consumers ?? [{ principal: LOCAL_PRINCIPAL, tenants: ['*'] }]),
+  });
+
+  let upstreams: DemoUpstreams | undefined;
+  let tenants: TenantStore & { tenantIds(): string[] };
+  const tenantsFile = options.tenantsFile ?? config.tenantsFile;
+  if (tenantsFile) {
+    tenants = new FileTenantStore(tenantsFile, clock);
+  } else {
+    upstreams = await startDemoUpstreams(clock, options.tokenValidityMinutes);
+    tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants });
+  }
+
+  const observability = createObservability();
+  const runtime = composeRuntime(config, {
+    tenants,
+    clock,
+    onEvent: vendorEventSink(observability),
+    ...(options.vendorOptions ? { vendorOptions: options.vendorOptions } : {}),
+  });
+  const handler = createHttpHandler(runtime, observability);
+  const port = options.port ?? Number(process.env.PORT ?? 8787);
+  const http = await serveHandler(handler, { host: options.host ?? '127.0.0.1', port, callerArn: LOCAL_PRINCIPAL });
+
+  return {
+    url: http.url,
+    port: http.port,
+    runtime,
+    ...(upstreams ? { upstreams } : {}),
+    tenantIds: tenants.tenantIds(),
+    close: async () => {
+      await http.close();
+      await upstreams?.cognito.close();
+      await upstreams?.loginEndpoint.close();
+    },
+  };
+}

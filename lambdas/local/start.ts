@@ -1,0 +1,35 @@
+import { startLocalService } from './local-service';
+
+/** `npm start`: run the service locally and print how to call it. */
+async function main(): Promise<void> {
+  const started = Date.now();
+  const service = await startLocalService();
+  const tenant = service.tenantIds.includes('demo') ? 'demo' : (service.tenantIds[0] ?? '<tenant>');
+  const lines = [
+    `token-vending-machine listening on ${service.url} (ready in ${Date.now() - started} ms)`,
+    service.upstreams
+      ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
+      : `  tenants from ${process.env.TVM_TENANTS_FILE}: ${service.tenantIds.join(', ') || '(none)'}`,
+    `  try: curl -s ${service.url}/v1/tenants/${tenant}/token?minTtl=300`,
+    '  stop: Ctrl-C',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: shutting down\n`);
+    service.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

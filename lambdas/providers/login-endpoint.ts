@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import {
+  UpstreamAuthFailedError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from '../core/errors';
+import type { AuthProvider, ProviderSession, Session } from '../core/ports';
+import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
+import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+
+/**
+ * Upstreams with a login endpoint: `POST {baseUrl}{loginPath}` with
+ * `{userName, password}` and `x-api-key`, answering
+ * `{credentials: {identityId, token, refreshToken}}`. Renewal goes through
+ * `refreshPath` (`{refreshToken, identityId}`) when the tenant configures one.
+ */
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+const credentialsResponse = z.object({
+  credentials: z.object({
+    token: z.string().min(1),
+    identityId: z.string().min(1).optional(),
+    refreshToken: z.string().min(1).optional(),
+  }),
+});
+
+interface DecodedJwt {
+  readonly exp?: number;
+}
+
+/** Decode a JWT's payload without trusting it, or undefined for an opaque token. */
+export function decodeJwtPayload(token: string): DecodedJwt | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8')) as unknown;
+    const payload = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as unknown;
+    if (typeof header !== 'object' || header === null || !('alg' in header)) return undefined;
+    if (typeof payload !== 'object' || payload === null) return undefined;
+    const exp = (payload as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? { exp } : {};
+  } catch {
+    return undefined;
+  }
+}
+
+function loginConfig(config: TenantConfig): LoginEndpointTenantConfig {
+  if (config.provider !== 'login-endpoint') throw new Error(`login-endpoint provider given a ${config.provider} tenant`);
+  return config;
+}
+
+function retryAfterSeconds(response: Response): number {
+  const header = Number(response.headers.get('retry-after'));
+  return Number.isFinite(header) && header > 0 ? Math.min(Math.ceil(header), 300) : 5;
+}
+
+export class LoginEndpointProvider implements AuthProvider {
+  constructor(
+    private readonly verifier: UpstreamJwtVerifier,
+    private readonly fetchFn: FetchLike = (url, init) => fetch(url, init),
+    private readonly clock: { now(): number } = Date,
+  ) {}
+
+  async signIn(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
+    const config = loginConfig(tenantConfig);
+    const body = { userName: config.username, password: config.password };
+    return this.exchange(tenantId, config, config.loginPath, 'sign-in', body, undefined);
+  }
+
+  async refresh(tenantId: string, tenantConfig: TenantConfig, session: Session): Promise<ProviderSession> {
+    const config = loginConfig(tenantConfig);
+    if (!config.refreshPath || !session.refreshToken) {
+      throw new UpstreamAuthFailedError(`Tenant '${tenantId}' cannot refresh without a refresh path and token.`, 'not_authorized');
+    }
+    const body = { refreshToken: session.refreshToken, identityId: session.identityId };
+    return this.exchange(tenantId, config, config.refreshPath, 'refresh', body, session);
+  }
+
+  private async exchange(
+    tenantId: string,
+    config: LoginEndpointTenantConfig,
+    path: string,
+    operation: string,
+    body: unknown,
+    previous: Session | undefined,
+  ): Promise<ProviderSession> {
+    const url = new URL(path, config.baseUrl).toString();
+    let response: Response;
+    try {
+      response = await this.fetchFn(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': config.apiKey },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(config.timeoutMs),
+      });
+    } catch (error) {
+      const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
+      throw new UpstreamUnavailableError(`The login endpoint of tenant '${tenantId}' ${kind} during ${operation}.`);
+    }
+
+    if (response.status === 401 || response.status === 403) {
+      throw new UpstreamAuthFailedError(
+        `The login endpoint rejected ${operation} for tenant '${tenantId}' (HTTP ${response.status}): check the username, password and API key.`,
+        'not_authorized',
+      );
+    }
+    if (response.status === 429 || response.status >= 500) {
+      throw new UpstreamUnavailableError(
+        `The login endpoint of tenant '${tenantId}' answered HTTP ${response.status} during ${operation}.`,
+        retryAfterSeconds(response),
+      );
+    }
+    if (!response.ok) {
+      throw new UpstreamAuthFailedError(
+        `The login endpoint rejected ${operation} for tenant '${tenantId}' (HTTP ${response.status}): check loginPath and the request format.`,
+        'client_rejected',
+      );
+    }
+
+    let parsed: z.infer<typeof credentialsResponse>;
+    try {
+      parsed = credentialsResponse.parse(await response.json());
+    } catch {
+      throw new UpstreamTokenInvalidError(`The login endpoint of tenant '${tenantId}' did not answer {credentials: {token, ...}}.`);
+    }
+    const { token, identityId, refreshToken } = parsed.credentials;
+    const { expiresAt, claims } = await this.expiry(tenantId, config, token);
+    return {
+      tokens: { token },
+      // Keep the refresh token only when it can be used; otherwise renewal is a fresh sign-in.
+      ...(config.refreshPath ? { refreshToken: refreshToken ?? previous?.refreshToken } : {}),
+      ...(identityId ?? previous?.identityId ? { identityId: identityId ?? previous?.identityId } : {}),
+      claims,
+      expiresAt,
+    };
+  }
+
+  /**
+   * A JWT is verified when the tenant says how (`jwt`), and its `exp` is the expiry.
+   * Otherwise the token is treated as opaque: it lives `tokenTtlSeconds`, cut short
+   * by any `exp` it carries (used only to shorten, never to trust its contents).
+   */
+  private async expiry(
+    tenantId: string,
+    config: LoginEndpointTenantConfig,
+    token: string,
+  ): Promise<{ expiresAt: number; claims: Record<string, unknown> }> {
+    const decoded = decodeJwtPayload(token);
+    if (decoded && config.jwt) {
+      const claims = await this.verifier.verifyJwt(tenantId, token, {
+        issuer: config.jwt.issuer,
+        jwksUri: config.jwt.jwksUri,
+        ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
+      });
+      if (typeof claims.exp !== 'number') throw new UpstreamTokenInvalidError(`The token for tenant '${tenantId}' has no exp claim.`);
+      return { expiresAt: claims.exp, claims };
+    }
+    const assumed = Math.floor(this.clock.now() / 1000) + config.tokenTtlSeconds;
+    return { expiresAt: decoded?.exp !== undefined ? Math.min(assumed, decoded.exp) : assumed, claims: {} };
+  }
+}

@@ -1,0 +1,63 @@
+import { AccessPolicy } from '../core/access-policy';
+import { TokenApi } from '../core/api';
+import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
+import { TokenVendor, type VendorOptions } from '../core/vendor';
+import { FileTenantStore } from '../adapters/file-tenant-store';
+import { AwsJwtVerifier, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
+import { SecretsManagerTenantStore } from '../adapters/secrets-manager-tenant-store';
+import { systemClock } from '../adapters/system-clock';
+import { CognitoProvider, type CognitoClientFactory } from '../providers/cognito';
+import { LoginEndpointProvider, type FetchLike } from '../providers/login-endpoint';
+import type { RuntimeConfig } from './config';
+
+/** Composition root: the one place that picks adapters and wires them into the core. */
+
+export interface Overrides {
+  readonly tenants?: TenantStore;
+  readonly cache?: SessionCache;
+  readonly failureMarks?: FailureMarks;
+  readonly clock?: Clock;
+  readonly verifier?: UpstreamJwtVerifier;
+  readonly cognitoClients?: CognitoClientFactory;
+  readonly fetch?: FetchLike;
+  readonly providers?: Partial<Record<'cognito' | 'login-endpoint', AuthProvider>>;
+  readonly vendorOptions?: VendorOptions;
+  readonly onEvent?: (event: VendorEvent) => void;
+}
+
+export interface Runtime {
+  readonly api: TokenApi;
+  readonly vendor: TokenVendor;
+  readonly tenants: TenantStore;
+  readonly clock: Clock;
+}
+
+export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore {
+  if (config.tenantsFile) return new FileTenantStore(config.tenantsFile, clock);
+  return new SecretsManagerTenantStore({ prefix: config.secretPrefix, ttlSeconds: config.secretCacheTtlSeconds, clock });
+}
+
+export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
+  const clock = overrides.clock ?? systemClock;
+  const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
+  const verifier = overrides.verifier ?? new AwsJwtVerifier();
+  const vendor = new TokenVendor({
+    tenants,
+    providers: {
+      cognito: overrides.providers?.cognito ?? new CognitoProvider(verifier, overrides.cognitoClients),
+      'login-endpoint': overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
+    },
+    cache: overrides.cache ?? new MemorySessionCache(clock),
+    failureMarks: overrides.failureMarks ?? new MemoryFailureMarks(),
+    clock,
+    ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
+    options: {
+      clockSkewSeconds: config.clockSkewSeconds,
+      maxUpstreamAttempts: config.upstreamAttempts,
+      ...overrides.vendorOptions,
+    },
+  });
+  const api = new TokenApi(vendor, new AccessPolicy(config.consumers), clock);
+  return { api, vendor, tenants, clock };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { consumersSchema, type Consumer } from '../core/access-policy';
+
+/**
+ * Runtime configuration from environment variables, validated once at start-up.
+ * The CDK stack sets these on the functions; local mode sets them itself.
+ */
+const envSchema = z.object({
+  TVM_SECRET_PREFIX: z.string().regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix').default('tvm/tenants'),
+  TVM_TENANTS_FILE: z.string().min(1).optional(),
+  TVM_CONSUMERS: z.string().default('[]'),
+  TVM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  TVM_SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  TVM_UPSTREAM_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
+});
+
+export interface RuntimeConfig {
+  readonly secretPrefix: string;
+  readonly tenantsFile?: string;
+  readonly consumers: readonly Consumer[];
+  readonly clockSkewSeconds: number;
+  readonly secretCacheTtlSeconds: number;
+  readonly upstreamAttempts: number;
+}
+
+export class ConfigError extends Error {}
+
+function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.')}: ${issue.message}`).join('; ');
+}
+
+export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
+  let consumersJson: unknown;
+  try {
+    consumersJson = JSON.parse(parsed.data.TVM_CONSUMERS);
+  } catch {
+    throw new ConfigError('Invalid configuration: TVM_CONSUMERS must be a JSON array of {principal, tenants}.');
+  }
+  const consumers = consumersSchema.safeParse(consumersJson);
+  if (!consumers.success) throw new ConfigError(`Invalid configuration: ${problems('TVM_CONSUMERS', consumers.error.issues)}`);
+  return {
+    secretPrefix: parsed.data.TVM_SECRET_PREFIX,
+    ...(parsed.data.TVM_TENANTS_FILE ? { tenantsFile: parsed.data.TVM_TENANTS_FILE } : {}),
+    consumers: consumers.data,
+    clockSkewSeconds: parsed.data.TVM_CLOCK_SKEW_SECONDS,
+    secretCacheTtlSeconds: parsed.data.TVM_SECRET_CACHE_TTL_SECONDS,
+    upstreamAttempts: parsed.data.TVM_UPSTREAM_ATTEMPTS,
+  };
+}
