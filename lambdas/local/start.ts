@@ -1,8 +1,11 @@
-import { startLocalService } from './local-service';
-
 /** `npm start`: run the service locally and print how to call it. */
+
+// cognito-local still loads the AWS SDK v2, whose end-of-support notice is noise here.
+process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const { startLocalService } = await import('./local-service');
   const service = await startLocalService();
   const tenant = service.tenantIds.includes('demo') ? 'demo' : (service.tenantIds[0] ?? '<tenant>');
   const lines = [
@@ -10,7 +13,7 @@ async function main(): Promise<void> {
     service.upstreams
       ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
       : `  tenants from ${process.env.TVM_TENANTS_FILE}: ${service.tenantIds.join(', ') || '(none)'}`,
-    `  try: curl -s ${service.url}/v1/tenants/${tenant}/token?minTtl=300`,
+    `  try: curl -s '${service.url}/v1/tenants/${tenant}/token?minTtl=300'`,
     '  stop: Ctrl-C',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -19,7 +22,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`\n${signal}: shutting down\n`);
+    process.stdout.write(`${signal}: shutting down\n`);
     service.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -1,0 +1,219 @@
+import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
+import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import {
+  InvalidRequestError,
+  TenantNotFoundError,
+  UpstreamAuthFailedError,
+  UpstreamChallengeRequiredError,
+  UpstreamUnavailableError,
+} from '../../../lambdas/core/errors';
+import type { VendorEvent } from '../../../lambdas/core/ports';
+import { TokenVendor, type VendorOptions } from '../../../lambdas/core/vendor';
+import { FakeClock, FakeProvider, cognitoSecret } from '../../support/fakes';
+
+function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = { acme: cognitoSecret }) {
+  const clock = new FakeClock();
+  const provider = new FakeProvider(clock);
+  const tenants = new StaticTenantStore(secrets);
+  const cache = new MemorySessionCache(clock);
+  const events: VendorEvent[] = [];
+  const sleeps: number[] = [];
+  const vendor = new TokenVendor({
+    tenants,
+    providers: { cognito: provider, 'login-endpoint': provider },
+    cache,
+    failureMarks: new MemoryFailureMarks(),
+    clock,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    onEvent: (event) => events.push(event),
+    options,
+  });
+  return { clock, provider, tenants, cache, vendor, events, sleeps };
+}
+
+const notAuthorized = () => {
+  throw new UpstreamAuthFailedError('rejected', 'not_authorized');
+};
+const unavailable = () => {
+  throw new UpstreamUnavailableError('down', 7);
+};
+
+describe('TokenVendor cache', () => {
+  it('signs in on a cold cache and serves the cached session afterwards', async () => {
+    const { vendor, provider } = setup();
+    const first = await vendor.vend('acme', 300);
+    const second = await vendor.vend('acme', 300);
+    expect(first.cacheHit).toBe(false);
+    expect(second.cacheHit).toBe(true);
+    expect(second.session.tokens.idToken).toBe(first.session.tokens.idToken);
+    expect(provider.signIns).toBe(1);
+  });
+
+  it('serves from cache only while exp - now >= minTtl + skew', async () => {
+    const { vendor, provider, clock } = setup({ clockSkewSeconds: 30 });
+    await vendor.vend('acme', 0); // expires in 3600 s
+    clock.advance(3600 - 330); // 330 s left: exactly minTtl 300 + skew 30
+    expect((await vendor.vend('acme', 300)).cacheHit).toBe(true);
+    clock.advance(1); // 329 s left
+    const renewed = await vendor.vend('acme', 300);
+    expect(renewed.cacheHit).toBe(false);
+    expect(renewed.session.expiresAt - clock.nowSeconds()).toBeGreaterThanOrEqual(330);
+    expect(provider.refreshes).toBe(1);
+  });
+
+  it('rejects a minTtl the upstream token lifetime can never meet', async () => {
+    const { vendor, provider } = setup();
+    provider.lifetimeSeconds = 600;
+    await expect(vendor.vend('acme', 3600)).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
+  it('propagates an unknown tenant without calling the upstream', async () => {
+    const { vendor, provider } = setup();
+    await expect(vendor.vend('nobody', 300)).rejects.toBeInstanceOf(TenantNotFoundError);
+    expect(provider.signIns).toBe(0);
+  });
+});
+
+describe('TokenVendor single flight', () => {
+  it('makes one sign-in for 200 concurrent cold requests and hands all of them the same token', async () => {
+    const { vendor, provider } = setup();
+    provider.delayMs = 20;
+    const results = await Promise.all(Array.from({ length: 200 }, () => vendor.vend('acme', 300)));
+    expect(provider.signIns).toBe(1);
+    expect(new Set(results.map((r) => r.session.tokens.idToken)).size).toBe(1);
+  });
+
+  it('runs flights for different tenants independently', async () => {
+    const { vendor, provider } = setup({}, { a: cognitoSecret, b: cognitoSecret });
+    provider.delayMs = 5;
+    await Promise.all([vendor.vend('a', 0), vendor.vend('b', 0), vendor.vend('a', 0)]);
+    expect(provider.signIns).toBe(2);
+  });
+});
+
+describe('TokenVendor renewal', () => {
+  it('prefers the refresh token and keeps it when the upstream returns none', async () => {
+    const { vendor, provider, clock } = setup();
+    const first = await vendor.vend('acme', 0);
+    provider.refreshSteps.push(() => ({ ...provider.issue('refresh'), refreshToken: undefined }));
+    clock.advance(3400);
+    const renewed = await vendor.vend('acme', 300);
+    expect(provider.signIns).toBe(1);
+    expect(provider.refreshes).toBe(1);
+    expect(renewed.session.tokens.idToken).toMatch(/^id-refresh-/);
+    expect(renewed.session.refreshToken).toBe(first.session.refreshToken);
+  });
+
+  it('falls back to one password sign-in when the refresh token is rejected', async () => {
+    const { vendor, provider, clock, events } = setup();
+    await vendor.vend('acme', 0);
+    provider.refreshSteps.push(notAuthorized);
+    clock.advance(3400);
+    const renewed = await vendor.vend('acme', 300);
+    expect(provider.refreshes).toBe(1);
+    expect(provider.signIns).toBe(2);
+    expect(renewed.session.tokens.idToken).toMatch(/^id-password-/);
+    expect(events.map((e) => e.type)).toContain('refresh_rejected');
+  });
+
+  it('drops the session and its refresh token when the secret version changes', async () => {
+    const { vendor, provider, tenants } = setup();
+    await vendor.vend('acme', 0);
+    tenants.replace({ acme: { ...cognitoSecret, password: 'Rotated-Pa55!' } });
+    const after = await vendor.vend('acme', 0);
+    expect(after.cacheHit).toBe(false);
+    expect(provider.refreshes).toBe(0);
+    expect(provider.signIns).toBe(2);
+  });
+
+  it('never retries a challenge', async () => {
+    const { vendor, provider } = setup();
+    provider.signInSteps.push(() => {
+      throw new UpstreamChallengeRequiredError('acme', 'NEW_PASSWORD_REQUIRED');
+    });
+    await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamChallengeRequiredError);
+    expect(provider.signIns).toBe(1);
+  });
+});
+
+describe('TokenVendor upstream outages', () => {
+  it('retries an unavailable upstream with jittered backoff, then succeeds', async () => {
+    const { vendor, provider, sleeps } = setup({ maxUpstreamAttempts: 3, retryBaseMs: 100, retryCapMs: 1000 });
+    provider.signInSteps.push(unavailable, unavailable);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: false });
+    expect(provider.signIns).toBe(3);
+    expect(sleeps).toEqual([100, 200]); // random 0.5 of 200 and 400
+  });
+
+  it('gives up after the bounded attempts with 503 and Retry-After', async () => {
+    const { vendor, provider } = setup({ maxUpstreamAttempts: 2 });
+    provider.signInSteps.push(unavailable, unavailable, unavailable);
+    const error = await vendor.vend('acme', 300).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as UpstreamUnavailableError).retryAfterSeconds).toBe(7);
+    expect(provider.signIns).toBe(2);
+  });
+
+  it('keeps serving a still-valid cached token while the upstream is down', async () => {
+    const { vendor, provider, clock } = setup({ maxUpstreamAttempts: 1 });
+    const first = await vendor.vend('acme', 0);
+    clock.advance(3000); // 600 s left
+    provider.refreshSteps.push(unavailable);
+    provider.signInSteps.push(unavailable);
+    await expect(vendor.vend('acme', 900)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    const served = await vendor.vend('acme', 300);
+    expect(served.cacheHit).toBe(true);
+    expect(served.session.tokens.idToken).toBe(first.session.tokens.idToken);
+  });
+});
+
+describe('TokenVendor lockout guard', () => {
+  it('pauses password sign-in after a rejection and answers at once inside the window', async () => {
+    const { vendor, provider, events } = setup();
+    provider.signInSteps.push(notAuthorized);
+    const first = await vendor.vend('acme', 300).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(UpstreamAuthFailedError);
+    expect((first as UpstreamAuthFailedError).retryAfterSeconds).toBe(300);
+
+    const next: unknown[] = [];
+    for (let i = 0; i < 100; i++) next.push(await vendor.vend('acme', 300).catch((e: unknown) => e));
+    expect(provider.signIns).toBe(1);
+    expect(next.every((e) => e instanceof UpstreamAuthFailedError && e.reason === 'locked_out')).toBe(true);
+    expect(events.filter((e) => e.type === 'locked_out')).toHaveLength(100);
+  });
+
+  it('doubles the pause on each rejection up to an hour', async () => {
+    const { vendor, provider, clock } = setup();
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      provider.signInSteps.push(notAuthorized);
+      const error = (await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamAuthFailedError;
+      waits.push(error.retryAfterSeconds ?? -1);
+      clock.advance(error.retryAfterSeconds ?? 0);
+    }
+    expect(waits).toEqual([300, 600, 1200, 2400, 3600, 3600]);
+    expect(provider.signIns).toBe(6);
+  });
+
+  it('clears the pause when the secret gets a new version', async () => {
+    const { vendor, provider, tenants } = setup();
+    provider.signInSteps.push(notAuthorized);
+    await vendor.vend('acme', 300).catch(() => undefined);
+    tenants.replace({ acme: { ...cognitoSecret, password: 'Fixed-Pa55word!' } });
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: false });
+    expect(provider.signIns).toBe(2);
+  });
+
+  it('also pauses after PasswordResetRequired-style failures', async () => {
+    const { vendor, provider } = setup();
+    provider.signInSteps.push(() => {
+      throw new UpstreamAuthFailedError('reset', 'password_reset_required');
+    });
+    await vendor.vend('acme', 300).catch(() => undefined);
+    await vendor.vend('acme', 300).catch(() => undefined);
+    expect(provider.signIns).toBe(1);
+  });
+});

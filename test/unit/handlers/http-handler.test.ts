@@ -1,0 +1,160 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { createHttpHandler, fingerprint } from '../../../lambdas/handlers/http-handler';
+import { createObservability, vendorEventSink } from '../../../lambdas/handlers/observability';
+import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
+import { composeRuntime } from '../../../lambdas/runtime/compose';
+import { capturedLogLines, capturedLogRecords } from '../../support/log-capture';
+import { FakeClock, FakeProvider, cognitoSecret, loginEndpointSecret } from '../../support/fakes';
+import { lambdaContext, proxyEvent } from '../../support/events';
+
+const exportRole = 'arn:aws:iam::123456789012:role/analytics-export';
+const platformRole = 'arn:aws:iam::123456789012:role/platform';
+
+function setup() {
+  const clock = new FakeClock();
+  const provider = new FakeProvider(clock);
+  const tenants = new StaticTenantStore({
+    acme: cognitoSecret,
+    globex: { ...loginEndpointSecret },
+    broken: { ...cognitoSecret, password: '', clientSecret: 'Leaky-Client-Secret', region: 'not-a-region' },
+  });
+  const config = loadRuntimeConfig({
+    TVM_CONSUMERS: JSON.stringify([
+      { principal: exportRole, tenants: ['acme', 'globex', 'broken', 'ghost'] },
+      { principal: platformRole, tenants: ['*'] },
+    ]),
+  });
+  const observability = createObservability();
+  const runtime = composeRuntime(config, {
+    tenants,
+    clock,
+    providers: { cognito: provider, 'login-endpoint': provider },
+    onEvent: vendorEventSink(observability),
+  });
+  const handler = createHttpHandler(runtime, observability);
+  const call = async (...args: Parameters<typeof proxyEvent>) => {
+    const result = (await handler(proxyEvent(...args), lambdaContext)) as APIGatewayProxyResult;
+    return { ...result, json: JSON.parse(result.body) as Record<string, any> };
+  };
+  return { call, provider, clock };
+}
+
+describe('vend handler: success', () => {
+  it('returns the tokens, rendered headers, selected claims and no-store', async () => {
+    const { call, clock } = setup();
+    const response = await call({ path: '/v1/tenants/acme/token', query: { minTtl: '600' } });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json' });
+    const body = response.json;
+    expect(body).toMatchObject({ tenantId: 'acme', provider: 'cognito', claims: { 'custom:companyId': 'acme-co' } });
+    expect(body.headers).toEqual({ authorization: body.idToken, 'X-Amz-Cognito-Security-Token': body.idToken });
+    expect(body.expiresIn).toBe(3600);
+    expect(Date.parse(body.expiresAt) / 1000 - clock.nowSeconds()).toBe(3600);
+    expect(body).not.toHaveProperty('refreshToken');
+    expect(JSON.stringify(body)).not.toContain('refresh-');
+    expect(body.claims).not.toHaveProperty('sub');
+  });
+
+  it('renders the login-endpoint headers with the api key the upstream requires', async () => {
+    const { call } = setup();
+    const { json } = await call({ path: '/v1/tenants/globex/token' });
+    expect(json.headers['x-api-key']).toBe(loginEndpointSecret.apiKey);
+    // The fake provider returns no identityId: the half-filled header is left out.
+    expect(json.headers).not.toHaveProperty('identityId');
+  });
+
+  it('logs an audit line with a fingerprint, never the token', async () => {
+    const { call } = setup();
+    const { json } = await call({ path: '/v1/tenants/acme/token' });
+    const audit = capturedLogRecords().find((r) => r.message === 'token vended' && r.tenantId === 'acme');
+    expect(audit).toMatchObject({ caller: 'arn:aws:sts::123456789012:assumed-role/analytics-export/run-1', tokenFingerprint: fingerprint(json.idToken) });
+    expect(capturedLogLines().join('\n')).not.toContain(json.idToken);
+  });
+
+  it('answers the health check', async () => {
+    const { call } = setup();
+    const response = await call({ path: '/v1/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual({ status: 'ok' });
+  });
+});
+
+describe('vend handler: bad input', () => {
+  const cases: Array<[string, Parameters<typeof proxyEvent>[0]]> = [
+    ['upper-case tenant id', { path: '/v1/tenants/ACME/token' }],
+    ['tenant id with underscore', { path: '/v1/tenants/ac_me/token' }],
+    ['tenant id ending in a hyphen', { path: '/v1/tenants/acme-/token' }],
+    ['empty tenant id', { path: '/v1/tenants//token' }],
+    ['minTtl=-1', { path: '/v1/tenants/acme/token', query: { minTtl: '-1' } }],
+    ['minTtl=abc', { path: '/v1/tenants/acme/token', query: { minTtl: 'abc' } }],
+    ['minTtl=99999', { path: '/v1/tenants/acme/token', query: { minTtl: '99999' } }],
+    ['minTtl=1.5', { path: '/v1/tenants/acme/token', query: { minTtl: '1.5' } }],
+    ['minTtl twice', { path: '/v1/tenants/acme/token', query: { minTtl: ['1', '2'] } }],
+    ['unknown parameter', { path: '/v1/tenants/acme/token', query: { ttl: '5' } }],
+  ];
+
+  it.each(cases)('%s -> 400 invalid_request', async (_name, event) => {
+    const { call, provider } = setup();
+    const response = await call({ requestId: 'req-400', ...event });
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: { code: 'invalid_request' }, requestId: 'req-400' });
+    expect(response.headers?.['Cache-Control']).toBe('no-store');
+    expect(provider.signIns).toBe(0);
+  });
+
+  it('unknown route -> 404 not_found', async () => {
+    const { call } = setup();
+    const response = await call({ path: '/v2/tenants/acme/token' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json.error.code).toBe('not_found');
+  });
+
+  it('POST -> 405 method_not_allowed with Allow', async () => {
+    const { call } = setup();
+    const response = await call({ method: 'POST', path: '/v1/tenants/acme/token' });
+    expect(response.statusCode).toBe(405);
+    expect(response.json.error.code).toBe('method_not_allowed');
+    expect(response.headers?.Allow).toBe('GET');
+  });
+});
+
+describe('vend handler: authorisation and tenants', () => {
+  it('unknown tenant -> 404 tenant_not_found for a caller allowed all tenants', async () => {
+    const { call } = setup();
+    const response = await call({ path: '/v1/tenants/nobody/token', callerArn: `arn:aws:sts::123456789012:assumed-role/platform/s` });
+    expect(response.statusCode).toBe(404);
+    expect(response.json.error.code).toBe('tenant_not_found');
+  });
+
+  it('unknown tenant -> 403 forbidden for a caller allowed only some tenants', async () => {
+    const { call } = setup();
+    const response = await call({ path: '/v1/tenants/nobody/token' });
+    expect(response.statusCode).toBe(403);
+    expect(response.json.error.code).toBe('forbidden');
+  });
+
+  it('a listed tenant without a secret -> 404 for the caller who may see it', async () => {
+    const { call } = setup();
+    expect((await call({ path: '/v1/tenants/ghost/token' })).statusCode).toBe(404);
+  });
+
+  it('unlisted tenant, unknown caller or no identity -> 403', async () => {
+    const { call, provider } = setup();
+    expect((await call({ path: '/v1/tenants/acme/token', callerArn: 'arn:aws:iam::123456789012:role/stranger' })).statusCode).toBe(403);
+    expect((await call({ path: '/v1/tenants/acme/token', callerArn: null })).statusCode).toBe(403);
+    expect(provider.signIns).toBe(0);
+  });
+
+  it('malformed secret -> 500 tenant_misconfigured naming fields, with no secret value in body or logs', async () => {
+    const { call } = setup();
+    const response = await call({ path: '/v1/tenants/broken/token' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json.error.code).toBe('tenant_misconfigured');
+    expect(response.json.error.message).toMatch(/broken.*region.*password/s);
+    const everything = response.body + capturedLogLines().join('\n');
+    for (const secret of ['Leaky-Client-Secret', cognitoSecret.password, 'not-a-region']) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+});
