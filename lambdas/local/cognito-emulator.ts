@@ -28,7 +28,20 @@ import type { Services } from 'cognito-local/lib/services';
 
 type Path = string | string[];
 
-/** In-memory replacement for cognito-local's file-backed StormDB store; values are copied like a round trip through JSON. */
+/**
+ * Deep copy that rebuilds Dates with this realm's Date: cognito-local serialises with
+ * `instanceof Date`, which structuredClone's Dates fail inside test sandboxes (vm contexts).
+ */
+function copy<T>(value: T): T {
+  if (Object.prototype.toString.call(value) === '[object Date]') return new Date((value as unknown as Date).getTime()) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => copy(item)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copy(item)])) as T;
+  }
+  return value;
+}
+
+/** In-memory replacement for cognito-local's file-backed StormDB store; values are copied on the way in and out, like a round trip through its file. */
 class MemoryDataStore implements DataStore {
   constructor(private root: Record<string, unknown>) {}
 
@@ -49,11 +62,11 @@ class MemoryDataStore implements DataStore {
   async get<T>(_ctx: unknown, key: Path, defaultValue?: T): Promise<T | null> {
     const { parent, last } = this.walk(key);
     const value = parent?.[last];
-    return value === undefined ? (defaultValue ?? null) : (structuredClone(value) as T);
+    return value === undefined ? (defaultValue ?? null) : (copy(value) as T);
   }
 
   async getRoot<T>(): Promise<T | null> {
-    return structuredClone(this.root) as T;
+    return copy(this.root) as T;
   }
 
   async set<T>(_ctx: unknown, key: Path, value: T): Promise<void> {
@@ -63,13 +76,13 @@ class MemoryDataStore implements DataStore {
       if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
       node = node[part] as Record<string, unknown>;
     }
-    node[parts[parts.length - 1] ?? ''] = structuredClone(value);
+    node[parts[parts.length - 1] ?? ''] = copy(value);
   }
 }
 
 class MemoryDataStoreFactory implements DataStoreFactory {
   async create(_ctx: unknown, _id: string, defaults: object): Promise<DataStore> {
-    return new MemoryDataStore(structuredClone(defaults) as Record<string, unknown>);
+    return new MemoryDataStore(copy(defaults) as Record<string, unknown>);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer } from '../core/access-policy';
-import type { Clock, TenantStore } from '../core/ports';
+import type { Clock, SessionCache, TenantStore } from '../core/ports';
 import type { VendorOptions } from '../core/vendor';
 import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
 import { systemClock } from '../adapters/system-clock';
@@ -30,8 +30,10 @@ export interface LocalServiceOptions {
   readonly tenantsFile?: string;
   /** Shared by the embedded upstreams and the vendor, so tests can move time. */
   readonly clock?: Clock;
-  /** Extra tenant secrets added beside the demo tenants (tests). */
-  readonly extraTenants?: Readonly<Record<string, unknown>>;
+  /** Extra tenant secrets added beside the demo tenants, given the demo secrets to derive from (tests). */
+  readonly extraTenants?: (demoTenants: Readonly<Record<string, Record<string, unknown>>>) => Record<string, unknown>;
+  /** Session cache to use instead of a fresh in-memory one (tests inspect it). */
+  readonly cache?: SessionCache;
   readonly consumers?: readonly Consumer[];
   readonly vendorOptions?: VendorOptions;
   /** Lifetime of the demo tenants' tokens. @default 60 */
@@ -41,7 +43,7 @@ export interface LocalServiceOptions {
 export interface DemoUpstreams {
   readonly cognito: CognitoEmulator;
   readonly loginEndpoint: LoginEndpointEmulator;
-  readonly tenants: Record<string, unknown>;
+  readonly tenants: Record<string, Record<string, unknown>>;
 }
 
 export interface LocalService {
@@ -99,7 +101,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     tenants = new FileTenantStore(tenantsFile, clock);
   } else {
     upstreams = await startDemoUpstreams(clock, options.tokenValidityMinutes);
-    tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants });
+    tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants?.(upstreams.tenants) });
   }
 
   const observability = createObservability();
@@ -107,6 +109,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     tenants,
     clock,
     onEvent: vendorEventSink(observability),
+    ...(options.cache ? { cache: options.cache } : {}),
     ...(options.vendorOptions ? { vendorOptions: options.vendorOptions } : {}),
   });
   const handler = createHttpHandler(runtime, observability);

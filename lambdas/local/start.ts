@@ -5,7 +5,9 @@ process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const { startLocalService } = await import('./local-service');
+  // Loaded after the environment above is set: cognito-local reads it at import time.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startLocalService } = require('./local-service') as typeof import('./local-service');
   const service = await startLocalService();
   const tenant = service.tenantIds.includes('demo') ? 'demo' : (service.tenantIds[0] ?? '<tenant>');
   const lines = [

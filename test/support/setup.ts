@@ -4,6 +4,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 process.env.AWS_REGION ??= 'ap-southeast-2';
 
-// Every line the service logs (Powertools writes straight to stdout/stderr) is kept for assertions and kept off the test output.
-installLogCapture();
+// Every line the service logs (Powertools writes straight to stdout/stderr) is kept for assertions and kept off the
+// test output. Only while a file's tests run: Jest's own reporter may share this process and must stay visible.
+beforeAll(() => installLogCapture());
 afterAll(() => restoreLogCapture());

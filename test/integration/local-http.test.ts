@@ -1,0 +1,252 @@
+/**
+ * Over HTTP against the local server, with the real embedded upstreams:
+ * cognito-local for `demo` and the login-endpoint emulator for `demo-rest`.
+ * The last test audits every log line this suite produced.
+ */
+import { JwtVerifier } from 'aws-jwt-verify';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import { httpJwksFetcher } from '../../lambdas/adapters/jwt-verifier';
+import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
+import type { Session } from '../../lambdas/core/ports';
+import { startLocalService, type LocalService, type LocalServiceOptions } from '../../lambdas/local/local-service';
+import { capturedLogLines } from '../support/log-capture';
+import { OffsetClock } from '../support/fakes';
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Record<string, any>;
+}
+
+const vendedTokens = new Set<string>();
+const knownSecrets = new Set<string>();
+const caches: MemorySessionCache[] = [];
+const services: LocalService[] = [];
+
+async function start(options: LocalServiceOptions = {}): Promise<{ service: LocalService; clock: OffsetClock; cache: MemorySessionCache }> {
+  const clock = new OffsetClock();
+  const cache = new MemorySessionCache(clock);
+  const service = await startLocalService({ port: 0, clock, cache, ...options });
+  caches.push(cache);
+  services.push(service);
+  for (const secret of Object.values(service.upstreams?.tenants ?? {})) {
+    for (const key of ['password', 'apiKey', 'clientSecret']) if (typeof secret[key] === 'string') knownSecrets.add(secret[key] as string);
+  }
+  return { service, clock, cache };
+}
+
+async function get(service: LocalService, path: string, init: RequestInit = {}): Promise<Reply> {
+  const response = await fetch(`${service.url}${path}`, init);
+  const body = (await response.json()) as Record<string, any>;
+  for (const field of ['idToken', 'accessToken', 'token']) if (typeof body[field] === 'string') vendedTokens.add(body[field]);
+  return { status: response.status, headers: response.headers, body };
+}
+
+afterAll(async () => {
+  await Promise.all(services.map((service) => service.close()));
+});
+
+describe('vending for demo (cognito-local)', () => {
+  let service: LocalService;
+  let clock: OffsetClock;
+
+  beforeAll(async () => {
+    ({ service, clock } = await start());
+  });
+
+  it('200 concurrent cold requests make exactly one sign-in and all get the same token', async () => {
+    const replies = await Promise.all(Array.from({ length: 200 }, () => get(service, '/v1/tenants/demo/token?minTtl=300')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(replies.map((r) => r.body.idToken)).size).toBe(1);
+    expect(service.upstreams?.cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(1);
+    expect(service.upstreams?.cognito.count('InitiateAuth')).toBe(1);
+  });
+
+  it('returns a JWT that verifies against the emulator keys and lives at least minTtl', async () => {
+    const reply = await get(service, '/v1/tenants/demo/token?minTtl=600');
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    const secret = service.upstreams?.tenants.demo as Record<string, string>;
+    const verifier = JwtVerifier.create(
+      { issuer: `${secret.endpoint}/${secret.userPoolId}`, audience: secret.clientId },
+      { jwksCache: new SimpleJwksCache({ fetcher: httpJwksFetcher }) },
+    );
+    const claims = await verifier.verify(reply.body.idToken);
+    expect(claims.exp - Math.floor(clock.now() / 1000)).toBeGreaterThanOrEqual(600);
+    expect(reply.body.headers).toEqual({ authorization: reply.body.idToken, 'X-Amz-Cognito-Security-Token': reply.body.idToken });
+    expect(reply.body.claims).toEqual({
+      'custom:identityId': 'ap-southeast-2:00000000-0000-4000-8000-000000000001',
+      'custom:companyId': 'company-demo',
+      'custom:teamId': 'team-demo',
+    });
+    expect(reply.body.identityId).toBe('ap-southeast-2:00000000-0000-4000-8000-000000000001');
+    expect(JSON.stringify(reply.body)).not.toMatch(/refresh/i);
+  });
+
+  it('a second call within lifetime makes no upstream call', async () => {
+    const before = service.upstreams?.cognito.count('InitiateAuth');
+    const reply = await get(service, '/v1/tenants/demo/token');
+    expect(reply.status).toBe(200);
+    expect(service.upstreams?.cognito.count('InitiateAuth')).toBe(before);
+  });
+
+  it('a minTtl beyond the remaining life renews through the refresh token, not the password', async () => {
+    const first = await get(service, '/v1/tenants/demo/token');
+    clock.advance(3000); // tokens live 3600 s: about 600 s are left
+    const renewed = await get(service, '/v1/tenants/demo/token?minTtl=900');
+    expect(renewed.status).toBe(200);
+    expect(renewed.body.idToken).not.toBe(first.body.idToken);
+    expect(Date.parse(renewed.body.expiresAt) / 1000 - clock.now() / 1000).toBeGreaterThanOrEqual(900);
+    expect(service.upstreams?.cognito.authFlows.get('REFRESH_TOKEN_AUTH')).toBe(1);
+    expect(service.upstreams?.cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(1);
+  });
+});
+
+describe('vending for demo-rest (login endpoint)', () => {
+  let service: LocalService;
+  let clock: OffsetClock;
+
+  beforeAll(async () => {
+    ({ service, clock } = await start());
+  });
+
+  it('200 concurrent cold requests make exactly one login and all get the same token', async () => {
+    const replies = await Promise.all(Array.from({ length: 200 }, () => get(service, '/v1/tenants/demo-rest/token')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(replies.map((r) => r.body.token)).size).toBe(1);
+    expect(service.upstreams?.loginEndpoint.count('/auth/login')).toBe(1);
+  });
+
+  it('hands out headers that the upstream accepts', async () => {
+    const { body } = await get(service, '/v1/tenants/demo-rest/token');
+    const user = (service.upstreams?.tenants['demo-rest'] as Record<string, string>).username;
+    const response = await fetch(`${service.upstreams?.loginEndpoint.baseUrl}/users/${encodeURIComponent(user ?? '')}`, { headers: body.headers });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ identityId: body.identityId });
+  });
+
+  it('renews through refreshPath when the token gets short', async () => {
+    clock.advance(3400);
+    const reply = await get(service, '/v1/tenants/demo-rest/token?minTtl=300');
+    expect(reply.status).toBe(200);
+    expect(service.upstreams?.loginEndpoint.count('/auth/refresh')).toBe(1);
+    expect(service.upstreams?.loginEndpoint.count('/auth/login')).toBe(1);
+  });
+
+  it('answers 503 with Retry-After when the upstream is down and the cache cannot serve', async () => {
+    clock.advance(3500);
+    service.upstreams?.loginEndpoint.failNext(20, 503);
+    const reply = await get(service, '/v1/tenants/demo-rest/token?minTtl=300');
+    expect(reply.status).toBe(503);
+    expect(reply.body.error.code).toBe('upstream_unavailable');
+    expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
+    service.upstreams?.loginEndpoint.failNext(0, 503);
+  });
+});
+
+describe('wrong password', () => {
+  let service: LocalService;
+
+  beforeAll(async () => {
+    ({ service } = await start({
+      extraTenants: (demo) => ({
+        'wrong-password': { ...demo.demo, password: 'Not-The-Password-1!' },
+        'wrong-rest': { ...demo['demo-rest'], password: 'Not-The-Password-2!' },
+      }),
+    }));
+    knownSecrets.add('Not-The-Password-1!');
+    knownSecrets.add('Not-The-Password-2!');
+  });
+
+  it('cognito: the first request gets 502, the next 100 inside the backoff window make no upstream attempt', async () => {
+    const first = await get(service, '/v1/tenants/wrong-password/token');
+    expect(first.status).toBe(502);
+    expect(first.body.error.code).toBe('upstream_auth_failed');
+    expect(first.headers.get('retry-after')).toBe('300');
+    const attempts = service.upstreams?.cognito.count('InitiateAuth');
+    expect(attempts).toBe(1);
+
+    const next = await Promise.all(Array.from({ length: 100 }, () => get(service, '/v1/tenants/wrong-password/token')));
+    expect(next.every((r) => r.status === 502 && r.body.error.code === 'upstream_auth_failed')).toBe(true);
+    expect(service.upstreams?.cognito.count('InitiateAuth')).toBe(attempts);
+  });
+
+  it('login endpoint: the same guard', async () => {
+    const first = await get(service, '/v1/tenants/wrong-rest/token');
+    expect(first.status).toBe(502);
+    for (let i = 0; i < 100; i++) expect((await get(service, '/v1/tenants/wrong-rest/token')).status).toBe(502);
+    expect(service.upstreams?.loginEndpoint.count('/auth/login')).toBe(1);
+  });
+});
+
+describe('bad input over HTTP', () => {
+  let service: LocalService;
+
+  beforeAll(async () => {
+    ({ service } = await start({
+      extraTenants: (demo) => ({ broken: { ...demo.demo, region: 'nowhere', clientSecret: 'Leaky-Client-Secret-9' } }),
+    }));
+    knownSecrets.add('Leaky-Client-Secret-9');
+  });
+
+  it.each([
+    ['/v1/tenants/Bad_Tenant/token'],
+    ['/v1/tenants/demo/token?minTtl=-1'],
+    ['/v1/tenants/demo/token?minTtl=abc'],
+    ['/v1/tenants/demo/token?minTtl=99999'],
+    ['/v1/tenants/demo/token?foo=bar'],
+  ])('%s -> 400 invalid_request', async (path) => {
+    const reply = await get(service, path);
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('invalid_request');
+    expect(typeof reply.body.requestId).toBe('string');
+  });
+
+  it('unknown tenant -> 404 tenant_not_found (local caller is allowed all tenants)', async () => {
+    const reply = await get(service, '/v1/tenants/no-such-tenant/token');
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.code).toBe('tenant_not_found');
+  });
+
+  it('unknown route -> 404 not_found; POST -> 405', async () => {
+    expect((await get(service, '/v1/nothing')).body.error.code).toBe('not_found');
+    const post = await get(service, '/v1/tenants/demo/token', { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+  });
+
+  it('malformed secret -> 500 tenant_misconfigured, no secret value in the body', async () => {
+    const reply = await get(service, '/v1/tenants/broken/token');
+    expect(reply.status).toBe(500);
+    expect(reply.body.error.code).toBe('tenant_misconfigured');
+    expect(reply.body.error.message).toContain('region');
+    const text = JSON.stringify(reply.body);
+    for (const secret of knownSecrets) expect(text).not.toContain(secret);
+  });
+
+  it('health check', async () => {
+    expect((await get(service, '/v1/health')).body).toEqual({ status: 'ok' });
+  });
+});
+
+describe('log audit', () => {
+  it('no password, API key, refresh token or JWT appears in any log line of this suite', async () => {
+    const lines = capturedLogLines();
+    expect(lines.length).toBeGreaterThan(50);
+    const refreshTokens = new Set<string>();
+    for (const cache of caches) {
+      for (const tenantId of ['demo', 'demo-rest']) {
+        const session: Session | undefined = await cache.get(tenantId);
+        if (session?.refreshToken) refreshTokens.add(session.refreshToken);
+      }
+    }
+    expect(refreshTokens.size).toBeGreaterThan(0);
+    expect(vendedTokens.size).toBeGreaterThan(0);
+    const forbidden = [...knownSecrets, ...refreshTokens, ...vendedTokens];
+    const jwtShape = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]+/;
+    for (const line of lines) {
+      expect(jwtShape.test(line)).toBe(false);
+      for (const value of forbidden) expect(line.includes(value)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { SecretsManagerTenantStore } from '../../../lambdas/adapters/secrets-manager-tenant-store';
+import { TenantMisconfiguredError, TenantNotFoundError, UpstreamUnavailableError } from '../../../lambdas/core/errors';
+import { cognitoSecret, FakeClock } from '../../support/fakes';
+
+const secrets = mockClient(SecretsManagerClient);
+
+function store(clock = new FakeClock()) {
+  return { clock, store: new SecretsManagerTenantStore({ prefix: 'tvm/tenants/', ttlSeconds: 300, client: new SecretsManagerClient({}), clock }) };
+}
+
+beforeEach(() => secrets.reset());
+
+describe('SecretsManagerTenantStore', () => {
+  it('reads <prefix>/<tenantId> and uses the VersionId as the tenant version', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' });
+    const record = await store().store.get('acme');
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'tvm/tenants/acme' });
+    expect(record).toMatchObject({ tenantId: 'acme', version: 'v-1', config: { provider: 'cognito' } });
+  });
+
+  it('caches within the TTL and shares one call among concurrent readers', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' });
+    const { store: tenants, clock } = store();
+    await Promise.all(Array.from({ length: 50 }, () => tenants.get('acme')));
+    clock.advance(299);
+    await tenants.get('acme');
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+  });
+
+  it('notices a new version after the TTL', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+      .resolves({ SecretString: JSON.stringify({ ...cognitoSecret, password: 'Rotated-1!' }), VersionId: 'v-2' });
+    const { store: tenants, clock } = store();
+    expect((await tenants.get('acme')).version).toBe('v-1');
+    clock.advance(301);
+    expect((await tenants.get('acme')).version).toBe('v-2');
+  });
+
+  it('reads again at once after invalidate()', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' });
+    const { store: tenants } = store();
+    await tenants.get('acme');
+    tenants.invalidate('acme');
+    await tenants.get('acme');
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+
+  it('maps a missing secret to tenant_not_found and remembers it briefly', async () => {
+    secrets.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    const { store: tenants } = store();
+    await expect(tenants.get('ghost')).rejects.toBeInstanceOf(TenantNotFoundError);
+    await expect(tenants.get('ghost')).rejects.toBeInstanceOf(TenantNotFoundError);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+  });
+
+  it('maps a malformed secret to tenant_misconfigured without its value', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ ...cognitoSecret, region: 'Sup3r-Secret-Pa55!' }), VersionId: 'v-1' });
+    const error = await store().store.get('acme').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TenantMisconfiguredError);
+    expect((error as Error).message).toContain('region');
+    expect((error as Error).message).not.toContain('Sup3r-Secret-Pa55!');
+  });
+
+  it('rejects a binary secret', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1, 2]), VersionId: 'v-1' });
+    await expect(store().store.get('acme')).rejects.toBeInstanceOf(TenantMisconfiguredError);
+  });
+
+  it('keeps using the last good copy when Secrets Manager fails', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const { store: tenants, clock } = store();
+    await tenants.get('acme');
+    clock.advance(301);
+    await expect(tenants.get('acme')).resolves.toMatchObject({ version: 'v-1' });
+  });
+
+  it('answers 503 when Secrets Manager fails and nothing is cached', async () => {
+    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(store().store.get('acme')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+  });
+});

@@ -1,0 +1,143 @@
+import { toErrorResponse, UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../../../lambdas/core/errors';
+import type { Session } from '../../../lambdas/core/ports';
+import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
+import { decodeJwtPayload, LoginEndpointProvider, type FetchLike } from '../../../lambdas/providers/login-endpoint';
+import { FakeClock, loginEndpointSecret } from '../../support/fakes';
+import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
+
+interface Call {
+  url: string;
+  init: RequestInit;
+}
+
+function fetchAnswering(...responses: Array<Response | Error>): { fetch: FetchLike; calls: Call[] } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    fetch: async (url, init) => {
+      calls.push({ url, init });
+      const next = responses.shift();
+      if (!next) throw new Error('no more responses');
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+function config(overrides: Record<string, unknown> = {}): TenantConfig {
+  return parseTenantConfig('globex', JSON.stringify({ ...loginEndpointSecret, ...overrides }));
+}
+
+const clock = new FakeClock();
+
+describe('LoginEndpointProvider sign-in', () => {
+  it('posts {userName, password} with x-api-key and reads credentials', async () => {
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { identityId: 'eu-west-1:72ty', token: 'nkiOiJNeSIsImN1c3Rvb', refreshToken: 'DnTY4m2l' } }));
+    const session = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config());
+    expect(calls[0]?.url).toBe('https://api.example.com/auth/login');
+    expect(calls[0]?.init.method).toBe('POST');
+    expect(calls[0]?.init.headers).toMatchObject({ 'x-api-key': loginEndpointSecret.apiKey, 'content-type': 'application/json' });
+    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ userName: loginEndpointSecret.username, password: loginEndpointSecret.password });
+    expect(session.tokens).toEqual({ token: 'nkiOiJNeSIsImN1c3Rvb' });
+    expect(session.identityId).toBe('eu-west-1:72ty');
+    // Opaque token: lives tokenTtlSeconds. No refresh path: the refresh token is not kept.
+    expect(session.expiresAt).toBe(clock.nowSeconds() + 3600);
+    expect(session.refreshToken).toBeUndefined();
+  });
+
+  it('verifies a JWT token when the tenant configures jwt, and takes exp from it', async () => {
+    const token = fakeJwt({ iss: 'https://idp.example.com', exp: clock.nowSeconds() + 900 });
+    const { fetch } = fetchAnswering(json(200, { credentials: { token } }));
+    const verifier = new RecordingVerifier();
+    const session = await new LoginEndpointProvider(verifier, fetch, clock).signIn(
+      'globex',
+      config({ jwt: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' } }),
+    );
+    expect(verifier.jwtCalls).toEqual([{ issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' }]);
+    expect(session.expiresAt).toBe(clock.nowSeconds() + 900);
+  });
+
+  it('refuses a JWT that fails verification', async () => {
+    const { fetch } = fetchAnswering(json(200, { credentials: { token: fakeJwt({ exp: clock.nowSeconds() + 900 }) } }));
+    const verifier = new RecordingVerifier();
+    verifier.reject = true;
+    const provider = new LoginEndpointProvider(verifier, fetch, clock);
+    await expect(provider.signIn('globex', config({ jwt: { issuer: 'i', jwksUri: 'https://i/jwks' } }))).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+  });
+
+  it('never trusts an unverified JWT beyond its own exp', async () => {
+    const { fetch } = fetchAnswering(json(200, { credentials: { token: fakeJwt({ exp: clock.nowSeconds() + 120 }) } }));
+    const session = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config());
+    expect(session.expiresAt).toBe(clock.nowSeconds() + 120);
+    expect(session.claims).toEqual({});
+  });
+
+  const failures: Array<[string, () => Response | Error, string, number]> = [
+    ['401', () => json(401, { message: 'Unauthorized' }), 'upstream_auth_failed', 502],
+    ['403', () => json(403, { message: 'Forbidden' }), 'upstream_auth_failed', 502],
+    ['404', () => json(404, {}), 'upstream_auth_failed', 502],
+    ['429', () => json(429, {}, { 'retry-after': '12' }), 'upstream_unavailable', 503],
+    ['500', () => json(500, {}), 'upstream_unavailable', 503],
+    ['a timeout', () => Object.assign(new Error('aborted'), { name: 'TimeoutError' }), 'upstream_unavailable', 503],
+    ['a refused connection', () => new TypeError('fetch failed'), 'upstream_unavailable', 503],
+    ['a body without credentials', () => json(200, { ok: true }), 'upstream_token_invalid', 502],
+  ];
+
+  it.each(failures)('HTTP %s -> %s (%d)', async (_name, answer, code, status) => {
+    const { fetch } = fetchAnswering(answer());
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    expect(toErrorResponse(error)).toMatchObject({ code, status });
+    expect((error as Error).message).not.toContain(loginEndpointSecret.password);
+  });
+
+  it('passes on the upstream Retry-After', async () => {
+    const { fetch } = fetchAnswering(json(429, {}, { 'retry-after': '12' }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    expect((error as UpstreamUnavailableError).retryAfterSeconds).toBe(12);
+  });
+
+  it('classifies 401 as not_authorized so the lockout guard engages', async () => {
+    const { fetch } = fetchAnswering(json(401, {}));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    expect((error as UpstreamAuthFailedError).reason).toBe('not_authorized');
+  });
+});
+
+describe('LoginEndpointProvider refresh', () => {
+  const session: Session = {
+    tenantId: 'globex',
+    provider: 'login-endpoint',
+    secretVersion: 'v1',
+    tokens: { token: 'old' },
+    refreshToken: 'DnTY4m2l',
+    identityId: 'eu-west-1:72ty',
+    claims: {},
+    expiresAt: 0,
+    issuedAt: 0,
+  };
+
+  it('posts the refresh token to refreshPath and keeps identity and refresh token', async () => {
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'new-token' } }));
+    const renewed = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config({ refreshPath: '/auth/refresh' }), session);
+    expect(calls[0]?.url).toBe('https://api.example.com/auth/refresh');
+    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ refreshToken: 'DnTY4m2l', identityId: 'eu-west-1:72ty' });
+    expect(renewed).toMatchObject({ tokens: { token: 'new-token' }, refreshToken: 'DnTY4m2l', identityId: 'eu-west-1:72ty' });
+  });
+
+  it('without a refreshPath, reports that refresh is impossible so the vendor signs in', async () => {
+    const { fetch, calls } = fetchAnswering();
+    await expect(new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config(), session)).rejects.toBeInstanceOf(UpstreamAuthFailedError);
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('decodeJwtPayload', () => {
+  it('tells JWTs from opaque tokens', () => {
+    expect(decodeJwtPayload(fakeJwt({ exp: 5 }))).toEqual({ exp: 5 });
+    expect(decodeJwtPayload('nkiOiJNeSIsImN1c3Rvb')).toBeUndefined();
+    expect(decodeJwtPayload('a.b.c')).toBeUndefined();
+  });
+});

@@ -1,0 +1,28 @@
+import { ConfigError, loadRuntimeConfig } from '../../../lambdas/runtime/config';
+
+describe('loadRuntimeConfig', () => {
+  it('applies defaults', () => {
+    expect(loadRuntimeConfig({})).toEqual({
+      secretPrefix: 'tvm/tenants',
+      consumers: [],
+      clockSkewSeconds: 30,
+      secretCacheTtlSeconds: 300,
+      upstreamAttempts: 3,
+    });
+  });
+
+  it('reads consumers and numbers from the environment', () => {
+    const config = loadRuntimeConfig({
+      TVM_SECRET_PREFIX: 'prod/tvm',
+      TVM_CONSUMERS: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/export', tenants: ['acme'] }]),
+      TVM_CLOCK_SKEW_SECONDS: '10',
+    });
+    expect(config).toMatchObject({ secretPrefix: 'prod/tvm', clockSkewSeconds: 10, consumers: [{ tenants: ['acme'] }] });
+  });
+
+  it('names the variable and field that are wrong', () => {
+    expect(() => loadRuntimeConfig({ TVM_CLOCK_SKEW_SECONDS: 'soon' })).toThrow(/TVM_CLOCK_SKEW_SECONDS/);
+    expect(() => loadRuntimeConfig({ TVM_CONSUMERS: 'not json' })).toThrow(ConfigError);
+    expect(() => loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'bob', tenants: ['acme'] }]) })).toThrow(/TVM_CONSUMERS\.0\.principal/);
+  });
+});
