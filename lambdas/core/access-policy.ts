@@ -9,7 +9,7 @@ import { TENANT_ID_PATTERN } from './tenant-config';
 export const consumerSchema = z.strictObject({
   principal: z
     .string()
-    .regex(/^(arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+|local)$/, 'must be an IAM role or user ARN'),
+    .regex(/^(arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+|local)$/, 'must be an IAM role or user ARN'),
   tenants: z
     .array(z.union([z.literal('*'), z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id or "*"')]))
     .min(1, 'must list at least one tenant or "*"'),

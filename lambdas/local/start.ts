@@ -2,6 +2,8 @@
 
 // cognito-local still loads the AWS SDK v2, whose end-of-support notice is noise here.
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+// Local mode runs on Node 20 too; the SDK's advice to move to Node 22 is in the README instead.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const started = Date.now();

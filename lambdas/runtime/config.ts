@@ -30,7 +30,9 @@ function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
 }
 
 export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable counts as unset, as shells and CI systems commonly write them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
   let consumersJson: unknown;
   try {

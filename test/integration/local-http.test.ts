@@ -68,11 +68,11 @@ describe('vending for demo (cognito-local)', () => {
     expect(reply.headers.get('cache-control')).toBe('no-store');
     const secret = service.upstreams?.tenants.demo as Record<string, string>;
     const verifier = JwtVerifier.create(
-      { issuer: `${secret.endpoint}/${secret.userPoolId}`, audience: secret.clientId },
+      { issuer: `${secret.endpoint}/${secret.userPoolId}`, audience: String(secret.clientId) },
       { jwksCache: new SimpleJwksCache({ fetcher: httpJwksFetcher }) },
     );
     const claims = await verifier.verify(reply.body.idToken);
-    expect(claims.exp - Math.floor(clock.now() / 1000)).toBeGreaterThanOrEqual(600);
+    expect(Number(claims.exp) - Math.floor(clock.now() / 1000)).toBeGreaterThanOrEqual(600);
     expect(reply.body.headers).toEqual({ authorization: reply.body.idToken, 'X-Amz-Cognito-Security-Token': reply.body.idToken });
     expect(reply.body.claims).toEqual({
       'custom:identityId': 'ap-southeast-2:00000000-0000-4000-8000-000000000001',

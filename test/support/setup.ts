@@ -2,6 +2,7 @@ import { installLogCapture, restoreLogCapture } from './log-capture';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.AWS_REGION ??= 'ap-southeast-2';
 
 // Every line the service logs (Powertools writes straight to stdout/stderr) is kept for assertions and kept off the
