@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError } from './errors';
 import { TENANT_ID_PATTERN } from './tenant-config';
 

@@ -97,6 +97,23 @@ export class TokenVendor {
     return { tenant, session, cacheHit: false };
   }
 
+  /**
+   * Proactive refresh: renew the tenant's session when it is missing, from an older
+   * secret version, or past `renewAtFraction` of its lifetime. Used by the scheduled refresher.
+   */
+  async refreshIfDue(tenantId: string, renewAtFraction: number): Promise<'fresh' | 'renewed'> {
+    const tenant = await this.deps.tenants.get(tenantId);
+    const cached = await this.deps.cache.get(tenantId);
+    const nowSeconds = this.deps.clock.now() / 1000;
+    if (cached && cached.secretVersion === tenant.version) {
+      const dueAt = cached.issuedAt + (cached.expiresAt - cached.issuedAt) * renewAtFraction;
+      if (nowSeconds < dueAt) return 'fresh';
+    }
+    // An unreachable minTtl makes renew() go upstream even if the cached session is still valid.
+    await this.flights.run(tenantId, () => this.renew(tenant, Number.POSITIVE_INFINITY));
+    return 'renewed';
+  }
+
   /** Obtain a new session for the tenant. Runs at most once per tenant at a time. */
   private async renew(tenant: TenantRecord, minTtlSeconds: number): Promise<Session> {
     const { tenantId } = tenant;

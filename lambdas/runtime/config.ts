@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { consumersSchema, type Consumer } from '../core/access-policy';
+import { TENANT_ID_PATTERN } from '../core/tenant-config';
 
 /**
  * Runtime configuration from environment variables, validated once at start-up.
@@ -12,6 +13,9 @@ const envSchema = z.object({
   TVM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   TVM_SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   TVM_UPSTREAM_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
+  /** Tenants the scheduled refresher keeps warm: a JSON array of tenant ids. */
+  TVM_TENANTS: z.string().default('[]'),
+  TVM_REFRESH_AT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.75),
 });
 
 export interface RuntimeConfig {
@@ -21,6 +25,8 @@ export interface RuntimeConfig {
   readonly clockSkewSeconds: number;
   readonly secretCacheTtlSeconds: number;
   readonly upstreamAttempts: number;
+  readonly tenants: readonly string[];
+  readonly refreshAtFraction: number;
 }
 
 export class ConfigError extends Error {}
@@ -40,6 +46,14 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   } catch {
     throw new ConfigError('Invalid configuration: TVM_CONSUMERS must be a JSON array of {principal, tenants}.');
   }
+  let tenantsJson: unknown;
+  try {
+    tenantsJson = JSON.parse(parsed.data.TVM_TENANTS);
+  } catch {
+    throw new ConfigError('Invalid configuration: TVM_TENANTS must be a JSON array of tenant ids.');
+  }
+  const tenants = z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')).safeParse(tenantsJson);
+  if (!tenants.success) throw new ConfigError(`Invalid configuration: ${problems('TVM_TENANTS', tenants.error.issues)}`);
   const consumers = consumersSchema.safeParse(consumersJson);
   if (!consumers.success) throw new ConfigError(`Invalid configuration: ${problems('TVM_CONSUMERS', consumers.error.issues)}`);
   return {
@@ -49,5 +63,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
     clockSkewSeconds: parsed.data.TVM_CLOCK_SKEW_SECONDS,
     secretCacheTtlSeconds: parsed.data.TVM_SECRET_CACHE_TTL_SECONDS,
     upstreamAttempts: parsed.data.TVM_UPSTREAM_ATTEMPTS,
+    tenants: tenants.data,
+    refreshAtFraction: parsed.data.TVM_REFRESH_AT_FRACTION,
   };
 }

@@ -8,6 +8,8 @@ describe('loadRuntimeConfig', () => {
       clockSkewSeconds: 30,
       secretCacheTtlSeconds: 300,
       upstreamAttempts: 3,
+      tenants: [],
+      refreshAtFraction: 0.75,
     });
   });
 
@@ -23,6 +25,7 @@ describe('loadRuntimeConfig', () => {
   it('names the variable and field that are wrong', () => {
     expect(() => loadRuntimeConfig({ TVM_CLOCK_SKEW_SECONDS: 'soon' })).toThrow(/TVM_CLOCK_SKEW_SECONDS/);
     expect(() => loadRuntimeConfig({ TVM_CONSUMERS: 'not json' })).toThrow(ConfigError);
+    expect(() => loadRuntimeConfig({ TVM_TENANTS: '["Bad Id"]' })).toThrow(/TVM_TENANTS\.0/);
     expect(() => loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'bob', tenants: ['acme'] }]) })).toThrow(/TVM_CONSUMERS\.0\.principal/);
   });
 });

@@ -1,0 +1,11 @@
+import { loadRuntimeConfig } from '../runtime/config';
+import { composeRuntime } from '../runtime/compose';
+import { createObservability, vendorEventSink } from './observability';
+import { createRefreshHandler } from './refresh-handler';
+
+/** Lambda entry point of the scheduled refresher (EventBridge Scheduler). */
+const observability = createObservability();
+const config = loadRuntimeConfig(process.env);
+const runtime = composeRuntime(config, { onEvent: vendorEventSink(observability) });
+
+export const handler = createRefreshHandler(runtime, config, observability);

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+import { consumerSchema } from '../lambdas/core/access-policy';
+import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
+
+/**
+ * Deployment configuration: one JSON file per environment, reviewed in git and
+ * chosen with `cdk synth -c config=path` (default `config/example.json`).
+ */
+
+const schedule = z
+  .string()
+  .regex(/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge Scheduler rate(...) or cron(...) expression');
+
+export const deploymentConfigSchema = z.strictObject({
+  /** CloudFormation stack name. */
+  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a valid stack name').default('TokenVendingMachine'),
+  /** Tenant secrets are `<secretPrefix>/<tenantId>`. */
+  secretPrefix: z.string().regex(/^[\w+=.@-]+(\/[\w+=.@-]+)*$/, 'must be a Secrets Manager name prefix without a trailing slash').default('tvm/tenants'),
+  /** Customer-managed KMS key that encrypts the tenant secrets, if not the AWS managed key. */
+  secretsKmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN').optional(),
+  /** Tenants the refresher keeps warm. */
+  tenants: z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id (lowercase letters, digits, hyphens)')).default([]),
+  /** Who may ask for which tenants (DESIGN §5). */
+  consumers: z.array(consumerSchema.extend({ principal: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN') })).min(1, 'must list at least one consumer'),
+  /** Make the API private, reachable only through these interface VPC endpoints. */
+  vpcEndpointIds: z.array(z.string().regex(/^vpce-[0-9a-f]{8,17}$/, 'must be a VPC endpoint id (vpce-...)')).min(1).optional(),
+  /** Where alarms go: an e-mail address (a topic is created) or an existing SNS topic. */
+  alarmEmail: z.email('must be an e-mail address').optional(),
+  alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be an SNS topic ARN').optional(),
+  logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731), z.literal(1827), z.literal(3653)], 'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827 or 3653)').default(30),
+  refreshSchedule: schedule.default('rate(5 minutes)'),
+  /** Share tokens across all Lambda containers through DynamoDB. */
+  sharedCache: z.boolean().default(true),
+  throttling: z.strictObject({ rateLimit: z.number().positive().max(10_000), burstLimit: z.number().int().positive().max(5_000) }).default({ rateLimit: 50, burstLimit: 100 }),
+});
+
+export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+
+export class DeploymentConfigError extends Error {}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
+/** Validate a parsed config; the error names each field and its bad value (config holds no secrets). */
+export function parseDeploymentConfig(input: unknown, source = 'config'): DeploymentConfig {
+  const result = deploymentConfigSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const field = issue.path.map(String).join('.') || '(root)';
+      const value = valueAt(input, issue.path);
+      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+      return `  ${field}: ${issue.message}${shown}`;
+    });
+    throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadDeploymentConfig(path: string): DeploymentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new DeploymentConfigError(`Deployment config ${path} cannot be read.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DeploymentConfigError(`Deployment config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseDeploymentConfig(json, path);
+}
