@@ -1,18 +1,14 @@
 import type { FailureMark, FailureMarks, Session, SessionCache } from '../core/ports';
 
-/** L1: sessions held in this container's memory. Expired entries are dropped on read. */
+/**
+ * L1: sessions held in this container's memory, one per tenant. Expired sessions stay:
+ * their refresh token still renews without the password.
+ */
 export class MemorySessionCache implements SessionCache {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly clock: { now(): number } = Date) {}
-
   async get(tenantId: string): Promise<Session | undefined> {
-    const session = this.sessions.get(tenantId);
-    if (session && session.expiresAt * 1000 <= this.clock.now()) {
-      this.sessions.delete(tenantId);
-      return undefined;
-    }
-    return session;
+    return this.sessions.get(tenantId);
   }
 
   async put(session: Session): Promise<void> {

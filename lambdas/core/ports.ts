@@ -42,10 +42,12 @@ export interface Session {
   readonly expiresAt: number;
   /** Epoch seconds when the session was obtained. */
   readonly issuedAt: number;
+  /** Write counter of the shared cache item this copy came from (set by the shared cache). */
+  readonly revision?: number;
 }
 
 /** What a provider returns; the vendor stamps tenant, version and issue time. */
-export type ProviderSession = Omit<Session, 'tenantId' | 'secretVersion' | 'issuedAt' | 'provider'>;
+export type ProviderSession = Omit<Session, 'tenantId' | 'secretVersion' | 'issuedAt' | 'provider' | 'revision'>;
 
 /** One upstream auth flow. Implementations verify every JWT before returning it. */
 export interface AuthProvider {
@@ -54,11 +56,33 @@ export interface AuthProvider {
   refresh(tenantId: string, config: TenantConfig, session: Session): Promise<ProviderSession>;
 }
 
-/** Per-tenant session cache (L1 memory; the shared DynamoDB layer implements the same). */
+/** Per-tenant session cache. L1 lives in one container's memory. */
 export interface SessionCache {
   get(tenantId: string): Promise<Session | undefined>;
   put(session: Session): Promise<void>;
   delete(tenantId: string): Promise<void>;
+}
+
+/**
+ * L2: one copy per tenant for the whole fleet. Writes are compare-and-swap on the
+ * item's revision, so a newer session (and a rotated refresh token) is never
+ * overwritten by an older one.
+ */
+export interface SharedSessionCache {
+  get(tenantId: string): Promise<Session | undefined>;
+  /**
+   * Store `session` if the item is still at `expectedRevision` (undefined: no item yet).
+   * Returns the session now in the cache: ours with its new revision, or, on a lost race
+   * against a session at least as good, the winner's (`conflict: true`).
+   */
+  putIfUnchanged(session: Session, expectedRevision: number | undefined): Promise<{ readonly stored: Session; readonly conflict: boolean }>;
+}
+
+/** Fleet-wide single flight: a short lease per tenant. */
+export interface LeaseStore {
+  /** True when this holder now has the lease (it was free or had expired). */
+  tryAcquire(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
+  release(tenantId: string, holder: string): Promise<void>;
 }
 
 /** Lockout guard state for one tenant. */
@@ -79,6 +103,10 @@ export interface FailureMarks {
 /** Domain events the vendor reports; the handler turns them into logs and metrics. */
 export type VendorEvent =
   | { readonly type: 'cache_hit'; readonly tenantId: string }
+  | { readonly type: 'shared_cache_hit'; readonly tenantId: string }
+  | { readonly type: 'lease_wait'; readonly tenantId: string; readonly waitedMs: number; readonly outcome: 'filled' | 'acquired' | 'timeout' }
+  | { readonly type: 'shared_cache_error'; readonly tenantId: string; readonly operation: string; readonly error: string }
+  | { readonly type: 'shared_cache_conflict'; readonly tenantId: string }
   | { readonly type: 'cache_miss'; readonly tenantId: string; readonly reason: 'empty' | 'stale' | 'secret_rotated' }
   | { readonly type: 'sign_in'; readonly tenantId: string }
   | { readonly type: 'refresh'; readonly tenantId: string }

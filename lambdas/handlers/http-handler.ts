@@ -40,10 +40,10 @@ export function fingerprint(token: string): string {
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
   const base = { route: outcome.route, method: request.method, status: outcome.response.status, caller: request.callerArn, tenantId: outcome.tenantId };
   if (outcome.vend) {
-    const { session, cacheHit } = outcome.vend;
+    const { session, source } = outcome.vend;
     const token = session.tokens.idToken ?? session.tokens.token ?? session.tokens.accessToken ?? '';
     metrics.addMetric('Vend', MetricUnit.Count, 1);
-    logger.info('token vended', { ...base, cacheHit, expiresAt: session.expiresAt, tokenFingerprint: fingerprint(token) });
+    logger.info('token vended', { ...base, cache: source, expiresAt: session.expiresAt, tokenFingerprint: fingerprint(token) });
     return;
   }
   if (outcome.error === undefined) {

@@ -20,7 +20,11 @@ export function createObservability(serviceName = 'token-vending-machine'): Obse
 
 const METRIC_BY_EVENT: Readonly<Record<VendorEvent['type'], string>> = {
   cache_hit: 'CacheHit',
+  shared_cache_hit: 'SharedCacheHit',
   cache_miss: 'CacheMiss',
+  lease_wait: 'LeaseWait',
+  shared_cache_error: 'SharedCacheError',
+  shared_cache_conflict: 'SharedCacheConflict',
   sign_in: 'SignIn',
   refresh: 'Refresh',
   refresh_rejected: 'RefreshRejected',
@@ -39,7 +43,7 @@ export function vendorEventSink({ logger, metrics }: Observability): (event: Ven
       single.addMetric('UpstreamFailureByCode', MetricUnit.Count, 1);
     }
     if (event.type === 'cache_hit') return;
-    const level = event.type === 'upstream_failure' || event.type === 'locked_out' ? 'warn' : 'info';
+    const level = event.type === 'upstream_failure' || event.type === 'locked_out' || event.type === 'shared_cache_error' ? 'warn' : 'info';
     logger[level](`vendor ${event.type}`, { ...event });
   };
 }

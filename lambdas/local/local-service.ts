@@ -5,13 +5,14 @@ import type { VendorOptions } from '../core/vendor';
 import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
 import { systemClock } from '../adapters/system-clock';
 import { loadRuntimeConfig } from '../runtime/config';
-import { composeRuntime, type Runtime } from '../runtime/compose';
+import { composeRuntime, sharedStateFor, type Runtime } from '../runtime/compose';
 import { createHttpHandler } from '../handlers/http-handler';
 import { createObservability, vendorEventSink } from '../handlers/observability';
 import { startCognitoEmulator, type CognitoEmulator } from './cognito-emulator';
 import { serveHandler } from './http-adapter';
 import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
 import { seedCognitoTenant } from './seed-cognito';
+import { startLocalDynamo, type LocalDynamo } from './dynalite';
 
 /**
  * Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
@@ -36,6 +37,8 @@ export interface LocalServiceOptions {
   readonly cache?: SessionCache;
   readonly consumers?: readonly Consumer[];
   readonly vendorOptions?: VendorOptions;
+  /** Run an in-process dynalite as the shared (fleet-wide) cache. @default env TVM_LOCAL_SHARED_CACHE === 'true' */
+  readonly sharedCache?: boolean;
   /** Lifetime of the demo tenants' tokens. @default 60 */
   readonly tokenValidityMinutes?: number;
 }
@@ -52,6 +55,8 @@ export interface LocalService {
   readonly runtime: Runtime;
   readonly upstreams?: DemoUpstreams;
   readonly tenantIds: readonly string[];
+  /** The in-process DynamoDB when the shared cache is on. */
+  readonly dynamo?: LocalDynamo;
   close(): Promise<void>;
 }
 
@@ -104,10 +109,14 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants?.(upstreams.tenants) });
   }
 
+  const useSharedCache = options.sharedCache ?? process.env.TVM_LOCAL_SHARED_CACHE === 'true';
+  const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
+
   const observability = createObservability();
   const runtime = composeRuntime(config, {
     tenants,
     clock,
+    shared: dynamo ? sharedStateFor(dynamo.tableName, clock, dynamo.client()) : null,
     onEvent: vendorEventSink(observability),
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.vendorOptions ? { vendorOptions: options.vendorOptions } : {}),
@@ -121,9 +130,11 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     port: http.port,
     runtime,
     ...(upstreams ? { upstreams } : {}),
+    ...(dynamo ? { dynamo } : {}),
     tenantIds: tenants.tenantIds(),
     close: async () => {
       await http.close();
+      await dynamo?.close();
       await upstreams?.cognito.close();
       await upstreams?.loginEndpoint.close();
     },

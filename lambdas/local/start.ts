@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     service.upstreams
       ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
       : `  tenants from ${process.env.TVM_TENANTS_FILE}: ${service.tenantIds.join(', ') || '(none)'}`,
+    service.dynamo ? `  shared cache: dynalite ${service.dynamo.endpoint} (table ${service.dynamo.tableName})` : '  shared cache: off (TVM_LOCAL_SHARED_CACHE=true runs an in-process dynalite)',
     `  try: curl -s '${service.url}/v1/tenants/${tenant}/token?minTtl=300'`,
     '  stop: Ctrl-C',
   ];

@@ -1,7 +1,8 @@
 import { AccessPolicy } from '../core/access-policy';
 import { TokenApi } from '../core/api';
 import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
-import { TokenVendor, type VendorOptions } from '../core/vendor';
+import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
+import { cacheTableClient, DynamoDbFailureMarks, DynamoDbLeases, DynamoDbSessionCache } from '../adapters/dynamodb-cache';
 import { FileTenantStore } from '../adapters/file-tenant-store';
 import { AwsJwtVerifier, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
@@ -17,6 +18,8 @@ export interface Overrides {
   readonly tenants?: TenantStore;
   readonly cache?: SessionCache;
   readonly failureMarks?: FailureMarks;
+  /** The fleet-wide layer; `null` turns it off even when TVM_CACHE_TABLE is set. */
+  readonly shared?: SharedState | null;
   readonly clock?: Clock;
   readonly verifier?: UpstreamJwtVerifier;
   readonly cognitoClients?: CognitoClientFactory;
@@ -38,18 +41,25 @@ export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore
   return new SecretsManagerTenantStore({ prefix: config.secretPrefix, ttlSeconds: config.secretCacheTtlSeconds, clock });
 }
 
+export function sharedStateFor(tableName: string, clock: Clock, client = cacheTableClient()): SharedState {
+  const options = { tableName, client, clock };
+  return { cache: new DynamoDbSessionCache(options), leases: new DynamoDbLeases(options), failureMarks: new DynamoDbFailureMarks(options) };
+}
+
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
   const verifier = overrides.verifier ?? new AwsJwtVerifier();
+  const shared = overrides.shared === undefined ? (config.cacheTable ? sharedStateFor(config.cacheTable, clock) : undefined) : (overrides.shared ?? undefined);
   const vendor = new TokenVendor({
     tenants,
     providers: {
       cognito: overrides.providers?.cognito ?? new CognitoProvider(verifier, overrides.cognitoClients),
       'login-endpoint': overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
     },
-    cache: overrides.cache ?? new MemorySessionCache(clock),
+    cache: overrides.cache ?? new MemorySessionCache(),
     failureMarks: overrides.failureMarks ?? new MemoryFailureMarks(),
+    ...(shared ? { shared } : {}),
     clock,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
     options: {

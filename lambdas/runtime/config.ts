@@ -9,6 +9,8 @@ import { TENANT_ID_PATTERN } from '../core/tenant-config';
 const envSchema = z.object({
   TVM_SECRET_PREFIX: z.string().regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix').default('tvm/tenants'),
   TVM_TENANTS_FILE: z.string().min(1).optional(),
+  /** DynamoDB table of the shared (fleet-wide) cache; unset: memory only. */
+  TVM_CACHE_TABLE: z.string().regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name').optional(),
   TVM_CONSUMERS: z.string().default('[]'),
   TVM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   TVM_SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
@@ -21,6 +23,7 @@ const envSchema = z.object({
 export interface RuntimeConfig {
   readonly secretPrefix: string;
   readonly tenantsFile?: string;
+  readonly cacheTable?: string;
   readonly consumers: readonly Consumer[];
   readonly clockSkewSeconds: number;
   readonly secretCacheTtlSeconds: number;
@@ -59,6 +62,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   return {
     secretPrefix: parsed.data.TVM_SECRET_PREFIX,
     ...(parsed.data.TVM_TENANTS_FILE ? { tenantsFile: parsed.data.TVM_TENANTS_FILE } : {}),
+    ...(parsed.data.TVM_CACHE_TABLE ? { cacheTable: parsed.data.TVM_CACHE_TABLE } : {}),
     consumers: consumers.data,
     clockSkewSeconds: parsed.data.TVM_CLOCK_SKEW_SECONDS,
     secretCacheTtlSeconds: parsed.data.TVM_SECRET_CACHE_TTL_SECONDS,

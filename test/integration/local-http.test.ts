@@ -25,7 +25,7 @@ const services: LocalService[] = [];
 
 async function start(options: LocalServiceOptions = {}): Promise<{ service: LocalService; clock: OffsetClock; cache: MemorySessionCache }> {
   const clock = new OffsetClock();
-  const cache = new MemorySessionCache(clock);
+  const cache = new MemorySessionCache();
   const service = await startLocalService({ port: 0, clock, cache, ...options });
   caches.push(cache);
   services.push(service);

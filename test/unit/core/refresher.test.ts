@@ -11,7 +11,7 @@ function setup() {
   const vendor = new TokenVendor({
     tenants: new StaticTenantStore({ near: cognitoSecret, fresh: cognitoSecret, broken: cognitoSecret, cold: cognitoSecret }),
     providers: { cognito: provider, 'login-endpoint': provider },
-    cache: new MemorySessionCache(clock),
+    cache: new MemorySessionCache(),
     failureMarks: new MemoryFailureMarks(),
     clock,
     sleep: async () => undefined,

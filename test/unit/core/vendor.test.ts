@@ -15,7 +15,7 @@ function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = {
   const clock = new FakeClock();
   const provider = new FakeProvider(clock);
   const tenants = new StaticTenantStore(secrets);
-  const cache = new MemorySessionCache(clock);
+  const cache = new MemorySessionCache();
   const events: VendorEvent[] = [];
   const sleeps: number[] = [];
   const vendor = new TokenVendor({

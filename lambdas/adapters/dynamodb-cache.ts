@@ -1,0 +1,182 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import type { Clock, FailureMark, FailureMarks, LeaseStore, Session, SharedSessionCache } from '../core/ports';
+
+/**
+ * The fleet-wide layer in one DynamoDB table (partition key `pk`, TTL attribute `ttl`).
+ * Every key starts with the tenant id:
+ *   `<tenant>#session`  the session (tokens, refresh token, expiry, secret version) and its revision `rev`
+ *   `<tenant>#lease`    who renews the tenant right now, until when
+ *   `<tenant>#mark`     the lockout guard's failure mark
+ */
+
+export interface DynamoDbTableOptions {
+  readonly tableName: string;
+  readonly client?: DynamoDBClient;
+  readonly clock?: Clock;
+}
+
+/** Short timeouts: the table is an optimisation, and vending must not wait long on it. */
+export function cacheTableClient(): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 1500 } });
+}
+
+/** How long a session item outlives its tokens: its refresh token can still renew without the password. */
+const SESSION_RETENTION_SECONDS = 7 * 24 * 3600;
+
+abstract class TableAdapter {
+  protected readonly client: DynamoDBClient;
+  protected readonly tableName: string;
+  protected readonly clock: Clock;
+
+  constructor(options: DynamoDbTableOptions) {
+    this.client = options.client ?? cacheTableClient();
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? { now: () => Date.now() };
+  }
+
+  protected key(tenantId: string, kind: 'session' | 'lease' | 'mark'): Record<string, AttributeValue> {
+    return { pk: { S: `${tenantId}#${kind}` } };
+  }
+
+  protected async getItem(tenantId: string, kind: 'session' | 'lease' | 'mark'): Promise<Record<string, AttributeValue> | undefined> {
+    const output = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(tenantId, kind), ConsistentRead: true }));
+    return output.Item;
+  }
+}
+
+function sessionFromItem(item: Record<string, AttributeValue>): Session {
+  const session = JSON.parse(item.data?.S ?? '{}') as Session;
+  return { ...session, revision: Number(item.rev?.N ?? 0) };
+}
+
+export class DynamoDbSessionCache extends TableAdapter implements SharedSessionCache {
+  async get(tenantId: string): Promise<Session | undefined> {
+    const item = await this.getItem(tenantId, 'session');
+    return item ? sessionFromItem(item) : undefined;
+  }
+
+  async putIfUnchanged(session: Session, expectedRevision: number | undefined): Promise<{ stored: Session; conflict: boolean }> {
+    let expected = expectedRevision;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const revision = (expected ?? 0) + 1;
+      const { revision: _old, ...data } = session;
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.key(session.tenantId, 'session'),
+              rev: { N: String(revision) },
+              data: { S: JSON.stringify(data) },
+              secretVersion: { S: session.secretVersion },
+              expiresAt: { N: String(session.expiresAt) },
+              ttl: { N: String(session.expiresAt + SESSION_RETENTION_SECONDS) },
+            },
+            ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#rev = :expected',
+            ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':expected': { N: String(expected) } } }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { stored: { ...session, revision }, conflict: false };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // DynamoDB returns the item that won; emulators that do not are asked again.
+        const winner = error.Item ?? (await this.getItem(session.tenantId, 'session'));
+        const current = winner ? sessionFromItem(winner) : undefined;
+        if (!current) {
+          expected = undefined;
+          continue;
+        }
+        // Someone else wrote first. Keep theirs when it is for the same credentials and lives as long:
+        // it holds the newest refresh token, which must not be replaced by ours.
+        if (current.secretVersion === session.secretVersion && current.expiresAt >= session.expiresAt - 60) {
+          return { stored: current, conflict: true };
+        }
+        expected = current.revision;
+      }
+    }
+    throw new Error(`Shared cache write for tenant '${session.tenantId}' kept losing races.`);
+  }
+}
+
+export class DynamoDbLeases extends TableAdapter implements LeaseStore {
+  async tryAcquire(tenantId: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(tenantId, 'lease'),
+            holder: { S: holder },
+            leaseUntil: { N: String(now + ttlMs) },
+            ttl: { N: String(Math.ceil((now + ttlMs) / 1000) + 3600) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async release(tenantId: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: this.key(tenantId, 'lease'),
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': { S: holder } },
+        }),
+      );
+    } catch (error) {
+      // Someone took over after our lease expired: theirs now.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
+
+export class DynamoDbFailureMarks extends TableAdapter implements FailureMarks {
+  async get(tenantId: string): Promise<FailureMark | undefined> {
+    const item = await this.getItem(tenantId, 'mark');
+    if (!item) return undefined;
+    return {
+      secretVersion: item.secretVersion?.S ?? '',
+      failures: Number(item.failures?.N ?? 0),
+      blockedUntil: Number(item.blockedUntil?.N ?? 0),
+      reason: item.reason?.S ?? 'not_authorized',
+    };
+  }
+
+  async put(tenantId: string, mark: FailureMark): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key(tenantId, 'mark'),
+          secretVersion: { S: mark.secretVersion },
+          failures: { N: String(mark.failures) },
+          blockedUntil: { N: String(mark.blockedUntil) },
+          reason: { S: mark.reason },
+          // Kept a day past the pause so the next failure still doubles the backoff.
+          ttl: { N: String(Math.ceil(mark.blockedUntil / 1000) + 24 * 3600) },
+        },
+      }),
+    );
+  }
+
+  async clear(tenantId: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(tenantId, 'mark') }));
+  }
+}
