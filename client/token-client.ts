@@ -1,0 +1,204 @@
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/core/serde';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+
+/**
+ * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
+ * an in-process cache that honours `expiresAt` and `minTtl`, and bounded retries of
+ * 503 answers that respect `Retry-After`. Works in Lambda and in plain Node.js.
+ *
+ * ```ts
+ * const tokens = new TokenClient({ endpoint: process.env.TVM_ENDPOINT! });
+ * const headers = await tokens.headers('acme', { minTtl: 600 });
+ * await fetch('https://api.example.com/graphql', { method: 'POST', headers, body });
+ * ```
+ */
+
+export interface TokenResponse {
+  readonly tenantId: string;
+  readonly provider: 'cognito' | 'login-endpoint';
+  readonly idToken?: string;
+  readonly accessToken?: string;
+  readonly token?: string;
+  readonly identityId?: string;
+  readonly expiresAt: string;
+  readonly expiresIn: number;
+  readonly headers: Record<string, string>;
+  readonly claims: Record<string, unknown>;
+}
+
+export interface GetTokenOptions {
+  /** Seconds the token must stay valid. @default 300 */
+  readonly minTtl?: number;
+  /** Skip this client's cache (e.g. after the upstream answered 401). @default false */
+  readonly forceRefresh?: boolean;
+}
+
+export interface TokenClientOptions {
+  /** The API's base URL, e.g. the stack's `ApiUrl` output or `http://127.0.0.1:8787`. */
+  readonly endpoint: string;
+  /** Signing region. @default taken from an execute-api host name, else AWS_REGION */
+  readonly region?: string;
+  /** @default the AWS SDK default credential provider chain */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Retries of a 503 (or a network error) before giving up. @default 3 */
+  readonly maxRetries?: number;
+  /** Longest wait between retries, whatever Retry-After says. @default 10000 ms */
+  readonly maxRetryDelayMs?: number;
+  /** Margin kept on top of minTtl for cached tokens. @default 30 */
+  readonly clockSkewSeconds?: number;
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly clock?: { now(): number };
+}
+
+/** An error answer of the token API, with its stable code. */
+export class TokenApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'TokenApiError';
+  }
+}
+
+/** `abc123.execute-api.ap-southeast-2.amazonaws.com` -> `ap-southeast-2`. */
+export function regionFromEndpoint(endpoint: string): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(endpoint).hostname)?.[1];
+}
+
+export class TokenClient {
+  private readonly endpoint: URL;
+  private readonly signer: SignatureV4;
+  private readonly cache = new Map<string, TokenResponse>();
+  private readonly inFlight = new Map<string, Promise<TokenResponse>>();
+  private readonly fetchFn: (url: string, init: RequestInit) => Promise<Response>;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly clock: { now(): number };
+
+  constructor(private readonly options: TokenClientOptions) {
+    this.endpoint = new URL(options.endpoint.endsWith('/') ? options.endpoint : `${options.endpoint}/`);
+    const region = options.region ?? regionFromEndpoint(options.endpoint) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error('TokenClient needs a region: pass `region`, set AWS_REGION, or use an execute-api endpoint.');
+    this.signer = new SignatureV4({
+      service: 'execute-api',
+      region,
+      credentials: options.credentials ?? defaultProvider(),
+      sha256: Hash.bind(null, 'sha256'),
+    });
+    this.fetchFn = options.fetch ?? ((url, init) => fetch(url, init));
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.clock = options.clock ?? Date;
+  }
+
+  /** A token valid for at least `minTtl` seconds, from this client's cache when it can. */
+  async getToken(tenantId: string, options: GetTokenOptions = {}): Promise<TokenResponse> {
+    const minTtl = options.minTtl ?? 300;
+    const cached = this.cache.get(tenantId);
+    if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30)) return cached;
+    const key = `${tenantId}|${minTtl}|${options.forceRefresh ? 'force' : ''}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.fetchToken(tenantId, minTtl, options.forceRefresh ?? false).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    const token = await pending;
+    this.cache.set(tenantId, token);
+    return token;
+  }
+
+  /** The upstream's request headers, ready to use. */
+  async headers(tenantId: string, options: GetTokenOptions = {}): Promise<Record<string, string>> {
+    return (await this.getToken(tenantId, options)).headers;
+  }
+
+  /** Forget the cached token of a tenant (e.g. after the upstream rejected it). */
+  invalidate(tenantId: string): void {
+    this.cache.delete(tenantId);
+  }
+
+  /** Build and sign the request; exported for tests and for callers with their own HTTP stack. */
+  async signedRequest(tenantId: string, minTtl: number): Promise<{ url: string; headers: Record<string, string> }> {
+    const url = new URL(`v1/tenants/${encodeURIComponent(tenantId)}/token`, this.endpoint);
+    url.searchParams.set('minTtl', String(minTtl));
+    const request = new HttpRequest({
+      method: 'GET',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query: { minTtl: String(minTtl) },
+      headers: { host: url.host, accept: 'application/json' },
+    });
+    const signed = await this.signer.sign(request);
+    return { url: url.toString(), headers: signed.headers };
+  }
+
+  private remaining(token: TokenResponse): number {
+    return Math.floor((Date.parse(token.expiresAt) - this.clock.now()) / 1000);
+  }
+
+  private async fetchToken(tenantId: string, minTtl: number, forceRefresh: boolean): Promise<TokenResponse> {
+    // The API's own cache answers minTtl; asking for a token longer than the cached one forces a renewal there.
+    const askedTtl = forceRefresh ? Math.max(minTtl, this.forcedTtl(tenantId, minTtl)) : minTtl;
+    const maxRetries = this.options.maxRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      const { url, headers } = await this.signedRequest(tenantId, askedTtl);
+      let response: Response;
+      try {
+        response = await this.fetchFn(url, { method: 'GET', headers });
+      } catch (error) {
+        if (attempt >= maxRetries) throw error;
+        await this.sleep(this.backoff(attempt, undefined));
+        continue;
+      }
+      if (response.ok) return (await response.json()) as TokenResponse;
+      const error = await this.toError(response);
+      if (response.status !== 503 || attempt >= maxRetries) throw error;
+      await this.sleep(this.backoff(attempt, error.retryAfterSeconds));
+    }
+  }
+
+  /** For a forced refresh, ask for more life than the cached token has left, so the API renews it. */
+  private forcedTtl(tenantId: string, minTtl: number): number {
+    const cached = this.cache.get(tenantId);
+    if (!cached) return minTtl;
+    return Math.min(3600, Math.max(minTtl, this.remaining(cached) + 1 - (this.options.clockSkewSeconds ?? 30)));
+  }
+
+  /** Retry-After (capped) plus up to 20% jitter, or exponential backoff with full jitter. */
+  private backoff(attempt: number, retryAfterSeconds: number | undefined): number {
+    const cap = this.options.maxRetryDelayMs ?? 10_000;
+    if (retryAfterSeconds !== undefined) {
+      const base = Math.min(cap, retryAfterSeconds * 1000);
+      return Math.round(base + base * 0.2 * this.random());
+    }
+    return Math.round(Math.min(cap, 200 * 2 ** attempt) * this.random());
+  }
+
+  private async toError(response: Response): Promise<TokenApiError> {
+    const retryAfter = Number(response.headers.get('retry-after'));
+    let body: { error?: { code?: string; message?: string }; requestId?: string; message?: string } = {};
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      // API Gateway's own errors may not be JSON
+    }
+    return new TokenApiError(
+      response.status,
+      body.error?.code ?? (response.status === 403 ? 'forbidden' : 'http_error'),
+      body.error?.message ?? body.message ?? `HTTP ${response.status}`,
+      body.requestId,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
+  }
+}
