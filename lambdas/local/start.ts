@@ -5,7 +5,8 @@ process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 // Local mode runs on Node 20 too; the SDK's advice to move to Node 22 is in the README instead.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-async function main(): Promise<void> {
+/** Start local mode, print the ready lines, and stop cleanly on Ctrl-C / SIGTERM. */
+export async function serve(): Promise<void> {
   const started = Date.now();
   // Loaded after the environment above is set: cognito-local reads it at import time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,7 +38,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  serve().catch((error: unknown) => {
+    process.stderr.write(`token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
