@@ -3,6 +3,7 @@ import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { fingerprint, primaryToken } from '../lambdas/core/fingerprint';
 
 /**
  * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
@@ -32,7 +33,11 @@ export interface TokenResponse {
 export interface GetTokenOptions {
   /** Seconds the token must stay valid. @default 300 */
   readonly minTtl?: number;
-  /** Skip this client's cache (e.g. after the upstream answered 401). @default false */
+  /**
+   * The upstream refused the cached token (e.g. answered 401): get a different one. The API is told
+   * the refused token's fingerprint and renews its session unless it already holds a newer token.
+   * @default false
+   */
   readonly forceRefresh?: boolean;
 }
 
@@ -105,10 +110,11 @@ export class TokenClient {
     const minTtl = options.minTtl ?? 300;
     const cached = this.cache.get(tenantId);
     if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30)) return cached;
-    const key = `${tenantId}|${minTtl}|${options.forceRefresh ? 'force' : ''}`;
+    const rejected = options.forceRefresh && cached ? fingerprint(primaryToken(cached)) : undefined;
+    const key = `${tenantId}|${minTtl}|${rejected ?? ''}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.fetchToken(tenantId, minTtl, options.forceRefresh ?? false).finally(() => this.inFlight.delete(key));
+      pending = this.fetchToken(tenantId, minTtl, rejected).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     const token = await pending;
@@ -127,16 +133,17 @@ export class TokenClient {
   }
 
   /** Build and sign the request; exported for tests and for callers with their own HTTP stack. */
-  async signedRequest(tenantId: string, minTtl: number): Promise<{ url: string; headers: Record<string, string> }> {
+  async signedRequest(tenantId: string, minTtl: number, rejected?: string): Promise<{ url: string; headers: Record<string, string> }> {
     const url = new URL(`v1/tenants/${encodeURIComponent(tenantId)}/token`, this.endpoint);
-    url.searchParams.set('minTtl', String(minTtl));
+    const query: Record<string, string> = { minTtl: String(minTtl), ...(rejected ? { rejected } : {}) };
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     const request = new HttpRequest({
       method: 'GET',
       protocol: url.protocol,
       hostname: url.hostname,
       ...(url.port ? { port: Number(url.port) } : {}),
       path: url.pathname,
-      query: { minTtl: String(minTtl) },
+      query,
       headers: { host: url.host, accept: 'application/json' },
     });
     const signed = await this.signer.sign(request);
@@ -147,12 +154,10 @@ export class TokenClient {
     return Math.floor((Date.parse(token.expiresAt) - this.clock.now()) / 1000);
   }
 
-  private async fetchToken(tenantId: string, minTtl: number, forceRefresh: boolean): Promise<TokenResponse> {
-    // The API's own cache answers minTtl; asking for a token longer than the cached one forces a renewal there.
-    const askedTtl = forceRefresh ? Math.max(minTtl, this.forcedTtl(tenantId, minTtl)) : minTtl;
+  private async fetchToken(tenantId: string, minTtl: number, rejected: string | undefined): Promise<TokenResponse> {
     const maxRetries = this.options.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
-      const { url, headers } = await this.signedRequest(tenantId, askedTtl);
+      const { url, headers } = await this.signedRequest(tenantId, minTtl, rejected);
       let response: Response;
       try {
         response = await this.fetchFn(url, { method: 'GET', headers });
@@ -166,13 +171,6 @@ export class TokenClient {
       if (response.status !== 503 || attempt >= maxRetries) throw error;
       await this.sleep(this.backoff(attempt, error.retryAfterSeconds));
     }
-  }
-
-  /** For a forced refresh, ask for more life than the cached token has left, so the API renews it. */
-  private forcedTtl(tenantId: string, minTtl: number): number {
-    const cached = this.cache.get(tenantId);
-    if (!cached) return minTtl;
-    return Math.min(3600, Math.max(minTtl, this.remaining(cached) + 1 - (this.options.clockSkewSeconds ?? 30)));
   }
 
   /** Retry-After (capped) plus up to 20% jitter, or exponential backoff with full jitter. */

@@ -277,7 +277,11 @@ export class TokenVendingService extends Construct {
       .addResource('token')
       .addMethod('GET', integration, {
         requestValidator: validator,
-        requestParameters: { 'method.request.path.tenantId': true, 'method.request.querystring.minTtl': false },
+        requestParameters: {
+          'method.request.path.tenantId': true,
+          'method.request.querystring.minTtl': false,
+          'method.request.querystring.rejected': false,
+        },
       });
 
     if (executionLogging) {

@@ -36,10 +36,25 @@ export const MAX_MIN_TTL_SECONDS = 3600;
 const TOKEN_ROUTE = /^\/v1\/tenants\/([^/]*)\/token$/;
 const COMMON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 
-export function parseMinTtl(query: ApiRequest['query']): number {
+const KNOWN_PARAMETERS = new Set(['minTtl', 'rejected']);
+
+function rejectUnknownParameters(query: ApiRequest['query']): void {
   for (const name of Object.keys(query)) {
-    if (name !== 'minTtl') throw new InvalidRequestError(`Unknown query parameter '${name}'; only minTtl is accepted.`);
+    if (!KNOWN_PARAMETERS.has(name)) throw new InvalidRequestError(`Unknown query parameter '${name}'; use minTtl (and rejected).`);
   }
+}
+
+/** `rejected=<fingerprint>`: the upstream refused the token with this fingerprint, so do not hand it out again. */
+export function parseRejected(query: ApiRequest['query']): string | undefined {
+  const values = query.rejected;
+  if (!values || values.length === 0) return undefined;
+  if (values.length > 1 || !/^[0-9a-f]{16}$/.test(values[0] ?? '')) {
+    throw new InvalidRequestError('rejected must be given once, as the 16-hex-digit fingerprint of a token.');
+  }
+  return values[0];
+}
+
+export function parseMinTtl(query: ApiRequest['query']): number {
   const values = query.minTtl;
   if (!values || values.length === 0) return DEFAULT_MIN_TTL_SECONDS;
   if (values.length > 1) throw new InvalidRequestError('minTtl must be given at most once.');
@@ -80,9 +95,11 @@ export class TokenApi {
       if (route === 'health') return { route, response: { status: 200, headers: { ...COMMON_HEADERS }, body: { status: 'ok' } } };
 
       tenantId = parseTenantId(tokenMatch?.[1] ?? '');
+      rejectUnknownParameters(request.query);
       const minTtl = parseMinTtl(request.query);
+      const rejected = parseRejected(request.query);
       this.policy.authorise(request.callerArn, tenantId);
-      const vend = await this.vendor.vend(tenantId, minTtl);
+      const vend = await this.vendor.vend(tenantId, minTtl, rejected);
       const body: TokenResponseBody = presentToken(vend.tenant, vend.session, this.clock.now());
       return { route, tenantId, vend, response: { status: 200, headers: { ...COMMON_HEADERS }, body } };
     } catch (error) {

@@ -16,6 +16,7 @@ import type {
   TenantStore,
   VendorEvent,
 } from './ports';
+import { fingerprint, primaryToken } from './fingerprint';
 import { SingleFlight } from './single-flight';
 import type { ProviderKind } from './tenant-config';
 
@@ -111,11 +112,17 @@ export class TokenVendor {
     this.emit = deps.onEvent ?? (() => undefined);
   }
 
-  async vend(tenantId: string, minTtlSeconds: number): Promise<VendResult> {
+  /**
+   * @param rejectedFingerprint fingerprint of a token the upstream refused: a session
+   *   holding that token is renewed rather than served again (once per rejected token).
+   */
+  async vend(tenantId: string, minTtlSeconds: number, rejectedFingerprint?: string): Promise<VendResult> {
     const tenant = await this.deps.tenants.get(tenantId);
     const local = await this.deps.cache.get(tenantId);
     const accept: Accept = (session) =>
-      session.secretVersion === tenant.version && satisfies(session, this.deps.clock.now(), minTtlSeconds, this.skew);
+      session.secretVersion === tenant.version &&
+      satisfies(session, this.deps.clock.now(), minTtlSeconds, this.skew) &&
+      (rejectedFingerprint === undefined || fingerprint(primaryToken(session.tokens)) !== rejectedFingerprint);
     if (local && accept(local)) {
       this.emit({ type: 'cache_hit', tenantId });
       return { tenant, session: local, cacheHit: true, source: 'memory' };

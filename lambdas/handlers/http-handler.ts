@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -7,6 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApiOutcome, ApiRequest, ApiResponse } from '../core/api';
 import { toErrorResponse } from '../core/errors';
+import { fingerprint, primaryToken } from '../core/fingerprint';
 import type { Runtime } from '../runtime/compose';
 import type { Observability } from './observability';
 
@@ -32,16 +32,12 @@ export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   return { statusCode: response.status, headers: response.headers, body: JSON.stringify(response.body) };
 }
 
-/** A short SHA-256 fingerprint lets audits correlate a vended token without holding it. */
-export function fingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 16);
-}
 
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
   const base = { route: outcome.route, method: request.method, status: outcome.response.status, caller: request.callerArn, tenantId: outcome.tenantId };
   if (outcome.vend) {
     const { session, source } = outcome.vend;
-    const token = session.tokens.idToken ?? session.tokens.token ?? session.tokens.accessToken ?? '';
+    const token = primaryToken(session.tokens);
     metrics.addMetric('Vend', MetricUnit.Count, 1);
     logger.info('token vended', { ...base, cache: source, expiresAt: session.expiresAt, tokenFingerprint: fingerprint(token) });
     return;

@@ -45,7 +45,11 @@ describe('API', () => {
       MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })]),
     });
     template.hasResourceProperties('AWS::ApiGateway::Method', {
-      RequestParameters: { 'method.request.path.tenantId': true, 'method.request.querystring.minTtl': false },
+      RequestParameters: {
+        'method.request.path.tenantId': true,
+        'method.request.querystring.minTtl': false,
+        'method.request.querystring.rejected': false,
+      },
     });
   });
 

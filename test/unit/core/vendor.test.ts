@@ -9,6 +9,7 @@ import {
 } from '../../../lambdas/core/errors';
 import type { VendorEvent } from '../../../lambdas/core/ports';
 import { TokenVendor, type VendorOptions } from '../../../lambdas/core/vendor';
+import { fingerprint, primaryToken } from '../../../lambdas/core/fingerprint';
 import { FakeClock, FakeProvider, cognitoSecret } from '../../support/fakes';
 
 function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = { acme: cognitoSecret }) {
@@ -136,6 +137,21 @@ describe('TokenVendor renewal', () => {
     });
     await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamChallengeRequiredError);
     expect(provider.signIns).toBe(1);
+  });
+});
+
+describe('TokenVendor rejected tokens', () => {
+  it('renews once when told the upstream refused the cached token, and serves the new one to others', async () => {
+    const { vendor, provider } = setup();
+    const first = await vendor.vend('acme', 300);
+    const refused = fingerprint(primaryToken(first.session.tokens));
+    const renewed = await vendor.vend('acme', 300, refused);
+    expect(renewed.session.tokens.idToken).not.toBe(first.session.tokens.idToken);
+    expect(provider.refreshes).toBe(1);
+    // The same report again does not renew again: the cached token is already a different one.
+    const again = await vendor.vend('acme', 300, refused);
+    expect(again.cacheHit).toBe(true);
+    expect(provider.refreshes).toBe(1);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
-import { createHttpHandler, fingerprint } from '../../../lambdas/handlers/http-handler';
+import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
+import { fingerprint } from '../../../lambdas/core/fingerprint';
 import { createObservability, vendorEventSink } from '../../../lambdas/handlers/observability';
 import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import { composeRuntime } from '../../../lambdas/runtime/compose';
@@ -92,6 +93,7 @@ describe('vend handler: bad input', () => {
     ['minTtl=1.5', { path: '/v1/tenants/acme/token', query: { minTtl: '1.5' } }],
     ['minTtl twice', { path: '/v1/tenants/acme/token', query: { minTtl: ['1', '2'] } }],
     ['unknown parameter', { path: '/v1/tenants/acme/token', query: { ttl: '5' } }],
+    ['rejected that is no fingerprint', { path: '/v1/tenants/acme/token', query: { rejected: 'eyJhbGciOi' } }],
   ];
 
   it.each(cases)('%s -> 400 invalid_request', async (_name, event) => {
