@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { consumerSchema } from '../lambdas/core/access-policy';
 import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
+import { exportJobSchema } from '../lambdas/core/export-windows';
 
 /**
  * Deployment configuration: one JSON file per environment, reviewed in git and
@@ -32,10 +33,23 @@ export const deploymentConfigSchema = z.strictObject({
   refreshSchedule: schedule.default('rate(5 minutes)'),
   /** Share tokens across all Lambda containers through DynamoDB. */
   sharedCache: z.boolean().default(true),
+  /** Scheduled analytics exports (GraphQL query per window -> S3). */
+  exportJobs: z.array(exportJobSchema).default([]),
   throttling: z.strictObject({ rateLimit: z.number().positive().max(10_000), burstLimit: z.number().int().positive().max(5_000) }).default({ rateLimit: 50, burstLimit: 100 }),
 });
 
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+
+/** Rules across fields, checked after the schema. */
+function crossChecks(config: DeploymentConfig): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  config.exportJobs.forEach((job, index) => {
+    if (names.has(job.name)) problems.push(`  exportJobs.${index}.name: must be unique (got "${job.name}")`);
+    names.add(job.name);
+  });
+  return problems;
+}
 
 export class DeploymentConfigError extends Error {}
 
@@ -55,6 +69,8 @@ export function parseDeploymentConfig(input: unknown, source = 'config'): Deploy
     });
     throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${lines.join('\n')}`);
   }
+  const problems = crossChecks(result.data);
+  if (problems.length > 0) throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${problems.join('\n')}`);
   return result.data;
 }
 

@@ -11,6 +11,9 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { ExportJob } from '../lambdas/core/export-windows';
+import { AnalyticsExportJob } from './analytics-export-job';
 import { TvmFunction } from './tvm-function';
 
 /** One consumer of the API: an IAM role or user and the tenants it may ask for (`"*"` for all). */
@@ -88,6 +91,12 @@ export interface TokenVendingServiceProps {
   readonly throttling?: TokenVendingThrottling;
 
   /**
+   * Scheduled analytics exports; each gets its own function, role (a consumer of its tenant only) and schedule.
+   * @default - none
+   */
+  readonly exportJobs?: readonly ExportJob[];
+
+  /**
    * Send API Gateway execution logs (errors) to CloudWatch. Creates the account-level API Gateway logging role.
    * @default true
    */
@@ -104,6 +113,8 @@ export class TokenVendingService extends Construct {
   readonly refreshFunction?: TvmFunction;
   readonly cacheTable?: dynamodb.Table;
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly exportJobs: AnalyticsExportJob[] = [];
+  readonly exportBucket?: s3.Bucket;
   /** ARN pattern a consumer role needs `execute-api:Invoke` on. */
   readonly tokenMethodArn: string;
 
@@ -117,9 +128,19 @@ export class TokenVendingService extends Construct {
     const sharedCache = props.sharedCache ?? true;
     const throttling = props.throttling ?? { rateLimit: 50, burstLimit: 100 };
 
+    // Export job roles exist before the API so that they can be listed as its consumers.
+    const exportJobs = props.exportJobs ?? [];
+    const exportRoles = exportJobs.map(
+      (job) => new iam.Role(this, `ExportJob-${job.name}-Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `token-vending-machine export ${job.name}` }),
+    );
+    const consumers: TokenVendingConsumer[] = [
+      ...props.consumers,
+      ...exportJobs.map((job, index) => ({ principal: (exportRoles[index] as iam.Role).roleArn, tenants: [job.tenant] })),
+    ];
+
     const environment: Record<string, string> = {
       TVM_SECRET_PREFIX: secretPrefix,
-      TVM_CONSUMERS: JSON.stringify(props.consumers),
+      TVM_CONSUMERS: stack.toJsonString(consumers),
       TVM_TENANTS: JSON.stringify(tenants),
     };
 
@@ -195,7 +216,39 @@ export class TokenVendingService extends Construct {
       this.acknowledgeFunctionFindings(fn, secretPrefix);
     }
 
-    this.api = this.createApi(props, throttling, logRetention);
+    this.api = this.createApi({ ...props, consumers }, throttling, logRetention);
+
+    if (exportJobs.length > 0) {
+      const accessLogs = new s3.Bucket(this, 'ExportAccessLogs', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        lifecycleRules: [{ expiration: Duration.days(90) }],
+      });
+      Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket of the export bucket; logging it again would recurse.' });
+      this.exportBucket = new s3.Bucket(this, 'ExportBucket', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        serverAccessLogsBucket: accessLogs,
+        serverAccessLogsPrefix: 'export-bucket/',
+        versioned: true,
+      });
+      exportJobs.forEach((job, index) => {
+        const exportJob = new AnalyticsExportJob(this, `ExportJob-${job.name}`, {
+          job,
+          api: this.api,
+          bucket: this.exportBucket as s3.Bucket,
+          role: exportRoles[index] as iam.Role,
+          logRetention,
+          ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+        });
+        this.exportJobs.push(exportJob);
+        this.alarms.push(exportJob.alarm);
+      });
+      new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
+    }
     this.tokenMethodArn = this.api.arnForExecuteApi('GET', '/v1/tenants/*/token', this.api.deploymentStage.stageName);
     this.createAlarms(functions, props.alarmTopic);
 

@@ -44,6 +44,7 @@ export class TokenVendingStack extends Stack {
       refreshSchedule: scheduler.ScheduleExpression.expression(config.refreshSchedule),
       sharedCache: config.sharedCache,
       throttling: config.throttling,
+      exportJobs: config.exportJobs,
     });
   }
 }

@@ -19,6 +19,11 @@ export interface TvmFunctionProps {
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
+  /**
+   * The execution role.
+   * @default - a new role with no managed policies
+   */
+  readonly role?: iam.Role;
 }
 
 /**
@@ -35,10 +40,12 @@ export class TvmFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     // An own role instead of the AWS managed basic-execution policy: logs only to its own group.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.description} (token-vending-machine)`,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${props.description} (token-vending-machine)`,
+      });
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(__dirname, '..', 'lambdas', 'handlers', `${props.handlerName}.ts`),
       handler: 'handler',

@@ -8,8 +8,10 @@ import { loadDeploymentConfig, parseDeploymentConfig, type DeploymentConfig } fr
 import { TokenVendingStack } from '../../lib/token-vending-stack';
 
 const exampleConfig = loadDeploymentConfig(join(__dirname, '..', '..', 'config', 'example.json'));
+// Most tests look at the core service; export jobs have their own block below.
+const serviceConfig: DeploymentConfig = { ...exampleConfig, exportJobs: [] };
 
-function synth(config: DeploymentConfig = exampleConfig, bundle = false): { stack: TokenVendingStack; template: Template } {
+function synth(config: DeploymentConfig = serviceConfig, bundle = false): { stack: TokenVendingStack; template: Template } {
   // Skipping bundling keeps these tests fast; one test below bundles for real.
   const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
   const stack = new TokenVendingStack(app, 'Test', { config });
@@ -58,7 +60,7 @@ describe('API', () => {
   });
 
   it('becomes private behind the configured VPC endpoints', () => {
-    const { template: privateTemplate } = synth({ ...exampleConfig, vpcEndpointIds: ['vpce-0123456789abcdef0'] });
+    const { template: privateTemplate } = synth({ ...serviceConfig, vpcEndpointIds: ['vpce-0123456789abcdef0'] });
     const api = Object.values(privateTemplate.findResources('AWS::ApiGateway::RestApi'))[0];
     expect(api?.Properties.EndpointConfiguration).toEqual({ Types: ['PRIVATE'], VpcEndpointIds: ['vpce-0123456789abcdef0'] });
     const statements = api?.Properties.Policy.Statement as Array<Record<string, any>>;
@@ -154,10 +156,55 @@ describe('cache table, schedule, logs, alarms, outputs', () => {
   });
 
   it('without a shared cache there is no table and no refresher', () => {
-    const { template: plain } = synth({ ...exampleConfig, sharedCache: false });
+    const { template: plain } = synth({ ...serviceConfig, sharedCache: false });
     plain.resourceCountIs('AWS::DynamoDB::Table', 0);
     plain.resourceCountIs('AWS::Scheduler::Schedule', 0);
     plain.resourceCountIs('AWS::Lambda::Function', 1);
+  });
+});
+
+describe('analytics export jobs', () => {
+  const withJobs = synth(exampleConfig);
+  const job = exampleConfig.exportJobs[0];
+
+  it('appear only when the config lists jobs', () => {
+    expect(job).toBeDefined();
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    const functions = Object.values(withJobs.template.findResources('AWS::Lambda::Function'));
+    const exportFunction = functions.find((f) => String(f.Properties.Description).startsWith('Analytics export'));
+    expect(exportFunction?.Properties.Environment.Variables.TVM_EXPORT_JOB).toBe(JSON.stringify(job));
+    withJobs.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: job?.schedule });
+    withJobs.template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: Match.anyValue(),
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.anyValue(),
+    });
+  });
+
+  it("gives the job's role execute-api:Invoke on its own tenant's token method only", () => {
+    const policies = Object.entries(withJobs.template.findResources('AWS::IAM::Policy')).filter(([id]) => id.includes('ExportJob'));
+    const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+    const invoke = statements.filter((s) => [s.Action].flat().includes('execute-api:Invoke'));
+    expect(invoke).toHaveLength(1);
+    const resource = JSON.stringify(withJobs.stack.resolve(invoke[0]?.Resource));
+    expect(resource).toContain(`/GET/v1/tenants/${job?.tenant}/token`);
+    expect(resource).not.toContain('*/token');
+  });
+
+  it("lists the job's role as a consumer of its tenant, in the resource policy and for the handler", () => {
+    const api = Object.values(withJobs.template.findResources('AWS::ApiGateway::RestApi'))[0];
+    const allow = (api?.Properties.Policy.Statement as Array<Record<string, any>>).find((s) => s.Effect === 'Allow');
+    expect(JSON.stringify(allow?.Principal.AWS)).toMatch(/ExportJobflightanalyticsRole/);
+    const vend = Object.values(withJobs.template.findResources('AWS::Lambda::Function')).find((f) => String(f.Properties.Description).startsWith('Vends'));
+    expect(JSON.stringify(vend?.Properties.Environment.Variables.TVM_CONSUMERS)).toMatch(/ExportJobflightanalyticsRole.*\\"tenants\\":\[\\"acme\\"\]/);
+  });
+
+  it('keeps cdk-nag clean', () => {
+    expect(new AwsSolutionsChecks(withJobs.stack).validateScope(withJobs.stack).violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('rejects duplicate job names', () => {
+    expect(() => parseDeploymentConfig({ ...JSON.parse(JSON.stringify(exampleConfig)), exportJobs: [job, job] })).toThrow(/exportJobs\.1\.name: must be unique/);
   });
 });
 
