@@ -9,6 +9,13 @@ import { Construct } from 'constructs';
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** How every function is bundled; the benchmarks build bundles with the same settings. */
+export const BUNDLE_SETTINGS = { minify: true, sourceMap: true, target: 'node24', format: 'cjs' } as const;
+
+export function handlerEntry(handlerName: string): string {
+  return join(__dirname, '..', 'lambdas', 'handlers', `${handlerName}.ts`);
+}
+
 export interface TvmFunctionProps {
   /** Entry file under `lambdas/handlers/`, without extension, e.g. `vend`. */
   readonly handlerName: string;
@@ -47,7 +54,7 @@ export class TvmFunction extends Construct {
         description: `${props.description} (token-vending-machine)`,
       });
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(__dirname, '..', 'lambdas', 'handlers', `${props.handlerName}.ts`),
+      entry: handlerEntry(props.handlerName),
       handler: 'handler',
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -65,10 +72,10 @@ export class TvmFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
+        minify: BUNDLE_SETTINGS.minify,
+        sourceMap: BUNDLE_SETTINGS.sourceMap,
         sourcesContent: false,
-        target: 'node24',
+        target: BUNDLE_SETTINGS.target,
         format: OutputFormat.CJS,
         // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
         externalModules: [],
