@@ -304,7 +304,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** Run with this process's arguments, streams and environment. `serve` keeps running until Ctrl-C. */
+export function runFromProcess(): void {
   main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -314,3 +315,5 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) runFromProcess();

@@ -4,6 +4,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { fingerprint, primaryToken } from '../lambdas/core/fingerprint';
+import type { TokenResponseBody } from '../lambdas/core/presenter';
 
 /**
  * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
@@ -17,18 +18,8 @@ import { fingerprint, primaryToken } from '../lambdas/core/fingerprint';
  * ```
  */
 
-export interface TokenResponse {
-  readonly tenantId: string;
-  readonly provider: 'cognito' | 'login-endpoint';
-  readonly idToken?: string;
-  readonly accessToken?: string;
-  readonly token?: string;
-  readonly identityId?: string;
-  readonly expiresAt: string;
-  readonly expiresIn: number;
-  readonly headers: Record<string, string>;
-  readonly claims: Record<string, unknown>;
-}
+/** The API's 200 body (HTTP API v1). */
+export type TokenResponse = TokenResponseBody;
 
 export interface GetTokenOptions {
   /** Seconds the token must stay valid. @default 300 */
