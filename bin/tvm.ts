@@ -184,13 +184,18 @@ function checkCommand(args: string[], io: Io): number {
   return invalid > 0 ? EXIT.invalid : EXIT.ok;
 }
 
-async function putCommand(args: string[], io: Io): Promise<number> {
+/** `<tenant> [--file F] [--prefix P] [--region R]`, shared by `tenant put` and `tenant test`. */
+function parseTenantArgs(args: string[]) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: { file: { type: 'string' }, prefix: { type: 'string' }, region: { type: 'string' } },
   });
-  const tenantId = requireTenantId(positionals[0]);
+  return { values, tenantId: requireTenantId(positionals[0]) };
+}
+
+async function putCommand(args: string[], io: Io): Promise<number> {
+  const { values, tenantId } = parseTenantArgs(args);
   if (!values.file) throw new UsageError('--file is required.');
   const c = colour(io);
   const text = JSON.stringify(readJson(values.file));
@@ -221,12 +226,7 @@ async function putCommand(args: string[], io: Io): Promise<number> {
 }
 
 async function testCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { file: { type: 'string' }, prefix: { type: 'string' }, region: { type: 'string' } },
-  });
-  const tenantId = requireTenantId(positionals[0]);
+  const { values, tenantId } = parseTenantArgs(args);
   const c = colour(io);
   let config: TenantConfig;
   if (values.file) {
