@@ -6,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ExportJob } from '../lambdas/core/export-windows';
@@ -79,12 +78,7 @@ export class AnalyticsExportJob extends Construct {
     );
     if (bucket.encryptionKey) bucket.encryptionKey.grantEncryptDecrypt(this.function.role);
 
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com') });
-    new scheduler.Schedule(this, 'Schedule', {
-      description: `token-vending-machine export ${job.name}`,
-      schedule: scheduler.ScheduleExpression.expression(job.schedule),
-      target: new targets.LambdaInvoke(this.function.function, { retryAttempts: 0, role: scheduleRole }),
-    });
+    this.function.invokeOnSchedule(scheduler.ScheduleExpression.expression(job.schedule), `token-vending-machine export ${job.name}`);
 
     const stack = Stack.of(this);
     const policy = this.function.role.node.tryFindChild('DefaultPolicy');
@@ -92,14 +86,6 @@ export class AnalyticsExportJob extends Construct {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
         reason: 'Objects are written per time window under the job\u2019s own prefix; the wildcard stays inside it.',
-      });
-      Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.' });
-    }
-    const invokePolicy = scheduleRole.node.tryFindChild('DefaultPolicy');
-    if (invokePolicy) {
-      Validations.of(invokePolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'The scheduler may invoke the export function and its versions; the wildcard covers only version qualifiers.',
       });
     }
 
