@@ -38,36 +38,35 @@ function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.')}: ${issue.message}`).join('; ');
 }
 
+/** A variable holding JSON: parse it, validate it, and name the variable and field on failure. */
+function jsonVariable<T>(name: string, text: string, schema: z.ZodType<T>, expected: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${name} must be ${expected}.`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new ConfigError(`Invalid configuration: ${problems(name, result.error.issues)}`);
+  return result.data;
+}
+
 export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
   // An empty variable counts as unset, as shells and CI systems commonly write them.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
-  let consumersJson: unknown;
-  try {
-    consumersJson = JSON.parse(parsed.data.TVM_CONSUMERS);
-  } catch {
-    throw new ConfigError('Invalid configuration: TVM_CONSUMERS must be a JSON array of {principal, tenants}.');
-  }
-  let tenantsJson: unknown;
-  try {
-    tenantsJson = JSON.parse(parsed.data.TVM_TENANTS);
-  } catch {
-    throw new ConfigError('Invalid configuration: TVM_TENANTS must be a JSON array of tenant ids.');
-  }
-  const tenants = z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')).safeParse(tenantsJson);
-  if (!tenants.success) throw new ConfigError(`Invalid configuration: ${problems('TVM_TENANTS', tenants.error.issues)}`);
-  const consumers = consumersSchema.safeParse(consumersJson);
-  if (!consumers.success) throw new ConfigError(`Invalid configuration: ${problems('TVM_CONSUMERS', consumers.error.issues)}`);
+  const consumers = jsonVariable('TVM_CONSUMERS', parsed.data.TVM_CONSUMERS, consumersSchema, 'a JSON array of {principal, tenants}');
+  const tenants = jsonVariable('TVM_TENANTS', parsed.data.TVM_TENANTS, z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')), 'a JSON array of tenant ids');
   return {
     secretPrefix: parsed.data.TVM_SECRET_PREFIX,
     ...(parsed.data.TVM_TENANTS_FILE ? { tenantsFile: parsed.data.TVM_TENANTS_FILE } : {}),
     ...(parsed.data.TVM_CACHE_TABLE ? { cacheTable: parsed.data.TVM_CACHE_TABLE } : {}),
-    consumers: consumers.data,
+    consumers,
     clockSkewSeconds: parsed.data.TVM_CLOCK_SKEW_SECONDS,
     secretCacheTtlSeconds: parsed.data.TVM_SECRET_CACHE_TTL_SECONDS,
     upstreamAttempts: parsed.data.TVM_UPSTREAM_ATTEMPTS,
-    tenants: tenants.data,
+    tenants,
     refreshAtFraction: parsed.data.TVM_REFRESH_AT_FRACTION,
   };
 }
