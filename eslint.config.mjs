@@ -19,10 +19,21 @@ export default tseslint.config(
   {
     files: ['lambdas/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['@aws-sdk/*', '@aws-lambda-powertools/*', 'aws-jwt-verify*'], message: 'core stays pure: no AWS imports.' },
-        { group: ['../adapters/*', '../providers/*', '../handlers/*', '../local/*'], message: 'core must not depend on edges.' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@aws-sdk/*', '@aws-lambda-powertools/*', 'aws-jwt-verify*'],
+              message: 'core stays pure: no AWS imports.',
+            },
+            {
+              group: ['../adapters/*', '../providers/*', '../handlers/*', '../local/*'],
+              message: 'core must not depend on edges.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -4,9 +4,10 @@
  * then reports how many succeeded on stdout as JSON.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
-import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
+import { loadRuntimeConfig } from '../lambdas/runtime/config';
 
 async function main(): Promise<void> {
   const tenants = JSON.parse(process.env.BENCH_TENANTS ?? '{}') as Record<string, unknown>;
@@ -14,7 +15,12 @@ async function main(): Promise<void> {
   const dynamoEndpoint = process.env.BENCH_DYNAMO_ENDPOINT;
   const tableName = process.env.BENCH_TABLE ?? 'tvm-cache';
   const client = dynamoEndpoint
-    ? new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
+    ? new DynamoDBClient({
+        endpoint: dynamoEndpoint,
+        region: 'local',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 1,
+      })
     : undefined;
   const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
     tenants: new StaticTenantStore(tenants),
@@ -23,8 +29,13 @@ async function main(): Promise<void> {
   const ids = Object.keys(tenants);
   // Wait for the go signal so that every worker starts together.
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  const results = await Promise.allSettled(Array.from({ length: requests }, (_, i) => runtime.vendor.vend(ids[i % ids.length] as string, 300)));
-  process.send?.({ ok: results.filter((r) => r.status === 'fulfilled').length, failed: results.filter((r) => r.status === 'rejected').length });
+  const results = await Promise.allSettled(
+    Array.from({ length: requests }, (_, i) => runtime.vendor.vend(ids[i % ids.length] as string, 300)),
+  );
+  process.send?.({
+    ok: results.filter((r) => r.status === 'fulfilled').length,
+    failed: results.filter((r) => r.status === 'rejected').length,
+  });
   client?.destroy();
 }
 

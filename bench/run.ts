@@ -1,12 +1,3 @@
-/**
- * `npm run bench`: measures the service against the alternatives a user would otherwise
- * pick, prints a table and writes bench/results.json. Not part of `npm test`; nothing
- * here asserts a time. Absolute numbers depend on the machine; ratios and counts hold.
- */
-process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,12 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { build } from 'esbuild';
-import { AwsJwtVerifier } from '../lambdas/adapters/jwt-verifier';
+
 import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
+import { AwsJwtVerifier } from '../lambdas/adapters/jwt-verifier';
 import { SecretsManagerTenantStore } from '../lambdas/adapters/secrets-manager-tenant-store';
 import type { AuthProvider, ProviderSession } from '../lambdas/core/ports';
 import { createHttpHandler } from '../lambdas/handlers/http-handler';
@@ -29,12 +22,23 @@ import { startLocalDynamo } from '../lambdas/local/dynalite';
 import { startLocalService } from '../lambdas/local/local-service';
 import { seedCognitoTenant } from '../lambdas/local/seed-cognito';
 import { CognitoProvider } from '../lambdas/providers/cognito';
-import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import { composeRuntime } from '../lambdas/runtime/compose';
+import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import { BUNDLE_SETTINGS, handlerEntry } from '../lib/tvm-function';
 
+/**
+ * `npm run bench`: measures the service against the alternatives a user would otherwise
+ * pick, prints a table and writes bench/results.json. Not part of `npm test`; nothing
+ * here asserts a time. Absolute numbers depend on the machine; ratios and counts hold.
+ */
+process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
+const autocannon = require('autocannon') as (
+  options: Record<string, unknown>,
+) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
 
 type Results = Record<string, number>;
 const results: Results = {};
@@ -45,14 +49,23 @@ const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 };
-const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** A provider that never leaves the process: the hit path must not depend on an upstream. */
 class StaticProvider implements AuthProvider {
   async signIn(): Promise<ProviderSession> {
     const exp = Math.floor(Date.now() / 1000) + 3600;
-    return { tokens: { idToken: `header.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.signature`, accessToken: 'access' }, refreshToken: 'r', claims: { 'custom:companyId': 'c' }, expiresAt: exp };
+    return {
+      tokens: {
+        idToken: `header.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.signature`,
+        accessToken: 'access',
+      },
+      refreshToken: 'r',
+      claims: { 'custom:companyId': 'c' },
+      expiresAt: exp,
+    };
   }
   async refresh(): Promise<ProviderSession> {
     return this.signIn();
@@ -72,16 +85,37 @@ function event(tenantId: string): APIGatewayProxyEvent {
     stageVariables: null,
     body: null,
     isBase64Encoded: false,
-    requestContext: { requestId: 'bench', identity: { userArn: 'arn:aws:iam::123456789012:role/bench' } } as unknown as APIGatewayProxyEvent['requestContext'],
+    requestContext: {
+      requestId: 'bench',
+      identity: { userArn: 'arn:aws:iam::123456789012:role/bench' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
   };
 }
 
 async function benchHit(): Promise<void> {
-  const secret = { provider: 'cognito', region: 'ap-southeast-2', userPoolId: 'ap-southeast-2_AbC123', clientId: 'client', username: 'u', password: 'p', claims: ['custom:companyId'] };
-  const config = loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/bench', tenants: ['*'] }]) });
-  const runtime = composeRuntime(config, { tenants: new StaticTenantStore({ acme: secret }), shared: null, providers: { cognito: new StaticProvider(), 'login-endpoint': new StaticProvider() } });
+  const secret = {
+    provider: 'cognito',
+    region: 'ap-southeast-2',
+    userPoolId: 'ap-southeast-2_AbC123',
+    clientId: 'client',
+    username: 'u',
+    password: 'p',
+    claims: ['custom:companyId'],
+  };
+  const config = loadRuntimeConfig({
+    TVM_CONSUMERS: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/bench', tenants: ['*'] }]),
+  });
+  const runtime = composeRuntime(config, {
+    tenants: new StaticTenantStore({ acme: secret }),
+    shared: null,
+    providers: { cognito: new StaticProvider(), 'login-endpoint': new StaticProvider() },
+  });
   const handler = createHttpHandler(runtime, createObservability());
-  const context = { awsRequestId: 'bench', functionName: 'vend', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+  const context = {
+    awsRequestId: 'bench',
+    functionName: 'vend',
+    getRemainingTimeInMillis: () => 10_000,
+  } as unknown as Context;
   const request = event('acme');
   // The audit line is written as in Lambda; only the terminal is spared.
   const write = process.stdout.write.bind(process.stdout);
@@ -121,30 +155,47 @@ async function benchHit(): Promise<void> {
 async function seedTenants(cognito: CognitoEmulator, count: number): Promise<Record<string, Record<string, unknown>>> {
   const tenants: Record<string, Record<string, unknown>> = {};
   for (let i = 0; i < count; i++) {
-    tenants[`t${i}`] = (await seedCognitoTenant(cognito.endpoint, { poolName: `bench-${i}`, username: `user${i}@example.com` })).secret;
+    tenants[`t${i}`] = (
+      await seedCognitoTenant(cognito.endpoint, { poolName: `bench-${i}`, username: `user${i}@example.com` })
+    ).secret;
   }
   return tenants;
 }
 
 async function benchBurst(cognito: CognitoEmulator, tenants: Record<string, Record<string, unknown>>): Promise<void> {
   const ids = Object.keys(tenants);
-  const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), { tenants: new StaticTenantStore(tenants), shared: null });
+  const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+    tenants: new StaticTenantStore(tenants),
+    shared: null,
+  });
   cognito.resetCounts();
   let started = performance.now();
-  const vends = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => runtime.vendor.vend(ids[i % ids.length] as string, 300)));
+  const vends = await Promise.allSettled(
+    Array.from({ length: 1000 }, (_, i) => runtime.vendor.vend(ids[i % ids.length] as string, 300)),
+  );
   results['burst.wallMs'] = Math.round(performance.now() - started);
   results['burst.tenants'] = ids.length;
   results['burst.signIns'] = cognito.authFlows.get('USER_PASSWORD_AUTH') ?? 0;
   results['burst.failed'] = vends.filter((v) => v.status === 'rejected').length;
 
   // The alternative: every consumer signs in for itself.
-  const client = new CognitoIdentityProviderClient({ region: 'ap-southeast-2', endpoint: cognito.endpoint, maxAttempts: 1 });
+  const client = new CognitoIdentityProviderClient({
+    region: 'ap-southeast-2',
+    endpoint: cognito.endpoint,
+    maxAttempts: 1,
+  });
   cognito.resetCounts();
   started = performance.now();
   await Promise.allSettled(
     Array.from({ length: 1000 }, (_, i) => {
       const secret = tenants[ids[i % ids.length] as string] as Record<string, string>;
-      return client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: secret.clientId, AuthParameters: { USERNAME: secret.username ?? '', PASSWORD: secret.password ?? '' } }));
+      return client.send(
+        new InitiateAuthCommand({
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          ClientId: secret.clientId,
+          AuthParameters: { USERNAME: secret.username ?? '', PASSWORD: secret.password ?? '' },
+        }),
+      );
     }),
   );
   results['burst.baselineWallMs'] = Math.round(performance.now() - started);
@@ -152,7 +203,11 @@ async function benchBurst(cognito: CognitoEmulator, tenants: Record<string, Reco
   client.destroy();
 }
 
-async function runFleet(cognito: CognitoEmulator, tenants: Record<string, Record<string, unknown>>, shared: boolean): Promise<number> {
+async function runFleet(
+  cognito: CognitoEmulator,
+  tenants: Record<string, Record<string, unknown>>,
+  shared: boolean,
+): Promise<number> {
   const dynamo = shared ? await startLocalDynamo('tvm-bench') : undefined;
   cognito.resetCounts();
   try {
@@ -170,7 +225,12 @@ async function runFleet(cognito: CognitoEmulator, tenants: Record<string, Record
     );
     // Give every worker time to load before the go signal.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const done = workers.map((worker) => new Promise<{ ok: number; failed: number }>((resolve) => worker.once('message', (m) => resolve(m as { ok: number; failed: number }))));
+    const done = workers.map(
+      (worker) =>
+        new Promise<{ ok: number; failed: number }>((resolve) =>
+          worker.once('message', (m) => resolve(m as { ok: number; failed: number })),
+        ),
+    );
     workers.forEach((worker) => worker.send('go'));
     const outcomes = await Promise.all(done);
     workers.forEach((worker) => worker.kill());
@@ -186,7 +246,11 @@ async function benchMiss(cognito: CognitoEmulator, tenants: Record<string, Recor
   const secret = tenants.t0 as Record<string, string>;
   const verifier = new AwsJwtVerifier(); // JWKS cached after the first call, as in a warm container
   const cognitoClients = (() => {
-    const client = new CognitoIdentityProviderClient({ region: 'ap-southeast-2', endpoint: cognito.endpoint, maxAttempts: 1 });
+    const client = new CognitoIdentityProviderClient({
+      region: 'ap-southeast-2',
+      endpoint: cognito.endpoint,
+      maxAttempts: 1,
+    });
     return () => client;
   })();
   const vendTimes: number[] = [];
@@ -202,7 +266,13 @@ async function benchMiss(cognito: CognitoEmulator, tenants: Record<string, Recor
     await runtime.vendor.vend('t0', 300);
     const vendMs = performance.now() - t0;
     t0 = performance.now();
-    await bare.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: secret.clientId, AuthParameters: { USERNAME: secret.username ?? '', PASSWORD: secret.password ?? '' } }));
+    await bare.send(
+      new InitiateAuthCommand({
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        ClientId: secret.clientId,
+        AuthParameters: { USERNAME: secret.username ?? '', PASSWORD: secret.password ?? '' },
+      }),
+    );
     const bareMs = performance.now() - t0;
     if (i >= 5) {
       vendTimes.push(vendMs);
@@ -216,8 +286,20 @@ async function benchMiss(cognito: CognitoEmulator, tenants: Record<string, Recor
 
 async function benchColdStart(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tvm-bundles-'));
-  const exportJob = JSON.stringify({ name: 'bench', tenant: 'acme', schedule: 'rate(1 hour)', graphqlUrl: 'https://example.com/graphql', query: '{ x }' });
-  const env = { ...process.env, AWS_REGION: 'ap-southeast-2', TVM_EXPORT_JOB: exportJob, TVM_ENDPOINT: 'https://example.com/', TVM_EXPORT_BUCKET: 'b' };
+  const exportJob = JSON.stringify({
+    name: 'bench',
+    tenant: 'acme',
+    schedule: 'rate(1 hour)',
+    graphqlUrl: 'https://example.com/graphql',
+    query: '{ x }',
+  });
+  const env = {
+    ...process.env,
+    AWS_REGION: 'ap-southeast-2',
+    TVM_EXPORT_JOB: exportJob,
+    TVM_ENDPOINT: 'https://example.com/',
+    TVM_EXPORT_BUCKET: 'b',
+  };
   const timeNode = (args: string[]) => {
     const t0 = performance.now();
     execFileSync(process.execPath, args, { env, stdio: 'ignore' });
@@ -251,7 +333,11 @@ async function benchServer(): Promise<void> {
   try {
     await fetch(`${service.url}/v1/tenants/demo/token`);
     process.stdout.write = (() => true) as typeof process.stdout.write;
-    const outcome = await autocannon({ url: `${service.url}/v1/tenants/demo/token?minTtl=300`, connections: 50, duration: 10 });
+    const outcome = await autocannon({
+      url: `${service.url}/v1/tenants/demo/token?minTtl=300`,
+      connections: 50,
+      duration: 10,
+    });
     process.stdout.write = write;
     results['server.reqPerSec'] = Math.round(outcome.requests.average);
     results['server.p99Ms'] = outcome.latency.p99;
@@ -264,7 +350,14 @@ async function benchServer(): Promise<void> {
 
 async function benchSecrets(): Promise<void> {
   let calls = 0;
-  const secret = JSON.stringify({ provider: 'cognito', region: 'ap-southeast-2', userPoolId: 'ap-southeast-2_AbC123', clientId: 'client', username: 'u', password: 'p' });
+  const secret = JSON.stringify({
+    provider: 'cognito',
+    region: 'ap-southeast-2',
+    userPoolId: 'ap-southeast-2_AbC123',
+    clientId: 'client',
+    username: 'u',
+    password: 'p',
+  });
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -273,11 +366,18 @@ async function benchSecrets(): Promise<void> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const client = new SecretsManagerClient({ region: 'ap-southeast-2', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-  client.middlewareStack.add((next) => async (args) => {
-    calls++;
-    return next(args);
-  }, { step: 'initialize', name: 'countCalls' });
+  const client = new SecretsManagerClient({
+    region: 'ap-southeast-2',
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      calls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
   const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
     tenants: new SecretsManagerTenantStore({ prefix: 'tvm/tenants', client }),
     shared: null,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
+
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+
 import { DeploymentConfigError, loadDeploymentConfig } from '../lib/config';
 import { TokenVendingStack } from '../lib/token-vending-stack';
 
@@ -10,7 +12,8 @@ import { TokenVendingStack } from '../lib/token-vending-stack';
  * The stack is environment-agnostic: it deploys to the account and region of the CLI credentials.
  */
 const app = new App();
-const configPath = (app.node.tryGetContext('config') as string | undefined) ?? join(__dirname, '..', 'config', 'example.json');
+const configPath =
+  (app.node.tryGetContext('config') as string | undefined) ?? join(__dirname, '..', 'config', 'example.json');
 
 try {
   const config = loadDeploymentConfig(configPath);

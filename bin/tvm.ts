@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+
 import { TokenApiError, TokenClient } from '../client/token-client';
 import { AwsJwtVerifier } from '../lambdas/adapters/jwt-verifier';
 import { SecretsManagerTenantStore } from '../lambdas/adapters/secrets-manager-tenant-store';
-import { selectClaims } from '../lambdas/core/presenter';
 import { TenantMisconfiguredError, TvmError } from '../lambdas/core/errors';
+import { selectClaims } from '../lambdas/core/presenter';
 import { parseTenantConfig, TENANT_ID_PATTERN, type TenantConfig } from '../lambdas/core/tenant-config';
 import { CognitoProvider } from '../lambdas/providers/cognito';
 import { LoginEndpointProvider } from '../lambdas/providers/login-endpoint';
@@ -112,12 +114,16 @@ function readJson(path: string): unknown {
 
 function requireTenantId(value: string | undefined): string {
   if (!value) throw new UsageError('A tenant id is required.');
-  if (!TENANT_ID_PATTERN.test(value)) throw new UsageError(`'${value}' is not a valid tenant id (lowercase letters, digits, hyphens).`);
+  if (!TENANT_ID_PATTERN.test(value))
+    throw new UsageError(`'${value}' is not a valid tenant id (lowercase letters, digits, hyphens).`);
   return value;
 }
 
 function describeConfig(config: TenantConfig): string {
-  const where = config.provider === 'cognito' ? `${config.region} ${config.userPoolId}${config.endpoint ? ` via ${config.endpoint}` : ''}` : config.baseUrl;
+  const where =
+    config.provider === 'cognito'
+      ? `${config.region} ${config.userPoolId}${config.endpoint ? ` via ${config.endpoint}` : ''}`
+      : config.baseUrl;
   return `${config.provider} (${where}); headers: ${Object.keys(config.headers).join(', ') || 'none'}; claims: ${config.claims.join(', ') || 'none'}`;
 }
 
@@ -136,7 +142,8 @@ async function tokenCommand(args: string[], io: Io): Promise<number> {
   const tenantId = requireTenantId(positionals[0]);
   if (values.json && values.headers) throw new UsageError('Use either --json or --headers.');
   const minTtl = Number(values['min-ttl'] ?? 300);
-  if (!Number.isInteger(minTtl) || minTtl < 0 || minTtl > 3600) throw new UsageError('--min-ttl must be an integer from 0 to 3600.');
+  if (!Number.isInteger(minTtl) || minTtl < 0 || minTtl > 3600)
+    throw new UsageError('--min-ttl must be an integer from 0 to 3600.');
   const endpoint = values.endpoint ?? io.env.TVM_ENDPOINT ?? 'http://127.0.0.1:8787';
   const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
   const region = values.region ?? io.env.AWS_REGION ?? (local ? 'local' : undefined);
@@ -148,7 +155,12 @@ async function tokenCommand(args: string[], io: Io): Promise<number> {
   });
   const token = await withProgress(io, `Getting a token for ${tenantId}`, () => client.getToken(tenantId, { minTtl }));
   if (values.json) io.stdout(`${JSON.stringify(token, null, 2)}\n`);
-  else if (values.headers) io.stdout(Object.entries(token.headers).map(([name, value]) => `${name}: ${value}\n`).join(''));
+  else if (values.headers)
+    io.stdout(
+      Object.entries(token.headers)
+        .map(([name, value]) => `${name}: ${value}\n`)
+        .join(''),
+    );
   else io.stdout(`${token.idToken ?? token.token ?? token.accessToken ?? ''}\n`);
   return EXIT.ok;
 }
@@ -172,7 +184,8 @@ function checkCommand(args: string[], io: Io): number {
   let invalid = 0;
   for (const [tenantId, secret] of entries) {
     try {
-      if (!single && !TENANT_ID_PATTERN.test(tenantId)) throw new TenantMisconfiguredError(tenantId, ['tenant id must be lowercase letters, digits or hyphens']);
+      if (!single && !TENANT_ID_PATTERN.test(tenantId))
+        throw new TenantMisconfiguredError(tenantId, ['tenant id must be lowercase letters, digits or hyphens']);
       const config = parseTenantConfig(tenantId, JSON.stringify(secret));
       io.stdout(`${c.green('ok')} ${tenantId}: ${describeConfig(config)}\n`);
     } catch (error) {
@@ -203,7 +216,9 @@ async function putCommand(args: string[], io: Io): Promise<number> {
     parseTenantConfig(tenantId, text);
   } catch (error) {
     if (!(error instanceof TenantMisconfiguredError)) throw error;
-    io.stderr(`${c.red('invalid')} ${tenantId}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}Nothing was sent.\n`);
+    io.stderr(
+      `${c.red('invalid')} ${tenantId}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}Nothing was sent.\n`,
+    );
     return EXIT.invalid;
   }
   const prefix = (values.prefix ?? io.env.TVM_SECRET_PREFIX ?? 'tvm/tenants').replace(/\/$/, '');
@@ -212,7 +227,11 @@ async function putCommand(args: string[], io: Io): Promise<number> {
   const result = await withProgress(io, `Writing ${name}`, async () => {
     try {
       const created = await client.send(
-        new CreateSecretCommand({ Name: name, SecretString: text, Description: `token-vending-machine tenant ${tenantId}` }),
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: text,
+          Description: `token-vending-machine tenant ${tenantId}`,
+        }),
       );
       return { action: 'created', versionId: created.VersionId };
     } catch (error) {
@@ -286,7 +305,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`Unknown command '${[command, sub].filter(Boolean).join(' ')}'.`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.stderr(`${c.red('error')} ${error.message}\n\n${HELP[helpKey] ?? HELP.main}\n`);
       return EXIT.usage;
     }
@@ -295,7 +317,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT.invalid;
     }
     if (error instanceof TokenApiError) {
-      io.stderr(`${c.red('error')} ${error.status} ${error.code}: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`);
+      io.stderr(
+        `${c.red('error')} ${error.status} ${error.code}: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`,
+      );
       return EXIT.failed;
     }
     const code = error instanceof TvmError ? ` ${error.code}` : '';

@@ -3,6 +3,7 @@ import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+
 import { fingerprint, primaryToken } from '../lambdas/core/fingerprint';
 import type { TokenResponseBody } from '../lambdas/core/presenter';
 
@@ -82,8 +83,13 @@ export class TokenClient {
 
   constructor(private readonly options: TokenClientOptions) {
     this.endpoint = new URL(options.endpoint.endsWith('/') ? options.endpoint : `${options.endpoint}/`);
-    const region = options.region ?? regionFromEndpoint(options.endpoint) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new Error('TokenClient needs a region: pass `region`, set AWS_REGION, or use an execute-api endpoint.');
+    const region =
+      options.region ??
+      regionFromEndpoint(options.endpoint) ??
+      process.env.AWS_REGION ??
+      process.env.AWS_DEFAULT_REGION;
+    if (!region)
+      throw new Error('TokenClient needs a region: pass `region`, set AWS_REGION, or use an execute-api endpoint.');
     this.signer = new SignatureV4({
       service: 'execute-api',
       region,
@@ -100,7 +106,8 @@ export class TokenClient {
   async getToken(tenantId: string, options: GetTokenOptions = {}): Promise<TokenResponse> {
     const minTtl = options.minTtl ?? 300;
     const cached = this.cache.get(tenantId);
-    if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30)) return cached;
+    if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30))
+      return cached;
     const rejected = options.forceRefresh && cached ? fingerprint(primaryToken(cached)) : undefined;
     const key = `${tenantId}|${minTtl}|${rejected ?? ''}`;
     let pending = this.inFlight.get(key);
@@ -124,7 +131,11 @@ export class TokenClient {
   }
 
   /** Build and sign the request; exported for tests and for callers with their own HTTP stack. */
-  async signedRequest(tenantId: string, minTtl: number, rejected?: string): Promise<{ url: string; headers: Record<string, string> }> {
+  async signedRequest(
+    tenantId: string,
+    minTtl: number,
+    rejected?: string,
+  ): Promise<{ url: string; headers: Record<string, string> }> {
     const url = new URL(`v1/tenants/${encodeURIComponent(tenantId)}/token`, this.endpoint);
     const query: Record<string, string> = { minTtl: String(minTtl), ...(rejected ? { rejected } : {}) };
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);

@@ -8,6 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+
 import type { ExportJob } from '../lambdas/core/export-windows';
 import { TvmFunction } from './tvm-function';
 
@@ -71,14 +72,26 @@ export class AnalyticsExportJob extends Construct {
       }),
     );
     const prefix = `${job.prefix}/${job.tenant}/${job.name}/`;
-    this.function.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }));
+    this.function.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
     // HeadObject of a missing key answers 404 (not 403) only with ListBucket.
     this.function.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
     );
     if (bucket.encryptionKey) bucket.encryptionKey.grantEncryptDecrypt(this.function.role);
 
-    this.function.invokeOnSchedule(scheduler.ScheduleExpression.expression(job.schedule), `token-vending-machine export ${job.name}`);
+    this.function.invokeOnSchedule(
+      scheduler.ScheduleExpression.expression(job.schedule),
+      `token-vending-machine export ${job.name}`,
+    );
 
     const stack = Stack.of(this);
     const policy = this.function.role.node.tryFindChild('DefaultPolicy');

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+
 import * as z from 'zod';
+
 import { consumerSchema } from '../lambdas/core/access-policy';
-import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
 import { exportJobSchema } from '../lambdas/core/export-windows';
+import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
 
 /**
  * Deployment configuration: one JSON file per environment, reviewed in git and
@@ -11,31 +13,80 @@ import { exportJobSchema } from '../lambdas/core/export-windows';
 
 const schedule = z
   .string()
-  .regex(/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge Scheduler rate(...) or cron(...) expression');
+  .regex(
+    /^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/,
+    'must be an EventBridge Scheduler rate(...) or cron(...) expression',
+  );
 
 export const deploymentConfigSchema = z.strictObject({
   /** CloudFormation stack name. */
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a valid stack name').default('TokenVendingMachine'),
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a valid stack name')
+    .default('TokenVendingMachine'),
   /** Tenant secrets are `<secretPrefix>/<tenantId>`. */
-  secretPrefix: z.string().regex(/^[\w+=.@-]+(\/[\w+=.@-]+)*$/, 'must be a Secrets Manager name prefix without a trailing slash').default('tvm/tenants'),
+  secretPrefix: z
+    .string()
+    .regex(/^[\w+=.@-]+(\/[\w+=.@-]+)*$/, 'must be a Secrets Manager name prefix without a trailing slash')
+    .default('tvm/tenants'),
   /** Customer-managed KMS key that encrypts the tenant secrets, if not the AWS managed key. */
-  secretsKmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN').optional(),
+  secretsKmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN')
+    .optional(),
   /** Tenants the refresher keeps warm. */
-  tenants: z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id (lowercase letters, digits, hyphens)')).default([]),
+  tenants: z
+    .array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id (lowercase letters, digits, hyphens)'))
+    .default([]),
   /** Who may ask for which tenants (DESIGN §5). */
-  consumers: z.array(consumerSchema.extend({ principal: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN') })).min(1, 'must list at least one consumer'),
+  consumers: z
+    .array(
+      consumerSchema.extend({
+        principal: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN'),
+      }),
+    )
+    .min(1, 'must list at least one consumer'),
   /** Make the API private, reachable only through these interface VPC endpoints. */
-  vpcEndpointIds: z.array(z.string().regex(/^vpce-[0-9a-f]{8,17}$/, 'must be a VPC endpoint id (vpce-...)')).min(1).optional(),
+  vpcEndpointIds: z
+    .array(z.string().regex(/^vpce-[0-9a-f]{8,17}$/, 'must be a VPC endpoint id (vpce-...)'))
+    .min(1)
+    .optional(),
   /** Where alarms go: an e-mail address (a topic is created) or an existing SNS topic. */
   alarmEmail: z.email('must be an e-mail address').optional(),
-  alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be an SNS topic ARN').optional(),
-  logRetentionDays: z.union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731), z.literal(1827), z.literal(3653)], 'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827 or 3653)').default(30),
+  alarmTopicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be an SNS topic ARN')
+    .optional(),
+  logRetentionDays: z
+    .union(
+      [
+        z.literal(1),
+        z.literal(3),
+        z.literal(5),
+        z.literal(7),
+        z.literal(14),
+        z.literal(30),
+        z.literal(60),
+        z.literal(90),
+        z.literal(180),
+        z.literal(365),
+        z.literal(731),
+        z.literal(1827),
+        z.literal(3653),
+      ],
+      'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827 or 3653)',
+    )
+    .default(30),
   refreshSchedule: schedule.default('rate(5 minutes)'),
   /** Share tokens across all Lambda containers through DynamoDB. */
   sharedCache: z.boolean().default(true),
   /** Scheduled analytics exports (GraphQL query per window -> S3). */
   exportJobs: z.array(exportJobSchema).default([]),
-  throttling: z.strictObject({ rateLimit: z.number().positive().max(10_000), burstLimit: z.number().int().positive().max(5_000) }).default({ rateLimit: 50, burstLimit: 100 }),
+  throttling: z
+    .strictObject({ rateLimit: z.number().positive().max(10_000), burstLimit: z.number().int().positive().max(5_000) })
+    .default({ rateLimit: 50, burstLimit: 100 }),
 });
 
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
@@ -54,7 +105,11 @@ function crossChecks(config: DeploymentConfig): string[] {
 export class DeploymentConfigError extends Error {}
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined), input);
+  return path.reduce<unknown>(
+    (node, key) =>
+      typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    input,
+  );
 }
 
 /** Validate a parsed config; the error names each field and its bad value (config holds no secrets). */
@@ -70,7 +125,8 @@ export function parseDeploymentConfig(input: unknown, source = 'config'): Deploy
     throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${lines.join('\n')}`);
   }
   const problems = crossChecks(result.data);
-  if (problems.length > 0) throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${problems.join('\n')}`);
   return result.data;
 }
 

@@ -7,10 +7,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+
 import type { ExportJob } from '../lambdas/core/export-windows';
 import { AnalyticsExportJob } from './analytics-export-job';
 import { TvmFunction } from './tvm-function';
@@ -119,7 +120,8 @@ export class TokenVendingService extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenVendingServiceProps) {
     super(scope, id);
-    if (props.consumers.length === 0) throw new Error('TokenVendingService: consumers must list at least one principal.');
+    if (props.consumers.length === 0)
+      throw new Error('TokenVendingService: consumers must list at least one principal.');
     const stack = Stack.of(this);
     const secretPrefix = props.secretPrefix ?? 'tvm/tenants';
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -130,11 +132,18 @@ export class TokenVendingService extends Construct {
     // Export job roles exist before the API so that they can be listed as its consumers.
     const exportJobs = props.exportJobs ?? [];
     const exportRoles = exportJobs.map(
-      (job) => new iam.Role(this, `ExportJob-${job.name}-Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `token-vending-machine export ${job.name}` }),
+      (job) =>
+        new iam.Role(this, `ExportJob-${job.name}-Role`, {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          description: `token-vending-machine export ${job.name}`,
+        }),
     );
     const consumers: TokenVendingConsumer[] = [
       ...props.consumers,
-      ...exportJobs.map((job, index) => ({ principal: (exportRoles[index] as iam.Role).roleArn, tenants: [job.tenant] })),
+      ...exportJobs.map((job, index) => ({
+        principal: (exportRoles[index] as iam.Role).roleArn,
+        tenants: [job.tenant],
+      })),
     ];
 
     const environment: Record<string, string> = {
@@ -160,7 +169,8 @@ export class TokenVendingService extends Construct {
       });
       Validations.of(this.cacheTable).acknowledge({
         id: 'AwsSolutions-DDB3',
-        reason: 'The table is a cache of upstream tokens with a TTL; after a loss the service signs in again, so point-in-time recovery would only keep expired credentials around.',
+        reason:
+          'The table is a cache of upstream tokens with a TTL; after a loss the service signs in again, so point-in-time recovery would only keep expired credentials around.',
       });
       environment.TVM_CACHE_TABLE = this.cacheTable.tableName;
     }
@@ -188,9 +198,16 @@ export class TokenVendingService extends Construct {
       );
     }
 
-    const secretsArn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretPrefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const secretsArn = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretPrefix}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     for (const fn of functions) {
-      fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsArn] }));
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsArn] }),
+      );
       if (props.secretsKmsKey) {
         fn.role.addToPolicy(
           new iam.PolicyStatement({
@@ -214,7 +231,10 @@ export class TokenVendingService extends Construct {
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
         lifecycleRules: [{ expiration: Duration.days(90) }],
       });
-      Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket of the export bucket; logging it again would recurse.' });
+      Validations.of(accessLogs).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'This is the access-log bucket of the export bucket; logging it again would recurse.',
+      });
       this.exportBucket = new s3.Bucket(this, 'ExportBucket', {
         encryption: s3.BucketEncryption.S3_MANAGED,
         enforceSSL: true,
@@ -241,7 +261,10 @@ export class TokenVendingService extends Construct {
     this.createAlarms(functions, props.alarmTopic);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the token API' });
-    new CfnOutput(this, 'TokenUrl', { value: `${this.api.url}v1/tenants/{tenantId}/token`, description: 'GET with SigV4 (service execute-api)' });
+    new CfnOutput(this, 'TokenUrl', {
+      value: `${this.api.url}v1/tenants/{tenantId}/token`,
+      description: 'GET with SigV4 (service execute-api)',
+    });
     if (this.cacheTable) new CfnOutput(this, 'CacheTableName', { value: this.cacheTable.tableName });
     new CfnOutput(this, 'ConsumerPolicyStatement', {
       description: 'Add to a consumer role (and list the role in the deployment config consumers)',
@@ -249,7 +272,11 @@ export class TokenVendingService extends Construct {
     });
   }
 
-  private createApi(props: TokenVendingServiceProps, throttling: TokenVendingThrottling, logRetention: logs.RetentionDays): apigw.RestApi {
+  private createApi(
+    props: TokenVendingServiceProps,
+    throttling: TokenVendingThrottling,
+    logRetention: logs.RetentionDays,
+  ): apigw.RestApi {
     const principals = props.consumers.map((consumer) => consumer.principal);
     const statements = [
       new iam.PolicyStatement({
@@ -279,7 +306,10 @@ export class TokenVendingService extends Construct {
       );
     }
 
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const executionLogging = props.executionLogging ?? true;
     const api = new apigw.RestApi(this, 'Api', {
       description: 'token-vending-machine: IAM-authenticated token API',
@@ -287,7 +317,10 @@ export class TokenVendingService extends Construct {
         ? {
             types: [apigw.EndpointType.PRIVATE],
             vpcEndpoints: props.vpcEndpointIds.map((id, index) =>
-              ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, `ApiVpce${index}`, { vpcEndpointId: id, port: 443 }),
+              ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, `ApiVpce${index}`, {
+                vpcEndpointId: id,
+                port: 443,
+              }),
             ),
           }
         : { types: [apigw.EndpointType.REGIONAL] },
@@ -309,7 +342,11 @@ export class TokenVendingService extends Construct {
       disableExecuteApiEndpoint: false,
     });
 
-    const validator = new apigw.RequestValidator(this, 'RequestValidator', { restApi: api, validateRequestParameters: true, validateRequestBody: true });
+    const validator = new apigw.RequestValidator(this, 'RequestValidator', {
+      restApi: api,
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
     const integration = new apigw.LambdaIntegration(this.vendFunction.function, { proxy: true });
     const v1 = api.root.addResource('v1');
     v1.addResource('health').addMethod('GET', integration, { requestValidator: validator });
@@ -330,13 +367,15 @@ export class TokenVendingService extends Construct {
       if (role) {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-          reason: 'API Gateway writes execution logs through one account-level role; AWS documents this managed policy for it.',
+          reason:
+            'API Gateway writes execution logs through one account-level role; AWS documents this managed policy for it.',
         });
       }
     }
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'Every method requires SigV4 (AWS_IAM) and the resource policy admits only configured roles; WAF can be associated per account if wanted.',
+      reason:
+        'Every method requires SigV4 (AWS_IAM) and the resource policy admits only configured roles; WAF can be associated per account if wanted.',
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-COG4',
@@ -368,7 +407,8 @@ export class TokenVendingService extends Construct {
     if (!policy) return;
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretPrefix}/*]`,
-      reason: 'Tenant secrets are named <prefix>/<tenantId> and Secrets Manager appends a random suffix to each ARN; the wildcard stays inside the prefix.',
+      reason:
+        'Tenant secrets are named <prefix>/<tenantId> and Secrets Manager appends a random suffix to each ARN; the wildcard stays inside the prefix.',
     });
   }
 
@@ -383,15 +423,40 @@ export class TokenVendingService extends Construct {
         period: fiveMinutes,
       });
     const definitions: Array<[string, cloudwatch.IMetric, number, string]> = [
-      ['Api5xx', this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }), 1, 'The token API answered 5xx'],
-      ['UpstreamAuthFailed', upstreamFailures('upstream_auth_failed'), 1, 'An upstream rejected tenant credentials: an operator must fix the tenant secret'],
+      [
+        'Api5xx',
+        this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        1,
+        'The token API answered 5xx',
+      ],
+      [
+        'UpstreamAuthFailed',
+        upstreamFailures('upstream_auth_failed'),
+        1,
+        'An upstream rejected tenant credentials: an operator must fix the tenant secret',
+      ],
       ['UpstreamUnavailable', upstreamFailures('upstream_unavailable'), 5, 'An upstream is throttling or down'],
-      ['UpstreamTokenInvalid', upstreamFailures('upstream_token_invalid'), 1, 'An upstream returned a token that failed verification'],
+      [
+        'UpstreamTokenInvalid',
+        upstreamFailures('upstream_token_invalid'),
+        1,
+        'An upstream returned a token that failed verification',
+      ],
     ];
     for (const fn of functions) {
       const name = fn.node.id;
-      definitions.push([`${name}Errors`, fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), 1, `${name} function errors`]);
-      definitions.push([`${name}Throttles`, fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }), 1, `${name} function throttled`]);
+      definitions.push([
+        `${name}Errors`,
+        fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        1,
+        `${name} function errors`,
+      ]);
+      definitions.push([
+        `${name}Throttles`,
+        fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        1,
+        `${name} function throttled`,
+      ]);
     }
     for (const [id, metric, threshold, description] of definitions) {
       const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {

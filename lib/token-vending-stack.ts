@@ -5,6 +5,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+
 import type { DeploymentConfig } from './config';
 import { TokenVendingService } from './token-vending-service';
 
@@ -27,7 +28,10 @@ export class TokenVendingStack extends Stack {
       const topic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'token-vending-machine alarms',
         enforceSSL: true,
-        masterKey: new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'token-vending-machine alarm topic' }),
+        masterKey: new kms.Key(this, 'AlarmTopicKey', {
+          enableKeyRotation: true,
+          description: 'token-vending-machine alarm topic',
+        }),
       });
       topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
       this.alarmTopic = topic;
@@ -36,7 +40,9 @@ export class TokenVendingStack extends Stack {
     this.service = new TokenVendingService(this, 'Service', {
       consumers: config.consumers,
       secretPrefix: config.secretPrefix,
-      ...(config.secretsKmsKeyArn ? { secretsKmsKey: kms.Key.fromKeyArn(this, 'SecretsKey', config.secretsKmsKeyArn) } : {}),
+      ...(config.secretsKmsKeyArn
+        ? { secretsKmsKey: kms.Key.fromKeyArn(this, 'SecretsKey', config.secretsKmsKeyArn) }
+        : {}),
       tenants: config.tenants,
       ...(config.vpcEndpointIds ? { vpcEndpointIds: config.vpcEndpointIds } : {}),
       ...(this.alarmTopic ? { alarmTopic: this.alarmTopic } : {}),

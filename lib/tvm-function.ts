@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+
+import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -47,7 +48,10 @@ export class TvmFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: TvmFunctionProps) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     // An own role instead of the AWS managed basic-execution policy: logs only to its own group.
     this.role =
       props.role ??
@@ -88,7 +92,8 @@ export class TvmFunction extends Construct {
     if (policy) {
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Active tracing needs X-Ray PutTraceSegments/PutTelemetryRecords, which do not support resource-level permissions.',
+        reason:
+          'Active tracing needs X-Ray PutTraceSegments/PutTelemetryRecords, which do not support resource-level permissions.',
       });
     }
   }
@@ -109,7 +114,8 @@ export class TvmFunction extends Construct {
       const functionLogicalId = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnElement);
       Validations.of(invokePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
-        reason: 'The scheduler may invoke this one function and its versions; the wildcard covers only version qualifiers.',
+        reason:
+          'The scheduler may invoke this one function and its versions; the wildcard covers only version qualifiers.',
       });
     }
     return created;

@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
+
 import type { Clock, FailureMark, FailureMarks, LeaseStore, Session, SharedSessionCache } from '../core/ports';
 
 /**
@@ -45,8 +46,13 @@ abstract class TableAdapter {
     return { pk: { S: `${tenantId}#${kind}` } };
   }
 
-  protected async getItem(tenantId: string, kind: 'session' | 'lease' | 'mark'): Promise<Record<string, AttributeValue> | undefined> {
-    const output = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(tenantId, kind), ConsistentRead: true }));
+  protected async getItem(
+    tenantId: string,
+    kind: 'session' | 'lease' | 'mark',
+  ): Promise<Record<string, AttributeValue> | undefined> {
+    const output = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.key(tenantId, kind), ConsistentRead: true }),
+    );
     return output.Item;
   }
 }
@@ -62,7 +68,10 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     return item ? sessionFromItem(item) : undefined;
   }
 
-  async putIfUnchanged(session: Session, expectedRevision: number | undefined): Promise<{ stored: Session; conflict: boolean }> {
+  async putIfUnchanged(
+    session: Session,
+    expectedRevision: number | undefined,
+  ): Promise<{ stored: Session; conflict: boolean }> {
     let expected = expectedRevision;
     for (let attempt = 0; attempt < 3; attempt++) {
       const revision = (expected ?? 0) + 1;
@@ -80,7 +89,12 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
               ttl: { N: String(session.expiresAt + SESSION_RETENTION_SECONDS) },
             },
             ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#rev = :expected',
-            ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':expected': { N: String(expected) } } }),
+            ...(expected === undefined
+              ? {}
+              : {
+                  ExpressionAttributeNames: { '#rev': 'rev' },
+                  ExpressionAttributeValues: { ':expected': { N: String(expected) } },
+                }),
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+
 import { TenantNotFoundError } from '../core/errors';
 import type { TenantRecord, TenantStore } from '../core/ports';
 import { parseTenantConfig, TENANT_ID_PATTERN } from '../core/tenant-config';

@@ -1,8 +1,9 @@
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
-import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import type { Fetcher } from 'aws-jwt-verify/https';
-import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { FetchError } from 'aws-jwt-verify/error';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+
 import { UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
 
 /**
@@ -62,7 +63,9 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
     const key = JSON.stringify(['cognito', expected]);
     let verifier = this.verifiers.get(key);
     if (!verifier) {
-      verifier = expected.issuer ? this.emulatedCognitoVerifier(expected, expected.issuer) : this.cognitoVerifier(expected);
+      verifier = expected.issuer
+        ? this.emulatedCognitoVerifier(expected, expected.issuer)
+        : this.cognitoVerifier(expected);
       this.verifiers.set(key, verifier);
     }
     return this.run(tenantId, `${expected.tokenUse} token`, () => verifier.verify(token));
@@ -120,7 +123,9 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
       if (error instanceof FetchError) {
         throw new UpstreamUnavailableError(`The signing keys for tenant '${tenantId}' could not be fetched: ${detail}`);
       }
-      throw new UpstreamTokenInvalidError(`The upstream ${what} for tenant '${tenantId}' failed verification: ${detail}`);
+      throw new UpstreamTokenInvalidError(
+        `The upstream ${what} for tenant '${tenantId}' failed verification: ${detail}`,
+      );
     }
   }
 }

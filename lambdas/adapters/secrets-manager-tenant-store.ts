@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
 import { TenantMisconfiguredError, TenantNotFoundError, UpstreamUnavailableError } from '../core/errors';
 import type { TenantRecord, TenantStore } from '../core/ports';
 import { parseTenantConfig } from '../core/tenant-config';
@@ -35,7 +36,8 @@ export class SecretsManagerTenantStore implements TenantStore {
   private readonly negativeTtlMs: number;
 
   constructor(private readonly options: SecretsManagerTenantStoreOptions) {
-    this.client = options.client ?? new SecretsManagerClient({ requestHandler: { connectionTimeout: 2000, requestTimeout: 3000 } });
+    this.client =
+      options.client ?? new SecretsManagerClient({ requestHandler: { connectionTimeout: 2000, requestTimeout: 3000 } });
     this.clock = options.clock ?? Date;
     this.ttlMs = (options.ttlSeconds ?? 300) * 1000;
     this.negativeTtlMs = Math.min(this.ttlMs, (options.negativeTtlSeconds ?? 30) * 1000);
@@ -74,14 +76,23 @@ export class SecretsManagerTenantStore implements TenantStore {
       if (name === 'ResourceNotFoundException') return this.remember(tenantId, new TenantNotFoundError(tenantId));
       if (lastGood) return this.rememberRecord(lastGood, this.negativeTtlMs);
       if (name === 'AccessDeniedException' || name === 'DecryptionFailure') throw error;
-      throw new UpstreamUnavailableError(`Secrets Manager could not be read for tenant '${tenantId}' (${name ?? 'error'}).`);
+      throw new UpstreamUnavailableError(
+        `Secrets Manager could not be read for tenant '${tenantId}' (${name ?? 'error'}).`,
+      );
     }
     if (output.SecretString === undefined) {
-      return this.remember(tenantId, new TenantMisconfiguredError(tenantId, ['secret must be a JSON string, not binary']));
+      return this.remember(
+        tenantId,
+        new TenantMisconfiguredError(tenantId, ['secret must be a JSON string, not binary']),
+      );
     }
     let record: TenantRecord;
     try {
-      record = { tenantId, version: output.VersionId ?? 'unversioned', config: parseTenantConfig(tenantId, output.SecretString) };
+      record = {
+        tenantId,
+        version: output.VersionId ?? 'unversioned',
+        config: parseTenantConfig(tenantId, output.SecretString),
+      };
     } catch (error) {
       return this.remember(tenantId, error as Error);
     }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+
 import { ForbiddenError } from './errors';
 import { TENANT_ID_PATTERN } from './tenant-config';
 

@@ -40,7 +40,8 @@ const KNOWN_PARAMETERS = new Set(['minTtl', 'rejected']);
 
 function rejectUnknownParameters(query: ApiRequest['query']): void {
   for (const name of Object.keys(query)) {
-    if (!KNOWN_PARAMETERS.has(name)) throw new InvalidRequestError(`Unknown query parameter '${name}'; use minTtl (and rejected).`);
+    if (!KNOWN_PARAMETERS.has(name))
+      throw new InvalidRequestError(`Unknown query parameter '${name}'; use minTtl (and rejected).`);
   }
 }
 
@@ -73,7 +74,9 @@ export function parseTenantId(raw: string): string {
     decoded = raw;
   }
   if (!TENANT_ID_PATTERN.test(decoded)) {
-    throw new InvalidRequestError('tenantId must be 1-64 lowercase letters, digits or hyphens, not starting or ending with a hyphen.');
+    throw new InvalidRequestError(
+      'tenantId must be 1-64 lowercase letters, digits or hyphens, not starting or ending with a hyphen.',
+    );
   }
   return decoded;
 }
@@ -92,7 +95,8 @@ export class TokenApi {
     try {
       if (route === 'unknown') throw new RouteNotFoundError(request.method, request.path);
       if (request.method !== 'GET') throw new MethodNotAllowedError(request.method, ['GET']);
-      if (route === 'health') return { route, response: { status: 200, headers: { ...COMMON_HEADERS }, body: { status: 'ok' } } };
+      if (route === 'health')
+        return { route, response: { status: 200, headers: { ...COMMON_HEADERS }, body: { status: 'ok' } } };
 
       tenantId = parseTenantId(tokenMatch?.[1] ?? '');
       rejectUnknownParameters(request.query);

@@ -5,6 +5,11 @@ export function remainingSeconds(session: Pick<Session, 'expiresAt'>, nowMs: num
   return session.expiresAt - Math.floor(nowMs / 1000);
 }
 
-export function satisfies(session: Pick<Session, 'expiresAt'>, nowMs: number, minTtlSeconds: number, skewSeconds: number): boolean {
+export function satisfies(
+  session: Pick<Session, 'expiresAt'>,
+  nowMs: number,
+  minTtlSeconds: number,
+  skewSeconds: number,
+): boolean {
   return remainingSeconds(session, nowMs) >= minTtlSeconds + skewSeconds;
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+
 import { TENANT_ID_PATTERN } from './tenant-config';
 
 /** A scheduled analytics export: one GraphQL query per time window, for one tenant. */
@@ -7,7 +8,12 @@ export const exportJobSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens'),
   tenant: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id'),
   /** EventBridge Scheduler cron(...) or rate(...) expression. */
-  schedule: z.string().regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, 'must be a cron(...) or rate(...) expression'),
+  schedule: z
+    .string()
+    .regex(
+      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+      'must be a cron(...) or rate(...) expression',
+    ),
   /** GraphQL endpoint of the upstream. */
   graphqlUrl: z.url({ protocol: /^https?$/ }),
   /** The query; it receives the variables `from` and `to` (ISO 8601). */
@@ -17,7 +23,10 @@ export const exportJobSchema = z.strictObject({
   /** Windows caught up at most per run after an outage. @default 24 */
   maxWindowsPerRun: z.number().int().min(1).max(168).default(24),
   /** S3 key prefix. @default "exports" */
-  prefix: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends').default('exports'),
+  prefix: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends')
+    .default('exports'),
 });
 export type ExportJob = z.infer<typeof exportJobSchema>;
 
@@ -30,7 +39,12 @@ export interface ExportWindow {
  * The complete windows not exported yet: from the last exported window end (or one window
  * back on the first run) up to the last window that has ended, at most `max` of them, oldest first.
  */
-export function pendingWindows(nowMs: number, windowMinutes: number, lastWindowEndMs: number | undefined, max: number): ExportWindow[] {
+export function pendingWindows(
+  nowMs: number,
+  windowMinutes: number,
+  lastWindowEndMs: number | undefined,
+  max: number,
+): ExportWindow[] {
   const size = windowMinutes * 60_000;
   const lastComplete = Math.floor(nowMs / size) * size;
   const start = Math.max(lastWindowEndMs ?? lastComplete - size, lastComplete - size * max);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+
 import type { Session } from './ports';
 
 /** The token a session is identified by: the ID token (Cognito) or the login token. */

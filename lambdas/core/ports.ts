@@ -1,4 +1,4 @@
-import type { TenantConfig, ProviderKind } from './tenant-config';
+import type { ProviderKind, TenantConfig } from './tenant-config';
 
 /** Interfaces the core depends on; adapters and providers implement them at the edges. */
 
@@ -75,7 +75,10 @@ export interface SharedSessionCache {
    * Returns the session now in the cache: ours with its new revision, or, on a lost race
    * against a session at least as good, the winner's (`conflict: true`).
    */
-  putIfUnchanged(session: Session, expectedRevision: number | undefined): Promise<{ readonly stored: Session; readonly conflict: boolean }>;
+  putIfUnchanged(
+    session: Session,
+    expectedRevision: number | undefined,
+  ): Promise<{ readonly stored: Session; readonly conflict: boolean }>;
 }
 
 /** Fleet-wide single flight: a short lease per tenant. */
@@ -104,8 +107,18 @@ export interface FailureMarks {
 export type VendorEvent =
   | { readonly type: 'cache_hit'; readonly tenantId: string }
   | { readonly type: 'shared_cache_hit'; readonly tenantId: string }
-  | { readonly type: 'lease_wait'; readonly tenantId: string; readonly waitedMs: number; readonly outcome: 'filled' | 'acquired' | 'timeout' }
-  | { readonly type: 'shared_cache_error'; readonly tenantId: string; readonly operation: string; readonly error: string }
+  | {
+      readonly type: 'lease_wait';
+      readonly tenantId: string;
+      readonly waitedMs: number;
+      readonly outcome: 'filled' | 'acquired' | 'timeout';
+    }
+  | {
+      readonly type: 'shared_cache_error';
+      readonly tenantId: string;
+      readonly operation: string;
+      readonly error: string;
+    }
   | { readonly type: 'shared_cache_conflict'; readonly tenantId: string }
   | { readonly type: 'cache_miss'; readonly tenantId: string; readonly reason: 'empty' | 'stale' | 'secret_rotated' }
   | { readonly type: 'sign_in'; readonly tenantId: string }

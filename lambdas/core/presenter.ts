@@ -27,7 +27,10 @@ function placeholderValues(tenant: TenantRecord, session: Session): Record<strin
 }
 
 /** Render `{placeholder}` templates; a header whose placeholder has no value is left out rather than sent half-filled. */
-export function renderHeaders(templates: Readonly<Record<string, string>>, values: Record<string, string | undefined>): Record<string, string> {
+export function renderHeaders(
+  templates: Readonly<Record<string, string>>,
+  values: Record<string, string | undefined>,
+): Record<string, string> {
   const rendered: Record<string, string> = {};
   for (const [name, template] of Object.entries(templates)) {
     let complete = true;
@@ -41,7 +44,10 @@ export function renderHeaders(templates: Readonly<Record<string, string>>, value
   return rendered;
 }
 
-export function selectClaims(claims: Readonly<Record<string, unknown>>, wanted: readonly string[]): Record<string, unknown> {
+export function selectClaims(
+  claims: Readonly<Record<string, unknown>>,
+  wanted: readonly string[],
+): Record<string, unknown> {
   const selected: Record<string, unknown> = {};
   for (const name of wanted) {
     if (name in claims) selected[name] = claims[name];

@@ -13,7 +13,11 @@ export interface RefreshOptions {
 }
 
 /** Walk the tenants with bounded concurrency; one tenant's failure never stops the others. */
-export async function refreshTenants(vendor: TokenVendor, tenantIds: readonly string[], options: RefreshOptions = {}): Promise<RefreshOutcome[]> {
+export async function refreshTenants(
+  vendor: TokenVendor,
+  tenantIds: readonly string[],
+  options: RefreshOptions = {},
+): Promise<RefreshOutcome[]> {
   const fraction = options.renewAtFraction ?? 0.75;
   const results: RefreshOutcome[] = new Array(tenantIds.length);
   let next = 0;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+
 import { TenantMisconfiguredError } from './errors';
 
 /**
@@ -13,7 +14,10 @@ const COGNITO_PLACEHOLDERS = ['idToken', 'accessToken', 'identityId'] as const;
 const LOGIN_ENDPOINT_PLACEHOLDERS = ['token', 'identityId', 'apiKey'] as const;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
-const headerTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'), z.string());
+const headerTemplates = z.record(
+  z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
+  z.string(),
+);
 const claimNames = z.array(nonEmpty).max(50);
 
 function checkPlaceholders(allowed: readonly string[]) {

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
+
 import { backoffDelayMs, jitteredDelayMs, LOCKOUT_BACKOFF, type BackoffPolicy } from './backoff';
 import { remainingSeconds, satisfies } from './cache-policy';
-import { InvalidRequestError, UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
+import {
+  InvalidRequestError,
+  UpstreamAuthFailedError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from './errors';
+import { fingerprint, primaryToken } from './fingerprint';
 import type {
   AuthProvider,
   Clock,
@@ -16,7 +23,6 @@ import type {
   TenantStore,
   VendorEvent,
 } from './ports';
-import { fingerprint, primaryToken } from './fingerprint';
 import { SingleFlight } from './single-flight';
 import type { ProviderKind } from './tenant-config';
 
@@ -199,7 +205,10 @@ export class TokenVendor {
       const waited = this.deps.clock.now() - started;
       if (waited >= this.leaseWaitMs) {
         this.emit({ type: 'lease_wait', tenantId, waitedMs: waited, outcome: 'timeout' });
-        throw new UpstreamUnavailableError(`Another container is renewing tenant '${tenantId}' and has not finished in time.`, 2);
+        throw new UpstreamUnavailableError(
+          `Another container is renewing tenant '${tenantId}' and has not finished in time.`,
+          2,
+        );
       }
       await this.sleep(delayMs);
       delayMs = Math.min(Math.round(delayMs * 1.5), 500);
@@ -220,7 +229,12 @@ export class TokenVendor {
   }
 
   /** Renew with the refresh token when there is one for this secret version, else sign in. */
-  private async renew(tenant: TenantRecord, accept: Accept, known: Session | undefined, sharedRevision: number | undefined): Promise<Session> {
+  private async renew(
+    tenant: TenantRecord,
+    accept: Accept,
+    known: Session | undefined,
+    sharedRevision: number | undefined,
+  ): Promise<Session> {
     const { tenantId } = tenant;
     const current = known?.secretVersion === tenant.version ? known : undefined;
     if (current && accept(current)) return current;
@@ -240,7 +254,11 @@ export class TokenVendor {
     return this.signIn(tenant, provider, sharedRevision);
   }
 
-  private async signIn(tenant: TenantRecord, provider: AuthProvider, sharedRevision: number | undefined): Promise<Session> {
+  private async signIn(
+    tenant: TenantRecord,
+    provider: AuthProvider,
+    sharedRevision: number | undefined,
+  ): Promise<Session> {
     const { tenantId } = tenant;
     const mark = await this.activeMark(tenant);
     this.throwIfLockedOut(tenant, mark);
@@ -281,7 +299,12 @@ export class TokenVendor {
     );
   }
 
-  private async store(tenant: TenantRecord, fresh: ProviderSession, previous: Session | undefined, sharedRevision: number | undefined): Promise<Session> {
+  private async store(
+    tenant: TenantRecord,
+    fresh: ProviderSession,
+    previous: Session | undefined,
+    sharedRevision: number | undefined,
+  ): Promise<Session> {
     const session: Session = {
       ...fresh,
       tenantId: tenant.tenantId,
@@ -292,7 +315,9 @@ export class TokenVendor {
       issuedAt: Math.floor(this.deps.clock.now() / 1000),
     };
     if (remainingSeconds(session, this.deps.clock.now()) <= 0) {
-      throw new UpstreamTokenInvalidError(`The upstream of tenant '${tenant.tenantId}' returned tokens that have already expired.`);
+      throw new UpstreamTokenInvalidError(
+        `The upstream of tenant '${tenant.tenantId}' returned tokens that have already expired.`,
+      );
     }
     let stored = session;
     if (this.deps.shared) {
@@ -322,7 +347,8 @@ export class TokenVendor {
   }
 
   private report(tenantId: string, error: unknown): unknown {
-    const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'internal_error';
+    const code =
+      error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'internal_error';
     const reason = error instanceof UpstreamAuthFailedError ? error.reason : undefined;
     this.emit({ type: 'upstream_failure', tenantId, code, ...(reason ? { reason } : {}) });
     return error;
@@ -331,7 +357,12 @@ export class TokenVendor {
   // ---- shared layer: every failure degrades to local behaviour ----
 
   private sharedError(tenantId: string, operation: string, error: unknown): void {
-    this.emit({ type: 'shared_cache_error', tenantId, operation, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    this.emit({
+      type: 'shared_cache_error',
+      tenantId,
+      operation,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
   }
 
   private async sharedGet(tenantId: string): Promise<Session | undefined> {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
 import type { TokenClient } from '../../client/token-client';
 import { pendingWindows, stateKey, windowKey, type ExportJob, type ExportWindow } from '../core/export-windows';
 
@@ -63,8 +65,15 @@ export class ExportRunner {
     const key = windowKey(job, window);
     if (await this.exists(key)) return { key, outcome: 'skipped' };
     const data = await this.query(job, window);
-    const body = JSON.stringify({ tenant: job.tenant, job: job.name, window: { from: window.from.toISOString(), to: window.to.toISOString() }, data });
-    await this.deps.s3.send(new PutObjectCommand({ Bucket: this.deps.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    const body = JSON.stringify({
+      tenant: job.tenant,
+      job: job.name,
+      window: { from: window.from.toISOString(), to: window.to.toISOString() },
+      data,
+    });
+    await this.deps.s3.send(
+      new PutObjectCommand({ Bucket: this.deps.bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
     const manifest = {
       tenant: job.tenant,
       job: job.name,
@@ -75,7 +84,12 @@ export class ExportRunner {
       writtenAt: new Date(this.clock.now()).toISOString(),
     };
     await this.deps.s3.send(
-      new PutObjectCommand({ Bucket: this.deps.bucket, Key: key.replace(/\.json$/, '.manifest.json'), Body: JSON.stringify(manifest), ContentType: 'application/json' }),
+      new PutObjectCommand({
+        Bucket: this.deps.bucket,
+        Key: key.replace(/\.json$/, '.manifest.json'),
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
     );
     return { key, outcome: 'written', bytes: manifest.bytes };
   }
@@ -95,10 +109,17 @@ export class ExportRunner {
         headers = (await this.deps.tokens.getToken(job.tenant, { minTtl: 300, forceRefresh: true })).headers;
         continue;
       }
-      if (!response.ok) throw new ExportFailedError(`The upstream answered HTTP ${response.status} for ${job.name} ${variables.from}..${variables.to}.`, window);
+      if (!response.ok)
+        throw new ExportFailedError(
+          `The upstream answered HTTP ${response.status} for ${job.name} ${variables.from}..${variables.to}.`,
+          window,
+        );
       const payload = (await response.json()) as { data?: unknown; errors?: Array<{ message?: string }> };
       if (payload.errors?.length) {
-        throw new ExportFailedError(`The upstream returned GraphQL errors for ${job.name}: ${payload.errors.map((e) => e.message).join('; ')}`, window);
+        throw new ExportFailedError(
+          `The upstream returned GraphQL errors for ${job.name}: ${payload.errors.map((e) => e.message).join('; ')}`,
+          window,
+        );
       }
       return payload.data;
     }
@@ -126,7 +147,17 @@ export class ExportRunner {
   }
 
   private async writeState(job: ExportJob, lastWindowEnd: number): Promise<void> {
-    const body = JSON.stringify({ lastWindowEnd: new Date(lastWindowEnd).toISOString(), updatedAt: new Date(this.clock.now()).toISOString() });
-    await this.deps.s3.send(new PutObjectCommand({ Bucket: this.deps.bucket, Key: stateKey(job), Body: body, ContentType: 'application/json' }));
+    const body = JSON.stringify({
+      lastWindowEnd: new Date(lastWindowEnd).toISOString(),
+      updatedAt: new Date(this.clock.now()).toISOString(),
+    });
+    await this.deps.s3.send(
+      new PutObjectCommand({
+        Bucket: this.deps.bucket,
+        Key: stateKey(job),
+        Body: body,
+        ContentType: 'application/json',
+      }),
+    );
   }
 }

@@ -1,9 +1,10 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
+
 import { TokenClient } from '../../client/token-client';
 import { exportJobSchema } from '../core/export-windows';
 import { ExportRunner } from '../export/export-runner';
@@ -26,11 +27,21 @@ const run = async () => {
     const written = results.filter((r) => r.outcome === 'written').length;
     metrics.addMetric('ExportWindowsWritten', MetricUnit.Count, written);
     metrics.addMetric('ExportWindowsSkipped', MetricUnit.Count, results.length - written);
-    logger.info('export finished', { job: job.name, tenantId: job.tenant, written, skipped: results.length - written, keys: results.map((r) => r.key) });
+    logger.info('export finished', {
+      job: job.name,
+      tenantId: job.tenant,
+      written,
+      skipped: results.length - written,
+      keys: results.map((r) => r.key),
+    });
     return results;
   } catch (error) {
     metrics.addMetric('ExportFailed', MetricUnit.Count, 1);
-    logger.error('export failed', { job: job.name, tenantId: job.tenant, error: error instanceof Error ? error.message : String(error) });
+    logger.error('export failed', {
+      job: job.name,
+      tenantId: job.tenant,
+      error: error instanceof Error ? error.message : String(error),
+    });
     throw error;
   }
 };

@@ -1,9 +1,10 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
 import type { ApiOutcome, ApiRequest, ApiResponse } from '../core/api';
 import { toErrorResponse } from '../core/errors';
 import { fingerprint, primaryToken } from '../core/fingerprint';
@@ -32,14 +33,24 @@ export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   return { statusCode: response.status, headers: response.headers, body: JSON.stringify(response.body) };
 }
 
-
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
-  const base = { route: outcome.route, method: request.method, status: outcome.response.status, caller: request.callerArn, tenantId: outcome.tenantId };
+  const base = {
+    route: outcome.route,
+    method: request.method,
+    status: outcome.response.status,
+    caller: request.callerArn,
+    tenantId: outcome.tenantId,
+  };
   if (outcome.vend) {
     const { session, source } = outcome.vend;
     const token = primaryToken(session.tokens);
     metrics.addMetric('Vend', MetricUnit.Count, 1);
-    logger.info('token vended', { ...base, cache: source, expiresAt: session.expiresAt, tokenFingerprint: fingerprint(token) });
+    logger.info('token vended', {
+      ...base,
+      cache: source,
+      expiresAt: session.expiresAt,
+      tokenFingerprint: fingerprint(token),
+    });
     return;
   }
   if (outcome.error === undefined) {
@@ -47,10 +58,19 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
     return;
   }
   const mapped = toErrorResponse(outcome.error);
-  if (mapped.status >= 500) metrics.addMetric(mapped.status === 503 ? 'Unavailable' : 'ServerError', MetricUnit.Count, 1);
-  const error = outcome.error instanceof Error ? { name: outcome.error.name, message: outcome.error.message } : { message: String(outcome.error) };
+  if (mapped.status >= 500)
+    metrics.addMetric(mapped.status === 503 ? 'Unavailable' : 'ServerError', MetricUnit.Count, 1);
+  const error =
+    outcome.error instanceof Error
+      ? { name: outcome.error.name, message: outcome.error.message }
+      : { message: String(outcome.error) };
   if (mapped.code === 'internal_error') {
-    logger.error('request failed', { ...base, code: mapped.code, error, stack: outcome.error instanceof Error ? outcome.error.stack : undefined });
+    logger.error('request failed', {
+      ...base,
+      code: mapped.code,
+      error,
+      stack: outcome.error instanceof Error ? outcome.error.stack : undefined,
+    });
   } else {
     logger.warn('request refused', { ...base, code: mapped.code, error });
   }

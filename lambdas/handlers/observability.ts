@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+
 import type { VendorEvent } from '../core/ports';
 
 /** Powertools instances shared by the handlers of one container. */
@@ -43,7 +44,10 @@ export function vendorEventSink({ logger, metrics }: Observability): (event: Ven
       single.addMetric('UpstreamFailureByCode', MetricUnit.Count, 1);
     }
     if (event.type === 'cache_hit') return;
-    const level = event.type === 'upstream_failure' || event.type === 'locked_out' || event.type === 'shared_cache_error' ? 'warn' : 'info';
+    const level =
+      event.type === 'upstream_failure' || event.type === 'locked_out' || event.type === 'shared_cache_error'
+        ? 'warn'
+        : 'info';
     logger[level](`vendor ${event.type}`, { ...event });
   };
 }

@@ -3,9 +3,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+
 import { refreshTenants, type RefreshOutcome } from '../core/refresher';
-import type { RuntimeConfig } from '../runtime/config';
 import type { Runtime } from '../runtime/compose';
+import type { RuntimeConfig } from '../runtime/config';
 import type { Observability } from './observability';
 
 export interface RefreshSummary {
@@ -16,7 +17,11 @@ export interface RefreshSummary {
 }
 
 /** Scheduled refresher: renew every configured tenant's session before callers need it. */
-export function createRefreshHandler(runtime: Runtime, config: Pick<RuntimeConfig, 'tenants' | 'refreshAtFraction'>, observability: Observability) {
+export function createRefreshHandler(
+  runtime: Runtime,
+  config: Pick<RuntimeConfig, 'tenants' | 'refreshAtFraction'>,
+  observability: Observability,
+) {
   const { logger, metrics } = observability;
   const refresh = async (): Promise<RefreshSummary> => {
     const results = await refreshTenants(runtime.vendor, config.tenants, { renewAtFraction: config.refreshAtFraction });
@@ -26,12 +31,18 @@ export function createRefreshHandler(runtime: Runtime, config: Pick<RuntimeConfi
     metrics.addMetric('RefreshRenewed', MetricUnit.Count, summary.renewed);
     metrics.addMetric('RefreshFailed', MetricUnit.Count, summary.failed);
     for (const result of results) {
-      if (result.outcome === 'failed') logger.warn('tenant refresh failed', { tenantId: result.tenantId, code: result.code, error: result.message });
+      if (result.outcome === 'failed')
+        logger.warn('tenant refresh failed', { tenantId: result.tenantId, code: result.code, error: result.message });
     }
     logger.info('refresh finished', { fresh: summary.fresh, renewed: summary.renewed, failed: summary.failed });
     if (summary.failed > 0) {
       // After every tenant was tried: fail the invocation so the Errors alarm sees it.
-      throw new Error(`Refresh failed for ${summary.failed} of ${results.length} tenants: ${results.filter((r) => r.outcome === 'failed').map((r) => r.tenantId).join(', ')}`);
+      throw new Error(
+        `Refresh failed for ${summary.failed} of ${results.length} tenants: ${results
+          .filter((r) => r.outcome === 'failed')
+          .map((r) => r.tenantId)
+          .join(', ')}`,
+      );
     }
     return summary;
   };

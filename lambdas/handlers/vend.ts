@@ -1,5 +1,5 @@
-import { loadRuntimeConfig } from '../runtime/config';
 import { composeRuntime } from '../runtime/compose';
+import { loadRuntimeConfig } from '../runtime/config';
 import { createHttpHandler } from './http-handler';
 import { createObservability, vendorEventSink } from './observability';
 

@@ -3,22 +3,23 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+
 import { createServer } from 'cognito-local';
-import { Router } from 'cognito-local/lib/server/Router';
 import { DefaultConfig, type Config } from 'cognito-local/lib/server/config';
+import { Router } from 'cognito-local/lib/server/Router';
+import type { Services } from 'cognito-local/lib/services';
 import { CognitoServiceFactoryImpl } from 'cognito-local/lib/services/cognitoService';
 import { CryptoService } from 'cognito-local/lib/services/crypto';
+import type { DataStore } from 'cognito-local/lib/services/dataStore/dataStore';
+import type { DataStoreFactory } from 'cognito-local/lib/services/dataStore/factory';
 import { LambdaService } from 'cognito-local/lib/services/lambda';
-import { MessagesService } from 'cognito-local/lib/services/messages';
 import { MessageDeliveryService } from 'cognito-local/lib/services/messageDelivery/messageDelivery';
+import { MessagesService } from 'cognito-local/lib/services/messages';
 import { otp } from 'cognito-local/lib/services/otp';
 import { JwtTokenGenerator } from 'cognito-local/lib/services/tokenGenerator';
 import { TriggersService } from 'cognito-local/lib/services/triggers';
 import { UserPoolServiceFactoryImpl } from 'cognito-local/lib/services/userPoolService';
-import type { DataStore } from 'cognito-local/lib/services/dataStore/dataStore';
-import type { DataStoreFactory } from 'cognito-local/lib/services/dataStore/factory';
-import type { Services } from 'cognito-local/lib/services';
+import pino from 'pino';
 
 /**
  * cognito-local, the Cognito emulator, started in this process on an ephemeral
@@ -33,7 +34,8 @@ type Path = string | string[];
  * `instanceof Date`, which structuredClone's Dates fail inside test sandboxes (vm contexts).
  */
 function copy<T>(value: T): T {
-  if (Object.prototype.toString.call(value) === '[object Date]') return new Date((value as unknown as Date).getTime()) as T;
+  if (Object.prototype.toString.call(value) === '[object Date]')
+    return new Date((value as unknown as Date).getTime()) as T;
   if (Array.isArray(value)) return value.map((item: unknown) => copy(item)) as T;
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copy(item)])) as T;
@@ -51,7 +53,10 @@ class MemoryDataStore implements DataStore {
     for (const part of parts.slice(0, -1)) {
       node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
     }
-    return { parent: typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : undefined, last: parts[parts.length - 1] ?? '' };
+    return {
+      parent: typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : undefined,
+      last: parts[parts.length - 1] ?? '',
+    };
   }
 
   async delete(_ctx: unknown, key: Path): Promise<void> {
@@ -130,17 +135,28 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions = {})
     new UserPoolServiceFactoryImpl(clock, dataStoreFactory),
   ).create(ctx, config.UserPoolDefaults);
   // No Lambda triggers are configured, so the Lambda client is never called.
-  const triggers = new TriggersService(clock, cognito, new LambdaService(config.TriggerFunctions, {} as never), new CryptoService(config.KMSConfig));
+  const triggers = new TriggersService(
+    clock,
+    cognito,
+    new LambdaService(config.TriggerFunctions, {} as never),
+    new CryptoService(config.KMSConfig),
+  );
   const services: Services = {
     clock,
     cognito,
     config,
-    messages: new MessagesService(triggers, new MessageDeliveryService({ sendEmail: async () => undefined, sendSms: async () => undefined } as never)),
+    messages: new MessagesService(
+      triggers,
+      new MessageDeliveryService({ sendEmail: async () => undefined, sendSms: async () => undefined } as never),
+    ),
     otp,
     tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
     triggers,
   };
-  const app = createServer(Router(services), logger, config.ServerConfig, services).application as (req: IncomingMessage, res: unknown) => void;
+  const app = createServer(Router(services), logger, config.ServerConfig, services).application as (
+    req: IncomingMessage,
+    res: unknown,
+  ) => void;
 
   const requests = new Map<string, number>();
   const authFlows = new Map<string, number>();

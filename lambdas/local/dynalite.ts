@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 
 /** dynalite (an in-memory DynamoDB) in this process on an ephemeral port, with the cache table created like the stack creates it. */
@@ -41,7 +42,14 @@ export async function startLocalDynamo(tableName = 'tvm-cache'): Promise<LocalDy
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     }),
   );
-  await admin.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } })).catch(() => undefined);
+  await admin
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      }),
+    )
+    .catch(() => undefined);
   admin.destroy();
   return {
     endpoint,

@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 /** Serves a Lambda proxy handler over plain HTTP, building the same event API Gateway would. */
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-export function toProxyEvent(request: IncomingMessage, body: string, callerArn: string, requestId: string): APIGatewayProxyEvent {
+export function toProxyEvent(
+  request: IncomingMessage,
+  body: string,
+  callerArn: string,
+  requestId: string,
+): APIGatewayProxyEvent {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const multi: Record<string, string[]> = {};
   url.searchParams.forEach((value, name) => {
     (multi[name] ??= []).push(value);
   });
-  const single = Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, values[values.length - 1] ?? '']));
+  const single = Object.fromEntries(
+    Object.entries(multi).map(([name, values]) => [name, values[values.length - 1] ?? '']),
+  );
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -64,7 +72,10 @@ export interface LocalHttpServer {
   close(): Promise<void>;
 }
 
-export async function serveHandler(handler: ProxyHandler, options: { host: string; port: number; callerArn: string }): Promise<LocalHttpServer> {
+export async function serveHandler(
+  handler: ProxyHandler,
+  options: { host: string; port: number; callerArn: string },
+): Promise<LocalHttpServer> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -73,7 +84,10 @@ export async function serveHandler(handler: ProxyHandler, options: { host: strin
       const event = toProxyEvent(request, Buffer.concat(chunks).toString('utf8'), options.callerArn, requestId);
       handler(event, localContext(requestId))
         .then((result) => {
-          response.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), 'x-request-id': requestId });
+          response.writeHead(result.statusCode, {
+            ...(result.headers as Record<string, string>),
+            'x-request-id': requestId,
+          });
           response.end(result.body);
         })
         .catch(() => {

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
+
+import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
+import { systemClock } from '../adapters/system-clock';
 import type { Consumer } from '../core/access-policy';
 import type { Clock, SessionCache, TenantStore } from '../core/ports';
 import type { VendorOptions } from '../core/vendor';
-import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
-import { systemClock } from '../adapters/system-clock';
-import { loadRuntimeConfig } from '../runtime/config';
-import { composeRuntime, sharedStateFor, type Runtime } from '../runtime/compose';
 import { createHttpHandler } from '../handlers/http-handler';
 import { createObservability, vendorEventSink } from '../handlers/observability';
+import { composeRuntime, sharedStateFor, type Runtime } from '../runtime/compose';
+import { loadRuntimeConfig } from '../runtime/config';
 import { startCognitoEmulator, type CognitoEmulator } from './cognito-emulator';
+import { startLocalDynamo, type LocalDynamo } from './dynalite';
 import { serveHandler } from './http-adapter';
 import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
 import { seedCognitoTenant } from './seed-cognito';
-import { startLocalDynamo, type LocalDynamo } from './dynalite';
 
 /**
  * Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
@@ -64,13 +65,22 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
   const cognito = await startCognitoEmulator({ clock });
   const seeded = await seedCognitoTenant(cognito.endpoint, {
     username: 'demo@example.com',
-    customAttributes: { identityId: 'ap-southeast-2:00000000-0000-4000-8000-000000000001', companyId: 'company-demo', teamId: 'team-demo' },
+    customAttributes: {
+      identityId: 'ap-southeast-2:00000000-0000-4000-8000-000000000001',
+      companyId: 'company-demo',
+      teamId: 'team-demo',
+    },
     tokenValidityMinutes,
   });
   const restUser = 'demo-rest@example.com';
   const restPassword = `Tvm-${randomBytes(12).toString('base64url')}`;
   const apiKey = `local-${randomBytes(16).toString('hex')}`;
-  const loginEndpoint = await startLoginEndpointEmulator({ users: { [restUser]: restPassword }, apiKey, clock, tokenTtlSeconds: tokenValidityMinutes * 60 });
+  const loginEndpoint = await startLoginEndpointEmulator({
+    users: { [restUser]: restPassword },
+    apiKey,
+    clock,
+    tokenTtlSeconds: tokenValidityMinutes * 60,
+  });
   return {
     cognito,
     loginEndpoint,

@@ -45,7 +45,8 @@ function signJwt(payload: Record<string, unknown>, key: KeyObject): string {
 function verifyJwt(token: string, key: KeyObject, nowSeconds: number): Record<string, unknown> | undefined {
   const [header, payload, signature] = token.split('.');
   if (!header || !payload || !signature) return undefined;
-  if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) return undefined;
+  if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url')))
+    return undefined;
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
   return typeof claims.exp === 'number' && claims.exp > nowSeconds ? claims : undefined;
 }
@@ -66,7 +67,9 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-export async function startLoginEndpointEmulator(options: LoginEndpointEmulatorOptions): Promise<LoginEndpointEmulator> {
+export async function startLoginEndpointEmulator(
+  options: LoginEndpointEmulatorOptions,
+): Promise<LoginEndpointEmulator> {
   const clock = options.clock ?? Date;
   const ttl = options.tokenTtlSeconds ?? 3600;
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -81,7 +84,10 @@ export async function startLoginEndpointEmulator(options: LoginEndpointEmulatorO
     const identityId = identities.get(userName) ?? `local-1:${randomUUID()}`;
     identities.set(userName, identityId);
     const now = Math.floor(clock.now() / 1000);
-    const token = signJwt({ iss: issuer, sub: userName, identityId, iat: now, exp: now + ttl, jti: randomUUID() }, privateKey);
+    const token = signJwt(
+      { iss: issuer, sub: userName, identityId, iat: now, exp: now + ttl, jti: randomUUID() },
+      privateKey,
+    );
     const refreshToken = randomBytes(24).toString('base64url');
     refreshTokens.set(refreshToken, userName);
     return { credentials: { identityId, token, refreshToken } };
@@ -112,7 +118,8 @@ export async function startLoginEndpointEmulator(options: LoginEndpointEmulatorO
     const user = /^\/users\/([^/]+)$/.exec(path);
     if (request.method === 'GET' && user) {
       const claims = verifyJwt(String(request.headers.authorization ?? ''), publicKey, Math.floor(clock.now() / 1000));
-      if (!claims || claims.identityId !== request.headers.identityid) return send(response, 403, { message: 'Forbidden' });
+      if (!claims || claims.identityId !== request.headers.identityid)
+        return send(response, 403, { message: 'Forbidden' });
       return send(response, 200, { userName: decodeURIComponent(user[1] ?? ''), identityId: claims.identityId });
     }
     return send(response, 404, { message: 'Not found' });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+
 import {
   AdminCreateUserCommand,
   AdminSetUserPasswordCommand,
@@ -72,7 +73,14 @@ export async function seedCognitoTenant(endpoint: string, options: SeedOptions =
         ],
       }),
     );
-    await client.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: true }));
+    await client.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: userPoolId,
+        Username: username,
+        Password: password,
+        Permanent: true,
+      }),
+    );
     return {
       userPoolId,
       clientId,

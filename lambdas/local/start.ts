@@ -18,7 +18,9 @@ export async function serve(): Promise<void> {
     service.upstreams
       ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
       : `  tenants from ${process.env.TVM_TENANTS_FILE}: ${service.tenantIds.join(', ') || '(none)'}`,
-    service.dynamo ? `  shared cache: dynalite ${service.dynamo.endpoint} (table ${service.dynamo.tableName})` : '  shared cache: off (TVM_LOCAL_SHARED_CACHE=true runs an in-process dynalite)',
+    service.dynamo
+      ? `  shared cache: dynalite ${service.dynamo.endpoint} (table ${service.dynamo.tableName})`
+      : '  shared cache: off (TVM_LOCAL_SHARED_CACHE=true runs an in-process dynalite)',
     `  try: curl -s '${service.url}/v1/tenants/${tenant}/token?minTtl=300'`,
     '  stop: Ctrl-C',
   ];
@@ -40,7 +42,9 @@ export async function serve(): Promise<void> {
 
 if (require.main === module) {
   serve().catch((error: unknown) => {
-    process.stderr.write(`token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

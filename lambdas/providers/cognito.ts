@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+
 import {
   CognitoIdentityProviderClient,
   GetTokensFromRefreshTokenCommand,
@@ -6,6 +7,8 @@ import {
   type AuthenticationResultType,
   type InitiateAuthCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
+
+import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import {
   UpstreamAuthFailedError,
   UpstreamChallengeRequiredError,
@@ -15,7 +18,6 @@ import {
 } from '../core/errors';
 import type { AuthProvider, ProviderSession, Session } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
-import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 
 /**
  * Amazon Cognito user pools: InitiateAuth USER_PASSWORD_AUTH to sign in,
@@ -46,7 +48,9 @@ export function cachedCognitoClients(): CognitoClientFactory {
 
 /** SECRET_HASH = Base64(HMAC-SHA256(clientSecret, username + clientId)). */
 export function secretHash(clientSecret: string, username: string, clientId: string): string {
-  return createHmac('sha256', clientSecret).update(username + clientId).digest('base64');
+  return createHmac('sha256', clientSecret)
+    .update(username + clientId)
+    .digest('base64');
 }
 
 const AUTH_FAILURES: Readonly<Record<string, AuthFailureReason>> = {
@@ -89,7 +93,10 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
   const status = shape.$metadata?.httpStatusCode;
   const reason = AUTH_FAILURES[name];
   if (reason) {
-    return new UpstreamAuthFailedError(`Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`, reason);
+    return new UpstreamAuthFailedError(
+      `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`,
+      reason,
+    );
   }
   if (UNAVAILABLE.has(name) || status === undefined || status >= 500 || status === 429 || shape.$retryable) {
     return new UpstreamUnavailableError(`Cognito is unavailable for tenant '${tenantId}' (${name}).`);
@@ -124,7 +131,11 @@ export class CognitoProvider implements AuthProvider {
     if (config.clientSecret) parameters.SECRET_HASH = secretHash(config.clientSecret, config.username, config.clientId);
     const output = await this.send(tenantId, 'sign-in', () =>
       this.clientFor(config.region, config.endpoint).send(
-        new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: config.clientId, AuthParameters: parameters }),
+        new InitiateAuthCommand({
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          ClientId: config.clientId,
+          AuthParameters: parameters,
+        }),
       ),
     );
     return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), undefined);
@@ -133,7 +144,8 @@ export class CognitoProvider implements AuthProvider {
   async refresh(tenantId: string, tenantConfig: TenantConfig, session: Session): Promise<ProviderSession> {
     const config = cognitoConfig(tenantConfig);
     const refreshToken = session.refreshToken;
-    if (!refreshToken) throw new UpstreamAuthFailedError(`Tenant '${tenantId}' has no refresh token.`, 'not_authorized');
+    if (!refreshToken)
+      throw new UpstreamAuthFailedError(`Tenant '${tenantId}' has no refresh token.`, 'not_authorized');
     const client = this.clientFor(config.region, config.endpoint);
 
     if (config.refreshTokenRotation) {
@@ -146,18 +158,26 @@ export class CognitoProvider implements AuthProvider {
           }),
         ),
       );
-      if (!output.AuthenticationResult) throw new UpstreamTokenInvalidError(`Cognito returned no tokens for tenant '${tenantId}'.`);
+      if (!output.AuthenticationResult)
+        throw new UpstreamTokenInvalidError(`Cognito returned no tokens for tenant '${tenantId}'.`);
       return this.toSession(tenantId, config, output.AuthenticationResult, refreshToken);
     }
 
     const parameters: Record<string, string> = { REFRESH_TOKEN: refreshToken };
     if (config.clientSecret) {
       // With a client secret, REFRESH_TOKEN_AUTH hashes the user's internal username (often the sub), not the alias.
-      const username = typeof session.claims['cognito:username'] === 'string' ? session.claims['cognito:username'] : config.username;
+      const username =
+        typeof session.claims['cognito:username'] === 'string' ? session.claims['cognito:username'] : config.username;
       parameters.SECRET_HASH = secretHash(config.clientSecret, username, config.clientId);
     }
     const output = await this.send(tenantId, 'refresh', () =>
-      client.send(new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: config.clientId, AuthParameters: parameters })),
+      client.send(
+        new InitiateAuthCommand({
+          AuthFlow: 'REFRESH_TOKEN_AUTH',
+          ClientId: config.clientId,
+          AuthParameters: parameters,
+        }),
+      ),
     );
     return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), refreshToken);
   }
@@ -183,7 +203,8 @@ export class CognitoProvider implements AuthProvider {
     previousRefreshToken: string | undefined,
   ): Promise<ProviderSession> {
     const { IdToken: idToken, AccessToken: accessToken } = result;
-    if (!idToken || !accessToken) throw new UpstreamTokenInvalidError(`Cognito returned an incomplete token set for tenant '${tenantId}'.`);
+    if (!idToken || !accessToken)
+      throw new UpstreamTokenInvalidError(`Cognito returned an incomplete token set for tenant '${tenantId}'.`);
     const issuer = expectedIssuer(config);
     const expectation = { userPoolId: config.userPoolId, clientId: config.clientId, ...(issuer ? { issuer } : {}) };
     const [idClaims, accessClaims] = await Promise.all([

@@ -1,12 +1,9 @@
 import * as z from 'zod';
-import {
-  UpstreamAuthFailedError,
-  UpstreamTokenInvalidError,
-  UpstreamUnavailableError,
-} from '../core/errors';
+
+import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
 import type { AuthProvider, ProviderSession, Session } from '../core/ports';
 import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
-import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 
 /**
  * Upstreams with a login endpoint: `POST {baseUrl}{loginPath}` with
@@ -46,7 +43,8 @@ export function decodeJwtPayload(token: string): DecodedJwt | undefined {
 }
 
 function loginConfig(config: TenantConfig): LoginEndpointTenantConfig {
-  if (config.provider !== 'login-endpoint') throw new Error(`login-endpoint provider given a ${config.provider} tenant`);
+  if (config.provider !== 'login-endpoint')
+    throw new Error(`login-endpoint provider given a ${config.provider} tenant`);
   return config;
 }
 
@@ -71,7 +69,10 @@ export class LoginEndpointProvider implements AuthProvider {
   async refresh(tenantId: string, tenantConfig: TenantConfig, session: Session): Promise<ProviderSession> {
     const config = loginConfig(tenantConfig);
     if (!config.refreshPath || !session.refreshToken) {
-      throw new UpstreamAuthFailedError(`Tenant '${tenantId}' cannot refresh without a refresh path and token.`, 'not_authorized');
+      throw new UpstreamAuthFailedError(
+        `Tenant '${tenantId}' cannot refresh without a refresh path and token.`,
+        'not_authorized',
+      );
     }
     const body = { refreshToken: session.refreshToken, identityId: session.identityId };
     return this.exchange(tenantId, config, config.refreshPath, 'refresh', body, session);
@@ -122,7 +123,9 @@ export class LoginEndpointProvider implements AuthProvider {
     try {
       parsed = credentialsResponse.parse(await response.json());
     } catch {
-      throw new UpstreamTokenInvalidError(`The login endpoint of tenant '${tenantId}' did not answer {credentials: {token, ...}}.`);
+      throw new UpstreamTokenInvalidError(
+        `The login endpoint of tenant '${tenantId}' did not answer {credentials: {token, ...}}.`,
+      );
     }
     const { token, identityId, refreshToken } = parsed.credentials;
     const { expiresAt, claims } = await this.expiry(tenantId, config, token);
@@ -130,7 +133,7 @@ export class LoginEndpointProvider implements AuthProvider {
       tokens: { token },
       // Keep the refresh token only when it can be used; otherwise renewal is a fresh sign-in.
       ...(config.refreshPath ? { refreshToken: refreshToken ?? previous?.refreshToken } : {}),
-      ...(identityId ?? previous?.identityId ? { identityId: identityId ?? previous?.identityId } : {}),
+      ...((identityId ?? previous?.identityId) ? { identityId: identityId ?? previous?.identityId } : {}),
       claims,
       expiresAt,
     };
@@ -153,7 +156,8 @@ export class LoginEndpointProvider implements AuthProvider {
         jwksUri: config.jwt.jwksUri,
         ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
       });
-      if (typeof claims.exp !== 'number') throw new UpstreamTokenInvalidError(`The token for tenant '${tenantId}' has no exp claim.`);
+      if (typeof claims.exp !== 'number')
+        throw new UpstreamTokenInvalidError(`The token for tenant '${tenantId}' has no exp claim.`);
       return { expiresAt: claims.exp, claims };
     }
     const assumed = Math.floor(this.clock.now() / 1000) + config.tokenTtlSeconds;

@@ -1,13 +1,18 @@
-import { AccessPolicy } from '../core/access-policy';
-import { TokenApi } from '../core/api';
-import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
-import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
-import { cacheTableClient, DynamoDbFailureMarks, DynamoDbLeases, DynamoDbSessionCache } from '../adapters/dynamodb-cache';
+import {
+  cacheTableClient,
+  DynamoDbFailureMarks,
+  DynamoDbLeases,
+  DynamoDbSessionCache,
+} from '../adapters/dynamodb-cache';
 import { FileTenantStore } from '../adapters/file-tenant-store';
 import { AwsJwtVerifier, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
 import { SecretsManagerTenantStore } from '../adapters/secrets-manager-tenant-store';
 import { systemClock } from '../adapters/system-clock';
+import { AccessPolicy } from '../core/access-policy';
+import { TokenApi } from '../core/api';
+import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
+import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
 import { CognitoProvider, type CognitoClientFactory } from '../providers/cognito';
 import { LoginEndpointProvider, type FetchLike } from '../providers/login-endpoint';
 import type { RuntimeConfig } from './config';
@@ -38,24 +43,38 @@ export interface Runtime {
 
 export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore {
   if (config.tenantsFile) return new FileTenantStore(config.tenantsFile, clock);
-  return new SecretsManagerTenantStore({ prefix: config.secretPrefix, ttlSeconds: config.secretCacheTtlSeconds, clock });
+  return new SecretsManagerTenantStore({
+    prefix: config.secretPrefix,
+    ttlSeconds: config.secretCacheTtlSeconds,
+    clock,
+  });
 }
 
 export function sharedStateFor(tableName: string, clock: Clock, client = cacheTableClient()): SharedState {
   const options = { tableName, client, clock };
-  return { cache: new DynamoDbSessionCache(options), leases: new DynamoDbLeases(options), failureMarks: new DynamoDbFailureMarks(options) };
+  return {
+    cache: new DynamoDbSessionCache(options),
+    leases: new DynamoDbLeases(options),
+    failureMarks: new DynamoDbFailureMarks(options),
+  };
 }
 
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
   const verifier = overrides.verifier ?? new AwsJwtVerifier();
-  const shared = overrides.shared === undefined ? (config.cacheTable ? sharedStateFor(config.cacheTable, clock) : undefined) : (overrides.shared ?? undefined);
+  const shared =
+    overrides.shared === undefined
+      ? config.cacheTable
+        ? sharedStateFor(config.cacheTable, clock)
+        : undefined
+      : (overrides.shared ?? undefined);
   const vendor = new TokenVendor({
     tenants,
     providers: {
       cognito: overrides.providers?.cognito ?? new CognitoProvider(verifier, overrides.cognitoClients),
-      'login-endpoint': overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
+      'login-endpoint':
+        overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
     },
     cache: overrides.cache ?? new MemorySessionCache(),
     failureMarks: overrides.failureMarks ?? new MemoryFailureMarks(),

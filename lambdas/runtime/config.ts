@@ -1,4 +1,5 @@
 import * as z from 'zod';
+
 import { consumersSchema, type Consumer } from '../core/access-policy';
 import { TENANT_ID_PATTERN } from '../core/tenant-config';
 
@@ -7,10 +8,16 @@ import { TENANT_ID_PATTERN } from '../core/tenant-config';
  * The CDK stack sets these on the functions; local mode sets them itself.
  */
 const envSchema = z.object({
-  TVM_SECRET_PREFIX: z.string().regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix').default('tvm/tenants'),
+  TVM_SECRET_PREFIX: z
+    .string()
+    .regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix')
+    .default('tvm/tenants'),
   TVM_TENANTS_FILE: z.string().min(1).optional(),
   /** DynamoDB table of the shared (fleet-wide) cache; unset: memory only. */
-  TVM_CACHE_TABLE: z.string().regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name').optional(),
+  TVM_CACHE_TABLE: z
+    .string()
+    .regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name')
+    .optional(),
   TVM_CONSUMERS: z.string().default('[]'),
   TVM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   TVM_SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
@@ -35,7 +42,9 @@ export interface RuntimeConfig {
 export class ConfigError extends Error {}
 
 function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.')}: ${issue.message}`).join('; ');
+  return issues
+    .map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.')}: ${issue.message}`)
+    .join('; ');
 }
 
 /** A variable holding JSON: parse it, validate it, and name the variable and field on failure. */
@@ -56,8 +65,18 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
-  const consumers = jsonVariable('TVM_CONSUMERS', parsed.data.TVM_CONSUMERS, consumersSchema, 'a JSON array of {principal, tenants}');
-  const tenants = jsonVariable('TVM_TENANTS', parsed.data.TVM_TENANTS, z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')), 'a JSON array of tenant ids');
+  const consumers = jsonVariable(
+    'TVM_CONSUMERS',
+    parsed.data.TVM_CONSUMERS,
+    consumersSchema,
+    'a JSON array of {principal, tenants}',
+  );
+  const tenants = jsonVariable(
+    'TVM_TENANTS',
+    parsed.data.TVM_TENANTS,
+    z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')),
+    'a JSON array of tenant ids',
+  );
   return {
     secretPrefix: parsed.data.TVM_SECRET_PREFIX,
     ...(parsed.data.TVM_TENANTS_FILE ? { tenantsFile: parsed.data.TVM_TENANTS_FILE } : {}),

@@ -1,9 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
+
 import { loadDeploymentConfig, parseDeploymentConfig, type DeploymentConfig } from '../../lib/config';
 import { TokenVendingStack } from '../../lib/token-vending-stack';
 
@@ -11,7 +13,10 @@ const exampleConfig = loadDeploymentConfig(join(__dirname, '..', '..', 'config',
 // Most tests look at the core service; export jobs have their own block below.
 const serviceConfig: DeploymentConfig = { ...exampleConfig, exportJobs: [] };
 
-function synth(config: DeploymentConfig = serviceConfig, bundle = false): { stack: TokenVendingStack; template: Template } {
+function synth(
+  config: DeploymentConfig = serviceConfig,
+  bundle = false,
+): { stack: TokenVendingStack; template: Template } {
   // Skipping bundling keeps these tests fast; one test below bundles for real.
   const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
   const stack = new TokenVendingStack(app, 'Test', { config });
@@ -62,9 +67,17 @@ describe('API', () => {
   it('becomes private behind the configured VPC endpoints', () => {
     const { template: privateTemplate } = synth({ ...serviceConfig, vpcEndpointIds: ['vpce-0123456789abcdef0'] });
     const api = Object.values(privateTemplate.findResources('AWS::ApiGateway::RestApi'))[0];
-    expect(api?.Properties.EndpointConfiguration).toEqual({ Types: ['PRIVATE'], VpcEndpointIds: ['vpce-0123456789abcdef0'] });
+    expect(api?.Properties.EndpointConfiguration).toEqual({
+      Types: ['PRIVATE'],
+      VpcEndpointIds: ['vpce-0123456789abcdef0'],
+    });
     const statements = api?.Properties.Policy.Statement as Array<Record<string, any>>;
-    expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.StringNotEquals?.['aws:SourceVpce']?.[0] === 'vpce-0123456789abcdef0')).toBe(true);
+    expect(
+      statements.some(
+        (s) =>
+          s.Effect === 'Deny' && s.Condition?.StringNotEquals?.['aws:SourceVpce']?.[0] === 'vpce-0123456789abcdef0',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -90,8 +103,12 @@ describe('functions', () => {
   });
 
   it('may read only secrets under the prefix', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
-    const secretStatements = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>,
+    );
+    const secretStatements = statements.filter((s) =>
+      [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')),
+    );
     expect(secretStatements.length).toBe(2);
     for (const statement of secretStatements) {
       expect(statement.Action).toBe('secretsmanager:GetSecretValue');
@@ -99,7 +116,9 @@ describe('functions', () => {
       expect(resource).toContain(':secret:tvm/tenants/*');
       expect(statement.Resource).not.toBe('*');
     }
-    expect(statements.some((s) => s.Resource === '*' && [s.Action].flat().some((a: string) => !a.startsWith('xray:')))).toBe(false);
+    expect(
+      statements.some((s) => s.Resource === '*' && [s.Action].flat().some((a: string) => !a.startsWith('xray:'))),
+    ).toBe(false);
   });
 
   it('use no AWS managed policies', () => {
@@ -138,9 +157,16 @@ describe('cache table, schedule, logs, alarms, outputs', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
     expect(metrics).toEqual(
-      expect.arrayContaining(['AWS/ApiGateway/5XXError', 'TokenVendingMachine/UpstreamFailureByCode', 'AWS/Lambda/Errors', 'AWS/Lambda/Throttles']),
+      expect.arrayContaining([
+        'AWS/ApiGateway/5XXError',
+        'TokenVendingMachine/UpstreamFailureByCode',
+        'AWS/Lambda/Errors',
+        'AWS/Lambda/Throttles',
+      ]),
     );
-    const codes = alarms.flatMap((a) => (a.Properties.Dimensions ?? []).filter((d: any) => d.Name === 'code').map((d: any) => d.Value));
+    const codes = alarms.flatMap((a) =>
+      (a.Properties.Dimensions ?? []).filter((d: any) => d.Name === 'code').map((d: any) => d.Value),
+    );
     expect(codes).toEqual(expect.arrayContaining(['upstream_auth_failed', 'upstream_unavailable']));
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: exampleConfig.alarmEmail });
@@ -149,7 +175,8 @@ describe('cache table, schedule, logs, alarms, outputs', () => {
   it('outputs the API URL, the table and the consumer policy statement', () => {
     const outputs = template.toJSON().Outputs as Record<string, any>;
     const names = Object.keys(outputs);
-    for (const name of ['ApiUrl', 'TokenUrl', 'CacheTableName', 'ConsumerPolicyStatement']) expect(names.some((n) => n.includes(name))).toBe(true);
+    for (const name of ['ApiUrl', 'TokenUrl', 'CacheTableName', 'ConsumerPolicyStatement'])
+      expect(names.some((n) => n.includes(name))).toBe(true);
     const policy = Object.entries(outputs).find(([n]) => n.includes('ConsumerPolicyStatement'))?.[1];
     expect(resolve(policy.Value)).toContain('execute-api:Invoke');
     expect(resolve(policy.Value)).toContain('/GET/v1/tenants/*/token');
@@ -176,13 +203,20 @@ describe('analytics export jobs', () => {
     withJobs.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: job?.schedule });
     withJobs.template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: Match.anyValue(),
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: Match.anyValue(),
     });
   });
 
   it("gives the job's role execute-api:Invoke on its own tenant's token method only", () => {
-    const policies = Object.entries(withJobs.template.findResources('AWS::IAM::Policy')).filter(([id]) => id.includes('ExportJob'));
+    const policies = Object.entries(withJobs.template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.includes('ExportJob'),
+    );
     const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
     const invoke = statements.filter((s) => [s.Action].flat().includes('execute-api:Invoke'));
     expect(invoke).toHaveLength(1);
@@ -195,16 +229,24 @@ describe('analytics export jobs', () => {
     const api = Object.values(withJobs.template.findResources('AWS::ApiGateway::RestApi'))[0];
     const allow = (api?.Properties.Policy.Statement as Array<Record<string, any>>).find((s) => s.Effect === 'Allow');
     expect(JSON.stringify(allow?.Principal.AWS)).toMatch(/ExportJobflightanalyticsRole/);
-    const vend = Object.values(withJobs.template.findResources('AWS::Lambda::Function')).find((f) => String(f.Properties.Description).startsWith('Vends'));
-    expect(JSON.stringify(vend?.Properties.Environment.Variables.TVM_CONSUMERS)).toMatch(/ExportJobflightanalyticsRole.*\\"tenants\\":\[\\"acme\\"\]/);
+    const vend = Object.values(withJobs.template.findResources('AWS::Lambda::Function')).find((f) =>
+      String(f.Properties.Description).startsWith('Vends'),
+    );
+    expect(JSON.stringify(vend?.Properties.Environment.Variables.TVM_CONSUMERS)).toMatch(
+      /ExportJobflightanalyticsRole.*\\"tenants\\":\[\\"acme\\"\]/,
+    );
   });
 
   it('keeps cdk-nag clean', () => {
-    expect(new AwsSolutionsChecks(withJobs.stack).validateScope(withJobs.stack).violations.map((v) => v.ruleName)).toEqual([]);
+    expect(
+      new AwsSolutionsChecks(withJobs.stack).validateScope(withJobs.stack).violations.map((v) => v.ruleName),
+    ).toEqual([]);
   });
 
   it('rejects duplicate job names', () => {
-    expect(() => parseDeploymentConfig({ ...JSON.parse(JSON.stringify(exampleConfig)), exportJobs: [job, job] })).toThrow(/exportJobs\.1\.name: must be unique/);
+    expect(() =>
+      parseDeploymentConfig({ ...JSON.parse(JSON.stringify(exampleConfig)), exportJobs: [job, job] }),
+    ).toThrow(/exportJobs\.1\.name: must be unique/);
   });
 });
 
@@ -212,12 +254,16 @@ describe('cdk-nag', () => {
   it('reports violations when there are some (the check is live)', () => {
     const scratch = new Stack(new App(), 'Scratch');
     new sns.Topic(scratch, 'PlainTopic');
-    expect(new AwsSolutionsChecks(scratch).validateScope(scratch).violations.map((v) => v.ruleName)).toContain('AwsSolutions-SNS3');
+    expect(new AwsSolutionsChecks(scratch).validateScope(scratch).violations.map((v) => v.ruleName)).toContain(
+      'AwsSolutions-SNS3',
+    );
   });
 
   it('AwsSolutionsChecks finds no unacknowledged violation', () => {
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
-    const open = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
+    const open = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
     expect(open).toEqual([]);
   });
 });
@@ -225,7 +271,11 @@ describe('cdk-nag', () => {
 describe('deployment config validation', () => {
   const base = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'example.json'), 'utf8'));
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['a bad principal ARN', { consumers: [{ principal: 'arn:aws:iam::12345:role/x', tenants: ['acme'] }] }, /consumers\.0\.principal: .*got "arn:aws:iam::12345:role\/x"/],
+    [
+      'a bad principal ARN',
+      { consumers: [{ principal: 'arn:aws:iam::12345:role/x', tenants: ['acme'] }] },
+      /consumers\.0\.principal: .*got "arn:aws:iam::12345:role\/x"/,
+    ],
     ['a bad tenant id', { tenants: ['Acme_Corp'] }, /tenants\.0: .*got "Acme_Corp"/],
     ['empty consumers', { consumers: [] }, /consumers: must list at least one consumer/],
     ['an unknown key', { alarmEmial: 'x@example.com' }, /alarmEmial/],
@@ -246,7 +296,9 @@ describe('bundling', () => {
   it('bundles the vend function for real (esbuild, no Docker) and records its size', () => {
     const { stack: bundled } = synth(exampleConfig, true);
     const assembly = App.of(bundled)?.synth();
-    const fn = Object.values(Template.fromStack(bundled).findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description.startsWith('Vends'));
+    const fn = Object.values(Template.fromStack(bundled).findResources('AWS::Lambda::Function')).find((f) =>
+      f.Properties.Description.startsWith('Vends'),
+    );
     const assetHash = String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '');
     const file = join(assembly?.directory ?? '', `asset.${assetHash}`, 'index.js');
     const bytes = statSync(file).size;

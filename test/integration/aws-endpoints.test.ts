@@ -5,8 +5,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SecretsManagerTenantStore } from '../../lambdas/adapters/secrets-manager-tenant-store';
+
 import { AwsJwtVerifier } from '../../lambdas/adapters/jwt-verifier';
+import { SecretsManagerTenantStore } from '../../lambdas/adapters/secrets-manager-tenant-store';
 import { parseTenantConfig } from '../../lambdas/core/tenant-config';
 import { startCognitoEmulator, type CognitoEmulator } from '../../lambdas/local/cognito-emulator';
 import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
@@ -27,13 +28,19 @@ beforeAll(async () => {
       targets.push(String(request.headers['x-amz-target']));
       const { SecretId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId: string };
       response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      response.end(JSON.stringify({ Name: SecretId, VersionId: 'local-v1', SecretString: JSON.stringify(cognitoSecret) }));
+      response.end(
+        JSON.stringify({ Name: SecretId, VersionId: 'local-v1', SecretString: JSON.stringify(cognitoSecret) }),
+      );
     });
   });
   await new Promise<void>((resolve) => secretsServer.listen(0, '127.0.0.1', () => resolve()));
   secretsUrl = `http://127.0.0.1:${(secretsServer.address() as AddressInfo).port}`;
   cognito = await startCognitoEmulator();
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'ap-southeast-2' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'ap-southeast-2',
+  });
 });
 
 afterAll(async () => {
@@ -57,7 +64,10 @@ it('Cognito is reached through AWS_ENDPOINT_URL when the tenant names no endpoin
   const seeded = await seedCognitoTenant(cognito.endpoint);
   // A LocalStack-style tenant: no endpoint in the secret, only the issuer its tokens carry.
   const { endpoint: _unused, ...secret } = seeded.secret as Record<string, unknown>;
-  const config = parseTenantConfig('acme', JSON.stringify({ ...secret, issuer: `${cognito.endpoint}/${seeded.userPoolId}` }));
+  const config = parseTenantConfig(
+    'acme',
+    JSON.stringify({ ...secret, issuer: `${cognito.endpoint}/${seeded.userPoolId}` }),
+  );
   process.env.AWS_ENDPOINT_URL = cognito.endpoint;
   try {
     const session = await new CognitoProvider(new AwsJwtVerifier()).signIn('acme', config);

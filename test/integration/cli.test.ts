@@ -4,9 +4,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+
 import 'aws-sdk-client-mock-jest';
+
 import { EXIT, main } from '../../bin/tvm';
 import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
 import { cognitoSecret, loginEndpointSecret } from '../support/fakes';
@@ -24,7 +32,12 @@ function file(name: string, content: unknown): string {
 async function run(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTTY: false, env: { AWS_REGION: 'ap-southeast-2' } });
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    isTTY: false,
+    env: { AWS_REGION: 'ap-southeast-2' },
+  });
   return { code, stdout, stderr, all: stdout + stderr };
 }
 
@@ -43,14 +56,29 @@ describe('tvm tenant check', () => {
   });
 
   it('rejects a bad secret naming the fields, never echoing values', async () => {
-    const result = await run('tenant', 'check', file('bad.json', { ...loginEndpointSecret, baseUrl: 'not a url', password: '', apiKey: 42, extra: 'Sup3r-Secret' }));
+    const result = await run(
+      'tenant',
+      'check',
+      file('bad.json', {
+        ...loginEndpointSecret,
+        baseUrl: 'not a url',
+        password: '',
+        apiKey: 42,
+        extra: 'Sup3r-Secret',
+      }),
+    );
     expect(result.code).toBe(EXIT.invalid);
     for (const field of ['baseUrl', 'password', 'apiKey', 'extra']) expect(result.stderr).toContain(field);
-    for (const value of ['not a url', 'Sup3r-Secret', loginEndpointSecret.username]) expect(result.all).not.toContain(value);
+    for (const value of ['not a url', 'Sup3r-Secret', loginEndpointSecret.username])
+      expect(result.all).not.toContain(value);
   });
 
   it('checks every tenant of a tenants file', async () => {
-    const result = await run('tenant', 'check', file('tenants.json', { acme: cognitoSecret, globex: { ...loginEndpointSecret, provider: 'okta' } }));
+    const result = await run(
+      'tenant',
+      'check',
+      file('tenants.json', { acme: cognitoSecret, globex: { ...loginEndpointSecret, provider: 'okta' } }),
+    );
     expect(result.code).toBe(EXIT.invalid);
     expect(result.stdout).toContain('ok acme');
     expect(result.stderr).toContain('invalid globex');
@@ -93,7 +121,13 @@ describe('tvm token', () => {
   });
 
   it('works as the installed bin, in a child process', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'tvm-bin.js'), 'token', 'demo', '--endpoint', service.url]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(__dirname, '..', '..', 'bin', 'tvm-bin.js'),
+      'token',
+      'demo',
+      '--endpoint',
+      service.url,
+    ]);
     expect(stdout.trim()).toMatch(/^eyJ/);
   }, 30_000);
 });
@@ -101,9 +135,20 @@ describe('tvm token', () => {
 describe('tvm tenant put', () => {
   it('validates, then creates the secret under the prefix, printing no values', async () => {
     secrets.on(CreateSecretCommand).resolves({ VersionId: 'v-1' });
-    const result = await run('tenant', 'put', 'acme', '--file', file('put.json', cognitoSecret), '--prefix', 'prod/tvm');
+    const result = await run(
+      'tenant',
+      'put',
+      'acme',
+      '--file',
+      file('put.json', cognitoSecret),
+      '--prefix',
+      'prod/tvm',
+    );
     expect(result.code).toBe(EXIT.ok);
-    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, { Name: 'prod/tvm/acme', SecretString: JSON.stringify(cognitoSecret) });
+    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'prod/tvm/acme',
+      SecretString: JSON.stringify(cognitoSecret),
+    });
     expect(result.stdout).toContain('created prod/tvm/acme (version v-1)');
     expect(result.all).not.toContain(cognitoSecret.password);
   });
@@ -118,7 +163,13 @@ describe('tvm tenant put', () => {
   });
 
   it('sends nothing when the secret is invalid', async () => {
-    const result = await run('tenant', 'put', 'acme', '--file', file('put3.json', { ...cognitoSecret, region: 'moon' }));
+    const result = await run(
+      'tenant',
+      'put',
+      'acme',
+      '--file',
+      file('put3.json', { ...cognitoSecret, region: 'moon' }),
+    );
     expect(result.code).toBe(EXIT.invalid);
     expect(result.stderr).toContain('region');
     expect(secrets.calls()).toHaveLength(0);
@@ -141,7 +192,13 @@ describe('tvm tenant test', () => {
 
   it('reports a rejected password with exit 1', async () => {
     const demo = service.upstreams?.tenants.demo as Record<string, unknown>;
-    const result = await run('tenant', 'test', 'demo', '--file', file('wrong.json', { ...demo, password: 'Wrong-Pa55!' }));
+    const result = await run(
+      'tenant',
+      'test',
+      'demo',
+      '--file',
+      file('wrong.json', { ...demo, password: 'Wrong-Pa55!' }),
+    );
     expect(result.code).toBe(EXIT.failed);
     expect(result.stderr).toContain('upstream_auth_failed');
   });

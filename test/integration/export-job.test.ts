@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+
 import { TokenClient } from '../../client/token-client';
 import { AwsJwtVerifier } from '../../lambdas/adapters/jwt-verifier';
 import { exportJobSchema } from '../../lambdas/core/export-windows';
@@ -15,7 +17,10 @@ import { ExportRunner } from '../../lambdas/export/export-runner';
 import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+};
 
 let service: LocalService;
 let s3rver: { close(): Promise<void> };
@@ -36,10 +41,17 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const authorization = String(req.headers.authorization ?? '');
-      const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { variables: { from: string; to: string } };
+      const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        variables: { from: string; to: string };
+      };
       let status = 200;
       try {
-        await verifier.verifyCognito('demo', authorization, { userPoolId: demo.userPoolId ?? '', clientId: demo.clientId ?? '', tokenUse: 'id', issuer: `${demo.endpoint}/${demo.userPoolId}` });
+        await verifier.verifyCognito('demo', authorization, {
+          userPoolId: demo.userPoolId ?? '',
+          clientId: demo.clientId ?? '',
+          tokenUse: 'id',
+          issuer: `${demo.endpoint}/${demo.userPoolId}`,
+        });
         if (revokeNext) {
           revokeNext = false;
           revoked.add(authorization);
@@ -50,13 +62,32 @@ beforeAll(async () => {
       }
       seen.push({ authorization, status, variables });
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(status === 200 ? { data: { flights: [{ id: 'f-1', from: variables.from }, { id: 'f-2', to: variables.to }] } } : { message: 'Unauthorized' }));
+      res.end(
+        JSON.stringify(
+          status === 200
+            ? {
+                data: {
+                  flights: [
+                    { id: 'f-1', from: variables.from },
+                    { id: 'f-2', to: variables.to },
+                  ],
+                },
+              }
+            : { message: 'Unauthorized' },
+        ),
+      );
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
   graphqlUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/graphql`;
 
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')), configureBuckets: [{ name: 'exports' }] });
+  const server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')),
+    configureBuckets: [{ name: 'exports' }],
+  });
   const address = await server.run();
   s3rver = server;
   s3 = new S3Client({
@@ -81,7 +112,11 @@ function runner(nowIso: string) {
     graphqlUrl,
     query: 'query Flights($from: String!, $to: String!) { flights(from: $from, to: $to) { id } }',
   });
-  const tokens = new TokenClient({ endpoint: service.url, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const tokens = new TokenClient({
+    endpoint: service.url,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   return { job, runner: new ExportRunner({ tokens, s3, bucket: 'exports', clock: { now: () => Date.parse(nowIso) } }) };
 }
 
@@ -93,14 +128,25 @@ async function keys(): Promise<string[]> {
 it('writes the window under the expected key with the upstream data, and a manifest', async () => {
   const { job, runner: run } = runner('2026-11-23T10:05:00Z');
   const results = await run.run(job);
-  expect(results).toEqual([{ key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json', outcome: 'written', bytes: expect.any(Number) }]);
+  expect(results).toEqual([
+    {
+      key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json',
+      outcome: 'written',
+      bytes: expect.any(Number),
+    },
+  ]);
   const object = await s3.send(new GetObjectCommand({ Bucket: 'exports', Key: results[0]?.key }));
   const body = JSON.parse((await object.Body?.transformToString()) ?? '{}');
   expect(body).toEqual({
     tenant: 'demo',
     job: 'flights',
     window: { from: '2026-11-23T09:00:00.000Z', to: '2026-11-23T10:00:00.000Z' },
-    data: { flights: [{ id: 'f-1', from: '2026-11-23T09:00:00.000Z' }, { id: 'f-2', to: '2026-11-23T10:00:00.000Z' }] },
+    data: {
+      flights: [
+        { id: 'f-1', from: '2026-11-23T09:00:00.000Z' },
+        { id: 'f-2', to: '2026-11-23T10:00:00.000Z' },
+      ],
+    },
   });
   expect(await keys()).toEqual([
     'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json',
@@ -116,9 +162,16 @@ it('writes nothing new when the same window runs again', async () => {
   expect(await run.run(job)).toEqual([]);
 
   // Even with the progress marker gone, an exported window is skipped, not fetched or rewritten.
-  await s3.send(new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({ Bucket: 'exports', Key: 'exports/demo/flights/_state.json' }));
+  await s3.send(
+    new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({
+      Bucket: 'exports',
+      Key: 'exports/demo/flights/_state.json',
+    }),
+  );
   const again = await run.run(job);
-  expect(again).toEqual([{ key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json', outcome: 'skipped' }]);
+  expect(again).toEqual([
+    { key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json', outcome: 'skipped' },
+  ]);
   expect(seen.length).toBe(before);
 });
 

@@ -11,8 +11,8 @@ import { refreshTenants } from '../../lambdas/core/refresher';
 import { startCognitoEmulator, type CognitoEmulator } from '../../lambdas/local/cognito-emulator';
 import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite';
 import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
-import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { composeRuntime, sharedStateFor, type Runtime } from '../../lambdas/runtime/compose';
+import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { OffsetClock } from '../support/fakes';
 
 const TENANTS = ['t1', 't2', 't3', 't4', 't5'];
@@ -24,7 +24,10 @@ let secrets: Record<string, Record<string, unknown>>;
 beforeAll(async () => {
   cognito = await startCognitoEmulator({ clock });
   secrets = {};
-  for (const tenant of TENANTS) secrets[tenant] = (await seedCognitoTenant(cognito.endpoint, { poolName: tenant, username: `${tenant}@example.com` })).secret;
+  for (const tenant of TENANTS)
+    secrets[tenant] = (
+      await seedCognitoTenant(cognito.endpoint, { poolName: tenant, username: `${tenant}@example.com` })
+    ).secret;
   secrets.wrong = { ...secrets.t1, password: 'Definitely-Wrong-1!' };
 });
 afterAll(() => cognito.close());
@@ -57,14 +60,18 @@ describe('fleet-wide single flight', () => {
   it('8 containers x 100 concurrent cold requests x 5 tenants -> exactly 5 sign-ins, every token lives minTtl', async () => {
     const { containers, clock, dynamo } = await fleet(8);
     try {
-      const requests = containers.flatMap((container) => TENANTS.flatMap((tenant) => Array.from({ length: 100 }, () => container.vendor.vend(tenant, 600))));
+      const requests = containers.flatMap((container) =>
+        TENANTS.flatMap((tenant) => Array.from({ length: 100 }, () => container.vendor.vend(tenant, 600))),
+      );
       const results = await Promise.all(requests);
       expect(results).toHaveLength(4000);
       expect(cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(5);
       const now = Math.floor(clock.now() / 1000);
       expect(results.every((r) => r.session.expiresAt - now >= 600)).toBe(true);
       for (const tenant of TENANTS) {
-        expect(new Set(results.filter((r) => r.tenant.tenantId === tenant).map((r) => r.session.tokens.idToken)).size).toBe(1);
+        expect(
+          new Set(results.filter((r) => r.tenant.tenantId === tenant).map((r) => r.session.tokens.idToken)).size,
+        ).toBe(1);
       }
     } finally {
       await dynamo.close();
@@ -89,7 +96,12 @@ describe('fleet-wide lockout guard', () => {
   it('a wrong password across 8 containers -> 1 upstream attempt per backoff window in total', async () => {
     const { containers, dynamo } = await fleet(8);
     try {
-      const burst = () => Promise.all(containers.flatMap((c) => Array.from({ length: 20 }, () => c.vendor.vend('wrong', 300).catch((e: unknown) => e))));
+      const burst = () =>
+        Promise.all(
+          containers.flatMap((c) =>
+            Array.from({ length: 20 }, () => c.vendor.vend('wrong', 300).catch((e: unknown) => e)),
+          ),
+        );
       const first = await burst();
       expect(first.every((e) => e instanceof UpstreamAuthFailedError)).toBe(true);
       expect(cognito.count('InitiateAuth')).toBe(1);
@@ -116,7 +128,13 @@ describe('degrade, never fail', () => {
     await a.vendor.vend('t1', 300);
     await dynamo.close();
 
-    const request = (tenantId: string) => ({ method: 'GET', path: `/v1/tenants/${tenantId}/token`, query: {}, callerArn: 'local', requestId: 'r' });
+    const request = (tenantId: string) => ({
+      method: 'GET',
+      path: `/v1/tenants/${tenantId}/token`,
+      query: {},
+      callerArn: 'local',
+      requestId: 'r',
+    });
     const warm = await a.api.handle(request('t1'));
     const coldTenant = await a.api.handle(request('t2'));
     const coldContainer = await b.api.handle(request('t1'));

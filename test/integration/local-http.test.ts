@@ -5,12 +5,13 @@
  */
 import { JwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+
 import { httpJwksFetcher } from '../../lambdas/adapters/jwt-verifier';
 import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
 import type { Session } from '../../lambdas/core/ports';
 import { startLocalService, type LocalService, type LocalServiceOptions } from '../../lambdas/local/local-service';
-import { capturedLogLines } from '../support/log-capture';
 import { OffsetClock } from '../support/fakes';
+import { capturedLogLines } from '../support/log-capture';
 
 interface Reply {
   status: number;
@@ -23,14 +24,17 @@ const knownSecrets = new Set<string>();
 const caches: MemorySessionCache[] = [];
 const services: LocalService[] = [];
 
-async function start(options: LocalServiceOptions = {}): Promise<{ service: LocalService; clock: OffsetClock; cache: MemorySessionCache }> {
+async function start(
+  options: LocalServiceOptions = {},
+): Promise<{ service: LocalService; clock: OffsetClock; cache: MemorySessionCache }> {
   const clock = new OffsetClock();
   const cache = new MemorySessionCache();
   const service = await startLocalService({ port: 0, clock, cache, ...options });
   caches.push(cache);
   services.push(service);
   for (const secret of Object.values(service.upstreams?.tenants ?? {})) {
-    for (const key of ['password', 'apiKey', 'clientSecret']) if (typeof secret[key] === 'string') knownSecrets.add(secret[key] as string);
+    for (const key of ['password', 'apiKey', 'clientSecret'])
+      if (typeof secret[key] === 'string') knownSecrets.add(secret[key] as string);
   }
   return { service, clock, cache };
 }
@@ -38,7 +42,8 @@ async function start(options: LocalServiceOptions = {}): Promise<{ service: Loca
 async function get(service: LocalService, path: string, init: RequestInit = {}): Promise<Reply> {
   const response = await fetch(`${service.url}${path}`, init);
   const body = (await response.json()) as Record<string, any>;
-  for (const field of ['idToken', 'accessToken', 'token']) if (typeof body[field] === 'string') vendedTokens.add(body[field]);
+  for (const field of ['idToken', 'accessToken', 'token'])
+    if (typeof body[field] === 'string') vendedTokens.add(body[field]);
   return { status: response.status, headers: response.headers, body };
 }
 
@@ -55,7 +60,9 @@ describe('vending for demo (cognito-local)', () => {
   });
 
   it('200 concurrent cold requests make exactly one sign-in and all get the same token', async () => {
-    const replies = await Promise.all(Array.from({ length: 200 }, () => get(service, '/v1/tenants/demo/token?minTtl=300')));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => get(service, '/v1/tenants/demo/token?minTtl=300')),
+    );
     expect(replies.every((r) => r.status === 200)).toBe(true);
     expect(new Set(replies.map((r) => r.body.idToken)).size).toBe(1);
     expect(service.upstreams?.cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(1);
@@ -73,7 +80,10 @@ describe('vending for demo (cognito-local)', () => {
     );
     const claims = await verifier.verify(reply.body.idToken);
     expect(Number(claims.exp) - Math.floor(clock.now() / 1000)).toBeGreaterThanOrEqual(600);
-    expect(reply.body.headers).toEqual({ authorization: reply.body.idToken, 'X-Amz-Cognito-Security-Token': reply.body.idToken });
+    expect(reply.body.headers).toEqual({
+      authorization: reply.body.idToken,
+      'X-Amz-Cognito-Security-Token': reply.body.idToken,
+    });
     expect(reply.body.claims).toEqual({
       'custom:identityId': 'ap-southeast-2:00000000-0000-4000-8000-000000000001',
       'custom:companyId': 'company-demo',
@@ -120,7 +130,10 @@ describe('vending for demo-rest (login endpoint)', () => {
   it('hands out headers that the upstream accepts', async () => {
     const { body } = await get(service, '/v1/tenants/demo-rest/token');
     const user = (service.upstreams?.tenants['demo-rest'] as Record<string, string>).username;
-    const response = await fetch(`${service.upstreams?.loginEndpoint.baseUrl}/users/${encodeURIComponent(user ?? '')}`, { headers: body.headers });
+    const response = await fetch(
+      `${service.upstreams?.loginEndpoint.baseUrl}/users/${encodeURIComponent(user ?? '')}`,
+      { headers: body.headers },
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ identityId: body.identityId });
   });

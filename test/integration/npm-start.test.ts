@@ -29,11 +29,15 @@ function waitForUrl(process: ChildProcess): Promise<string> {
 }
 
 it('starts, prints the URL and a curl line, vends for demo, and exits 0 on SIGINT', async () => {
-  child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lambdas', 'local', 'start.ts')], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', TVM_TENANTS_FILE: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lambdas', 'local', 'start.ts')],
+    {
+      cwd: root,
+      env: { ...process.env, PORT: '0', TVM_TENANTS_FILE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const url = await waitForUrl(child);
   const response = await fetch(`${url}/v1/tenants/demo/token`);
   expect(response.status).toBe(200);

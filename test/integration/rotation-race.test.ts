@@ -4,16 +4,21 @@
  * since cognito-local lacks it). The shared cache must end with the newest one and
  * never go back to an older one.
  */
-import { CognitoIdentityProviderClient, GetTokensFromRefreshTokenCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CognitoIdentityProviderClient,
+  GetTokensFromRefreshTokenCommand,
+  InitiateAuthCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
+
 import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
 import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
 import type { LeaseStore } from '../../lambdas/core/ports';
 import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite';
-import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { composeRuntime, sharedStateFor, type Runtime } from '../../lambdas/runtime/compose';
-import { cognitoSecret, OffsetClock } from '../support/fakes';
+import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { fakeJwt, RecordingVerifier } from '../support/fake-verifier';
+import { cognitoSecret, OffsetClock } from '../support/fakes';
 
 const cognito = mockClient(CognitoIdentityProviderClient);
 const clock = new OffsetClock();
@@ -95,7 +100,10 @@ it('with the lease, a simultaneous renewal across containers makes a single GetT
     await new Promise((resolve) => setTimeout(resolve, 50));
     return { AuthenticationResult: tokens('RT-2') };
   });
-  await Promise.all([...Array.from({ length: 10 }, () => a.vendor.vend('acme', 600)), ...Array.from({ length: 10 }, () => b.vendor.vend('acme', 600))]);
+  await Promise.all([
+    ...Array.from({ length: 10 }, () => a.vendor.vend('acme', 600)),
+    ...Array.from({ length: 10 }, () => b.vendor.vend('acme', 600)),
+  ]);
   expect(cognito.commandCalls(GetTokensFromRefreshTokenCommand)).toHaveLength(1);
   expect(await storedRefreshToken()).toBe('RT-2');
 });

@@ -1,9 +1,11 @@
 /** TokenClient against the local server over HTTP. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+
 import { regionFromEndpoint, TokenApiError, TokenClient } from '../../client/token-client';
 import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
 
@@ -35,9 +37,16 @@ it('signs every request with a well-formed SigV4 header that re-signing reproduc
     /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-southeast-2\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
   );
   const amzDate = sent['x-amz-date'] ?? '';
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const url = new URL(calls[0]?.url ?? '');
-  const resigned = await new SignatureV4({ service: 'execute-api', region: 'ap-southeast-2', credentials, sha256: Hash.bind(null, 'sha256') }).sign(
+  const resigned = await new SignatureV4({
+    service: 'execute-api',
+    region: 'ap-southeast-2',
+    credentials,
+    sha256: Hash.bind(null, 'sha256'),
+  }).sign(
     new HttpRequest({
       method: 'GET',
       protocol: url.protocol,
@@ -75,7 +84,12 @@ describe('retries', () => {
       if (failuresLeft > 0) {
         failuresLeft--;
         res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1' });
-        res.end(JSON.stringify({ error: { code: status === 503 ? 'upstream_unavailable' : 'forbidden', message: 'injected' }, requestId: 'r-1' }));
+        res.end(
+          JSON.stringify({
+            error: { code: status === 503 ? 'upstream_unavailable' : 'forbidden', message: 'injected' },
+            requestId: 'r-1',
+          }),
+        );
         return;
       }
       fetch(`${service.url}${req.url}`).then(async (upstream) => {
@@ -113,7 +127,13 @@ describe('retries', () => {
   it('gives up after the bounded retries with a typed error', async () => {
     failuresLeft = 10;
     status = 503;
-    const client = new TokenClient({ endpoint: proxyUrl, region: 'ap-southeast-2', credentials, maxRetries: 2, sleep: async () => undefined });
+    const client = new TokenClient({
+      endpoint: proxyUrl,
+      region: 'ap-southeast-2',
+      credentials,
+      maxRetries: 2,
+      sleep: async () => undefined,
+    });
     const error = await client.getToken('demo').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenApiError);
     expect(error).toMatchObject({ status: 503, code: 'upstream_unavailable', requestId: 'r-1', retryAfterSeconds: 1 });
@@ -123,7 +143,12 @@ describe('retries', () => {
   it('does not retry other errors', async () => {
     failuresLeft = 1;
     status = 403;
-    const client = new TokenClient({ endpoint: proxyUrl, region: 'ap-southeast-2', credentials, sleep: async () => undefined });
+    const client = new TokenClient({
+      endpoint: proxyUrl,
+      region: 'ap-southeast-2',
+      credentials,
+      sleep: async () => undefined,
+    });
     await expect(client.getToken('demo')).rejects.toMatchObject({ status: 403, code: 'forbidden' });
     expect(failuresLeft).toBe(0);
   });

@@ -7,7 +7,9 @@ export function proxyEvent(options: {
   callerArn?: string | null;
   requestId?: string;
 }): APIGatewayProxyEvent {
-  const multi = Object.fromEntries(Object.entries(options.query ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+  const multi = Object.fromEntries(
+    Object.entries(options.query ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+  );
   const single = Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1] ?? '']));
   return {
     httpMethod: options.method ?? 'GET',
@@ -23,9 +25,18 @@ export function proxyEvent(options: {
     isBase64Encoded: false,
     requestContext: {
       requestId: options.requestId ?? 'req-1',
-      identity: { userArn: options.callerArn === undefined ? 'arn:aws:sts::123456789012:assumed-role/analytics-export/run-1' : options.callerArn },
+      identity: {
+        userArn:
+          options.callerArn === undefined
+            ? 'arn:aws:sts::123456789012:assumed-role/analytics-export/run-1'
+            : options.callerArn,
+      },
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
 }
 
-export const lambdaContext = { awsRequestId: 'lambda-req-1', functionName: 'vend', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+export const lambdaContext = {
+  awsRequestId: 'lambda-req-1',
+  functionName: 'vend',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;

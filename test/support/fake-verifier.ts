@@ -1,4 +1,5 @@
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+
 import type { CognitoExpectation, GenericExpectation, UpstreamJwtVerifier } from '../../lambdas/adapters/jwt-verifier';
 import { UpstreamTokenInvalidError } from '../../lambdas/core/errors';
 

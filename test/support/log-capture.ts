@@ -27,7 +27,10 @@ export function restoreLogCapture(): void {
 
 /** Every captured line so far. */
 export function capturedLogLines(): string[] {
-  return captured.join('').split('\n').filter((line) => line.trim() !== '');
+  return captured
+    .join('')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
 }
 
 /** Captured JSON log records (Powertools lines). */

@@ -13,8 +13,22 @@ afterAll(() => dynamo.close());
 
 const options = () => ({ tableName: dynamo.tableName, client: dynamo.client(), clock });
 
-function session(tenantId: string, refreshToken: string, expiresAt = clock.nowSeconds() + 3600, secretVersion = 'v1'): Session {
-  return { tenantId, provider: 'cognito', secretVersion, tokens: { idToken: `id-${refreshToken}` }, refreshToken, claims: { a: 1 }, expiresAt, issuedAt: clock.nowSeconds() };
+function session(
+  tenantId: string,
+  refreshToken: string,
+  expiresAt = clock.nowSeconds() + 3600,
+  secretVersion = 'v1',
+): Session {
+  return {
+    tenantId,
+    provider: 'cognito',
+    secretVersion,
+    tokens: { idToken: `id-${refreshToken}` },
+    refreshToken,
+    claims: { a: 1 },
+    expiresAt,
+    issuedAt: clock.nowSeconds(),
+  };
 }
 
 describe('DynamoDbSessionCache', () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { FileTenantStore, StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { TenantMisconfiguredError, TenantNotFoundError } from '../../../lambdas/core/errors';
 import { cognitoSecret, FakeClock, loginEndpointSecret } from '../../support/fakes';
@@ -13,7 +14,9 @@ function tenantsFile(content: unknown): string {
 
 describe('FileTenantStore', () => {
   it('serves tenants from the file, each validated on its own', async () => {
-    const store = new FileTenantStore(tenantsFile({ acme: cognitoSecret, globex: { ...loginEndpointSecret, apiKey: '' } }));
+    const store = new FileTenantStore(
+      tenantsFile({ acme: cognitoSecret, globex: { ...loginEndpointSecret, apiKey: '' } }),
+    );
     expect(store.tenantIds()).toEqual(['acme', 'globex']);
     await expect(store.get('acme')).resolves.toMatchObject({ config: { provider: 'cognito' } });
     await expect(store.get('globex')).rejects.toBeInstanceOf(TenantMisconfiguredError);
@@ -25,7 +28,10 @@ describe('FileTenantStore', () => {
     const path = tenantsFile({ acme: cognitoSecret, globex: loginEndpointSecret });
     const store = new FileTenantStore(path, clock);
     const before = [(await store.get('acme')).version, (await store.get('globex')).version];
-    writeFileSync(path, JSON.stringify({ acme: { ...cognitoSecret, password: 'Changed-1!' }, globex: loginEndpointSecret }));
+    writeFileSync(
+      path,
+      JSON.stringify({ acme: { ...cognitoSecret, password: 'Changed-1!' }, globex: loginEndpointSecret }),
+    );
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
     clock.advance(2);
     const after = [(await store.get('acme')).version, (await store.get('globex')).version];
@@ -34,7 +40,9 @@ describe('FileTenantStore', () => {
   });
 
   it('fails clearly on a file that is not JSON, without quoting it', () => {
-    expect(() => new FileTenantStore(tenantsFile('{"acme": {"password": "Sup3r-Secret-Pa55!"'))).toThrow(/not valid JSON/);
+    expect(() => new FileTenantStore(tenantsFile('{"acme": {"password": "Sup3r-Secret-Pa55!"'))).toThrow(
+      /not valid JSON/,
+    );
     try {
       new FileTenantStore(tenantsFile('{"acme": {"password": "Sup3r-Secret-Pa55!"'));
     } catch (error) {

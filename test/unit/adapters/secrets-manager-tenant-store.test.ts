@@ -1,6 +1,12 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+
 import 'aws-sdk-client-mock-jest';
+
 import { SecretsManagerTenantStore } from '../../../lambdas/adapters/secrets-manager-tenant-store';
 import { TenantMisconfiguredError, TenantNotFoundError, UpstreamUnavailableError } from '../../../lambdas/core/errors';
 import { cognitoSecret, FakeClock } from '../../support/fakes';
@@ -8,7 +14,15 @@ import { cognitoSecret, FakeClock } from '../../support/fakes';
 const secrets = mockClient(SecretsManagerClient);
 
 function store(clock = new FakeClock()) {
-  return { clock, store: new SecretsManagerTenantStore({ prefix: 'tvm/tenants/', ttlSeconds: 300, client: new SecretsManagerClient({}), clock }) };
+  return {
+    clock,
+    store: new SecretsManagerTenantStore({
+      prefix: 'tvm/tenants/',
+      ttlSeconds: 300,
+      client: new SecretsManagerClient({}),
+      clock,
+    }),
+  };
 }
 
 beforeEach(() => secrets.reset());
@@ -59,8 +73,12 @@ describe('SecretsManagerTenantStore', () => {
   });
 
   it('maps a malformed secret to tenant_misconfigured without its value', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ ...cognitoSecret, region: 'Sup3r-Secret-Pa55!' }), VersionId: 'v-1' });
-    const error = await store().store.get('acme').catch((e: unknown) => e);
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ ...cognitoSecret, region: 'Sup3r-Secret-Pa55!' }), VersionId: 'v-1' });
+    const error = await store()
+      .store.get('acme')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TenantMisconfiguredError);
     expect((error as Error).message).toContain('region');
     expect((error as Error).message).not.toContain('Sup3r-Secret-Pa55!');

@@ -14,7 +14,9 @@ describe('normalisePrincipal', () => {
 
   it('leaves users and other partitions intact', () => {
     expect(normalisePrincipal('arn:aws:iam::123456789012:user/ci')).toBe('arn:aws:iam::123456789012:user/ci');
-    expect(normalisePrincipal('arn:aws-cn:sts::123456789012:assumed-role/r/s')).toBe('arn:aws-cn:iam::123456789012:role/r');
+    expect(normalisePrincipal('arn:aws-cn:sts::123456789012:assumed-role/r/s')).toBe(
+      'arn:aws-cn:iam::123456789012:role/r',
+    );
   });
 });
 

@@ -9,7 +9,12 @@ function setup() {
   const clock = new FakeClock();
   const provider = new FakeProvider(clock);
   const vendor = new TokenVendor({
-    tenants: new StaticTenantStore({ near: cognitoSecret, fresh: cognitoSecret, broken: cognitoSecret, cold: cognitoSecret }),
+    tenants: new StaticTenantStore({
+      near: cognitoSecret,
+      fresh: cognitoSecret,
+      broken: cognitoSecret,
+      cold: cognitoSecret,
+    }),
     providers: { cognito: provider, 'login-endpoint': provider },
     cache: new MemorySessionCache(),
     failureMarks: new MemoryFailureMarks(),

@@ -1,5 +1,5 @@
-import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
 import {
   InvalidRequestError,
   TenantNotFoundError,
@@ -7,10 +7,10 @@ import {
   UpstreamChallengeRequiredError,
   UpstreamUnavailableError,
 } from '../../../lambdas/core/errors';
+import { fingerprint, primaryToken } from '../../../lambdas/core/fingerprint';
 import type { VendorEvent } from '../../../lambdas/core/ports';
 import { TokenVendor, type VendorOptions } from '../../../lambdas/core/vendor';
-import { fingerprint, primaryToken } from '../../../lambdas/core/fingerprint';
-import { FakeClock, FakeProvider, cognitoSecret } from '../../support/fakes';
+import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
 
 function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = { acme: cognitoSecret }) {
   const clock = new FakeClock();

@@ -1,13 +1,14 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
+
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
-import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
 import { fingerprint } from '../../../lambdas/core/fingerprint';
+import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
 import { createObservability, vendorEventSink } from '../../../lambdas/handlers/observability';
-import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import { composeRuntime } from '../../../lambdas/runtime/compose';
-import { capturedLogLines, capturedLogRecords } from '../../support/log-capture';
-import { FakeClock, FakeProvider, cognitoSecret, loginEndpointSecret } from '../../support/fakes';
+import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import { lambdaContext, proxyEvent } from '../../support/events';
+import { cognitoSecret, FakeClock, FakeProvider, loginEndpointSecret } from '../../support/fakes';
+import { capturedLogLines, capturedLogRecords } from '../../support/log-capture';
 
 const exportRole = 'arn:aws:iam::123456789012:role/analytics-export';
 const platformRole = 'arn:aws:iam::123456789012:role/platform';
@@ -69,7 +70,10 @@ describe('vend handler: success', () => {
     const { call } = setup();
     const { json } = await call({ path: '/v1/tenants/acme/token' });
     const audit = capturedLogRecords().find((r) => r.message === 'token vended' && r.tenantId === 'acme');
-    expect(audit).toMatchObject({ caller: 'arn:aws:sts::123456789012:assumed-role/analytics-export/run-1', tokenFingerprint: fingerprint(json.idToken) });
+    expect(audit).toMatchObject({
+      caller: 'arn:aws:sts::123456789012:assumed-role/analytics-export/run-1',
+      tokenFingerprint: fingerprint(json.idToken),
+    });
     expect(capturedLogLines().join('\n')).not.toContain(json.idToken);
   });
 
@@ -124,7 +128,10 @@ describe('vend handler: bad input', () => {
 describe('vend handler: authorisation and tenants', () => {
   it('unknown tenant -> 404 tenant_not_found for a caller allowed all tenants', async () => {
     const { call } = setup();
-    const response = await call({ path: '/v1/tenants/nobody/token', callerArn: `arn:aws:sts::123456789012:assumed-role/platform/s` });
+    const response = await call({
+      path: '/v1/tenants/nobody/token',
+      callerArn: `arn:aws:sts::123456789012:assumed-role/platform/s`,
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json.error.code).toBe('tenant_not_found');
   });
@@ -143,7 +150,9 @@ describe('vend handler: authorisation and tenants', () => {
 
   it('unlisted tenant, unknown caller or no identity -> 403', async () => {
     const { call, provider } = setup();
-    expect((await call({ path: '/v1/tenants/acme/token', callerArn: 'arn:aws:iam::123456789012:role/stranger' })).statusCode).toBe(403);
+    expect(
+      (await call({ path: '/v1/tenants/acme/token', callerArn: 'arn:aws:iam::123456789012:role/stranger' })).statusCode,
+    ).toBe(403);
     expect((await call({ path: '/v1/tenants/acme/token', callerArn: null })).statusCode).toBe(403);
     expect(provider.signIns).toBe(0);
   });

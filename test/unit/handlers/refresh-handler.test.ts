@@ -2,11 +2,11 @@ import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { UpstreamAuthFailedError } from '../../../lambdas/core/errors';
 import { createObservability } from '../../../lambdas/handlers/observability';
 import { createRefreshHandler, type RefreshSummary } from '../../../lambdas/handlers/refresh-handler';
-import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import { composeRuntime } from '../../../lambdas/runtime/compose';
-import { capturedLogRecords } from '../../support/log-capture';
-import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
+import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import { lambdaContext } from '../../support/events';
+import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
+import { capturedLogRecords } from '../../support/log-capture';
 
 function setup(tenants: string[]) {
   const clock = new FakeClock();
@@ -38,7 +38,9 @@ describe('refresh handler', () => {
     });
     await expect(handler({}, lambdaContext)).rejects.toThrow(/2 of 3 tenants: acme, ghost/);
     expect(provider.signIns).toBe(2); // globex was still renewed after acme failed
-    const failures = capturedLogRecords().filter((r) => r.message === 'tenant refresh failed').map((r) => [r.tenantId, r.code]);
+    const failures = capturedLogRecords()
+      .filter((r) => r.message === 'tenant refresh failed')
+      .map((r) => [r.tenantId, r.code]);
     expect(failures).toEqual([
       ['acme', 'upstream_auth_failed'],
       ['ghost', 'tenant_not_found'],

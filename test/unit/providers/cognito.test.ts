@@ -11,7 +11,9 @@ import {
   UserNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
+
 import 'aws-sdk-client-mock-jest';
+
 import {
   toErrorResponse,
   UpstreamAuthFailedError,
@@ -22,8 +24,8 @@ import {
 import type { Session } from '../../../lambdas/core/ports';
 import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
 import { CognitoProvider, secretHash } from '../../../lambdas/providers/cognito';
-import { cognitoSecret } from '../../support/fakes';
 import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
+import { cognitoSecret } from '../../support/fakes';
 
 const cognito = mockClient(CognitoIdentityProviderClient);
 const meta = { $metadata: { httpStatusCode: 400 } };
@@ -34,7 +36,13 @@ function config(overrides: Record<string, unknown> = {}): TenantConfig {
 
 function tokens(exp = 2_000_000_000, extra: Record<string, unknown> = {}) {
   return {
-    IdToken: fakeJwt({ token_use: 'id', exp, 'cognito:username': 'b1f0-sub', 'custom:identityId': 'ap-southeast-2:abc', ...extra }),
+    IdToken: fakeJwt({
+      token_use: 'id',
+      exp,
+      'cognito:username': 'b1f0-sub',
+      'custom:identityId': 'ap-southeast-2:abc',
+      ...extra,
+    }),
     AccessToken: fakeJwt({ token_use: 'access', exp: exp - 10 }),
     RefreshToken: 'refresh-token-1',
     ExpiresIn: 3600,
@@ -126,13 +134,55 @@ describe('CognitoProvider error shapes of real Cognito', () => {
   const network = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
   const timeout = Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
   const cases: Array<[string, string, number, string | null, Error]> = [
-    ['NotAuthorizedException', 'upstream_auth_failed', 502, 'not_authorized', new NotAuthorizedException({ message: 'Incorrect username or password.', ...meta })],
-    ['PasswordResetRequiredException', 'upstream_auth_failed', 502, 'password_reset_required', new PasswordResetRequiredException({ message: 'Password reset required', ...meta })],
-    ['UserNotConfirmedException', 'upstream_auth_failed', 502, 'user_not_confirmed', new UserNotConfirmedException({ message: 'User is not confirmed.', ...meta })],
-    ['UserNotFoundException', 'upstream_auth_failed', 502, 'user_not_found', new UserNotFoundException({ message: 'User does not exist.', ...meta })],
-    ['ResourceNotFoundException', 'upstream_auth_failed', 502, 'client_rejected', new ResourceNotFoundException({ message: 'User pool client does not exist.', ...meta })],
-    ['TooManyRequestsException', 'upstream_unavailable', 503, null, new TooManyRequestsException({ message: 'Rate exceeded', ...meta })],
-    ['InternalErrorException', 'upstream_unavailable', 503, null, new InternalErrorException({ message: 'Internal', $metadata: { httpStatusCode: 500 } })],
+    [
+      'NotAuthorizedException',
+      'upstream_auth_failed',
+      502,
+      'not_authorized',
+      new NotAuthorizedException({ message: 'Incorrect username or password.', ...meta }),
+    ],
+    [
+      'PasswordResetRequiredException',
+      'upstream_auth_failed',
+      502,
+      'password_reset_required',
+      new PasswordResetRequiredException({ message: 'Password reset required', ...meta }),
+    ],
+    [
+      'UserNotConfirmedException',
+      'upstream_auth_failed',
+      502,
+      'user_not_confirmed',
+      new UserNotConfirmedException({ message: 'User is not confirmed.', ...meta }),
+    ],
+    [
+      'UserNotFoundException',
+      'upstream_auth_failed',
+      502,
+      'user_not_found',
+      new UserNotFoundException({ message: 'User does not exist.', ...meta }),
+    ],
+    [
+      'ResourceNotFoundException',
+      'upstream_auth_failed',
+      502,
+      'client_rejected',
+      new ResourceNotFoundException({ message: 'User pool client does not exist.', ...meta }),
+    ],
+    [
+      'TooManyRequestsException',
+      'upstream_unavailable',
+      503,
+      null,
+      new TooManyRequestsException({ message: 'Rate exceeded', ...meta }),
+    ],
+    [
+      'InternalErrorException',
+      'upstream_unavailable',
+      503,
+      null,
+      new InternalErrorException({ message: 'Internal', $metadata: { httpStatusCode: 500 } }),
+    ],
     ['a network error', 'upstream_unavailable', 503, null, network],
     ['a timeout', 'upstream_unavailable', 503, null, timeout],
   ];
@@ -152,7 +202,10 @@ describe('CognitoProvider refresh', () => {
     const { RefreshToken: _none, ...renewed } = tokens(2_000_000_500);
     cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: renewed });
     const session = await provider.refresh('acme', config(), sessionFrom());
-    expect(cognito).toHaveReceivedCommandWith(InitiateAuthCommand, { AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: 'refresh-token-1' } });
+    expect(cognito).toHaveReceivedCommandWith(InitiateAuthCommand, {
+      AuthFlow: 'REFRESH_TOKEN_AUTH',
+      AuthParameters: { REFRESH_TOKEN: 'refresh-token-1' },
+    });
     expect(cognito).not.toHaveReceivedCommand(GetTokensFromRefreshTokenCommand);
     expect(session.refreshToken).toBe('refresh-token-1');
   });
@@ -161,13 +214,22 @@ describe('CognitoProvider refresh', () => {
     cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: tokens() });
     await provider.refresh('acme', config({ clientSecret: 's3cr3t' }), sessionFrom());
     expect(cognito).toHaveReceivedCommandWith(InitiateAuthCommand, {
-      AuthParameters: { REFRESH_TOKEN: 'refresh-token-1', SECRET_HASH: secretHash('s3cr3t', 'b1f0-sub', cognitoSecret.clientId) },
+      AuthParameters: {
+        REFRESH_TOKEN: 'refresh-token-1',
+        SECRET_HASH: secretHash('s3cr3t', 'b1f0-sub', cognitoSecret.clientId),
+      },
     });
   });
 
   it('uses GetTokensFromRefreshToken for a rotating client and keeps the new refresh token', async () => {
-    cognito.on(GetTokensFromRefreshTokenCommand).resolves({ AuthenticationResult: { ...tokens(), RefreshToken: 'refresh-token-2' } });
-    const session = await provider.refresh('acme', config({ refreshTokenRotation: true, clientSecret: 's3cr3t' }), sessionFrom());
+    cognito
+      .on(GetTokensFromRefreshTokenCommand)
+      .resolves({ AuthenticationResult: { ...tokens(), RefreshToken: 'refresh-token-2' } });
+    const session = await provider.refresh(
+      'acme',
+      config({ refreshTokenRotation: true, clientSecret: 's3cr3t' }),
+      sessionFrom(),
+    );
     expect(cognito).toHaveReceivedCommandWith(GetTokensFromRefreshTokenCommand, {
       RefreshToken: 'refresh-token-1',
       ClientId: cognitoSecret.clientId,
@@ -178,8 +240,12 @@ describe('CognitoProvider refresh', () => {
   });
 
   it('reports an expired or revoked refresh token as not authorised, so the vendor signs in again', async () => {
-    cognito.on(GetTokensFromRefreshTokenCommand).rejects(new NotAuthorizedException({ message: 'Refresh Token has been revoked', ...meta }));
-    const error = await provider.refresh('acme', config({ refreshTokenRotation: true }), sessionFrom()).catch((e: unknown) => e);
+    cognito
+      .on(GetTokensFromRefreshTokenCommand)
+      .rejects(new NotAuthorizedException({ message: 'Refresh Token has been revoked', ...meta }));
+    const error = await provider
+      .refresh('acme', config({ refreshTokenRotation: true }), sessionFrom())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamAuthFailedError);
     expect((error as UpstreamAuthFailedError).reason).toBe('not_authorized');
   });

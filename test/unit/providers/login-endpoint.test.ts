@@ -1,9 +1,14 @@
-import { toErrorResponse, UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../../../lambdas/core/errors';
+import {
+  toErrorResponse,
+  UpstreamAuthFailedError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from '../../../lambdas/core/errors';
 import type { Session } from '../../../lambdas/core/ports';
 import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
 import { decodeJwtPayload, LoginEndpointProvider, type FetchLike } from '../../../lambdas/providers/login-endpoint';
-import { FakeClock, loginEndpointSecret } from '../../support/fakes';
 import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
+import { FakeClock, loginEndpointSecret } from '../../support/fakes';
 
 interface Call {
   url: string;
@@ -35,12 +40,22 @@ const clock = new FakeClock();
 
 describe('LoginEndpointProvider sign-in', () => {
   it('posts {userName, password} with x-api-key and reads credentials', async () => {
-    const { fetch, calls } = fetchAnswering(json(200, { credentials: { identityId: 'eu-west-1:72ty', token: 'nkiOiJNeSIsImN1c3Rvb', refreshToken: 'DnTY4m2l' } }));
+    const { fetch, calls } = fetchAnswering(
+      json(200, {
+        credentials: { identityId: 'eu-west-1:72ty', token: 'nkiOiJNeSIsImN1c3Rvb', refreshToken: 'DnTY4m2l' },
+      }),
+    );
     const session = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config());
     expect(calls[0]?.url).toBe('https://api.example.com/auth/login');
     expect(calls[0]?.init.method).toBe('POST');
-    expect(calls[0]?.init.headers).toMatchObject({ 'x-api-key': loginEndpointSecret.apiKey, 'content-type': 'application/json' });
-    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ userName: loginEndpointSecret.username, password: loginEndpointSecret.password });
+    expect(calls[0]?.init.headers).toMatchObject({
+      'x-api-key': loginEndpointSecret.apiKey,
+      'content-type': 'application/json',
+    });
+    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({
+      userName: loginEndpointSecret.username,
+      password: loginEndpointSecret.password,
+    });
     expect(session.tokens).toEqual({ token: 'nkiOiJNeSIsImN1c3Rvb' });
     expect(session.identityId).toBe('eu-west-1:72ty');
     // Opaque token: lives tokenTtlSeconds. No refresh path: the refresh token is not kept.
@@ -56,7 +71,9 @@ describe('LoginEndpointProvider sign-in', () => {
       'globex',
       config({ jwt: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' } }),
     );
-    expect(verifier.jwtCalls).toEqual([{ issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' }]);
+    expect(verifier.jwtCalls).toEqual([
+      { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' },
+    ]);
     expect(session.expiresAt).toBe(clock.nowSeconds() + 900);
   });
 
@@ -65,7 +82,9 @@ describe('LoginEndpointProvider sign-in', () => {
     const verifier = new RecordingVerifier();
     verifier.reject = true;
     const provider = new LoginEndpointProvider(verifier, fetch, clock);
-    await expect(provider.signIn('globex', config({ jwt: { issuer: 'i', jwksUri: 'https://i/jwks' } }))).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+    await expect(
+      provider.signIn('globex', config({ jwt: { issuer: 'i', jwksUri: 'https://i/jwks' } })),
+    ).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
   });
 
   it('never trusts an unverified JWT beyond its own exp', async () => {
@@ -88,20 +107,26 @@ describe('LoginEndpointProvider sign-in', () => {
 
   it.each(failures)('HTTP %s -> %s (%d)', async (_name, answer, code, status) => {
     const { fetch } = fetchAnswering(answer());
-    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
     expect(toErrorResponse(error)).toMatchObject({ code, status });
     expect((error as Error).message).not.toContain(loginEndpointSecret.password);
   });
 
   it('passes on the upstream Retry-After', async () => {
     const { fetch } = fetchAnswering(json(429, {}, { 'retry-after': '12' }));
-    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
     expect((error as UpstreamUnavailableError).retryAfterSeconds).toBe(12);
   });
 
   it('classifies 401 as not_authorized so the lockout guard engages', async () => {
     const { fetch } = fetchAnswering(json(401, {}));
-    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch((e: unknown) => e);
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
     expect((error as UpstreamAuthFailedError).reason).toBe('not_authorized');
   });
 });
@@ -121,15 +146,25 @@ describe('LoginEndpointProvider refresh', () => {
 
   it('posts the refresh token to refreshPath and keeps identity and refresh token', async () => {
     const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'new-token' } }));
-    const renewed = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config({ refreshPath: '/auth/refresh' }), session);
+    const renewed = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh(
+      'globex',
+      config({ refreshPath: '/auth/refresh' }),
+      session,
+    );
     expect(calls[0]?.url).toBe('https://api.example.com/auth/refresh');
     expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ refreshToken: 'DnTY4m2l', identityId: 'eu-west-1:72ty' });
-    expect(renewed).toMatchObject({ tokens: { token: 'new-token' }, refreshToken: 'DnTY4m2l', identityId: 'eu-west-1:72ty' });
+    expect(renewed).toMatchObject({
+      tokens: { token: 'new-token' },
+      refreshToken: 'DnTY4m2l',
+      identityId: 'eu-west-1:72ty',
+    });
   });
 
   it('without a refreshPath, reports that refresh is impossible so the vendor signs in', async () => {
     const { fetch, calls } = fetchAnswering();
-    await expect(new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config(), session)).rejects.toBeInstanceOf(UpstreamAuthFailedError);
+    await expect(
+      new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config(), session),
+    ).rejects.toBeInstanceOf(UpstreamAuthFailedError);
     expect(calls).toHaveLength(0);
   });
 });

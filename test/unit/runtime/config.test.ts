@@ -19,13 +19,19 @@ describe('loadRuntimeConfig', () => {
       TVM_CONSUMERS: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/export', tenants: ['acme'] }]),
       TVM_CLOCK_SKEW_SECONDS: '10',
     });
-    expect(config).toMatchObject({ secretPrefix: 'prod/tvm', clockSkewSeconds: 10, consumers: [{ tenants: ['acme'] }] });
+    expect(config).toMatchObject({
+      secretPrefix: 'prod/tvm',
+      clockSkewSeconds: 10,
+      consumers: [{ tenants: ['acme'] }],
+    });
   });
 
   it('names the variable and field that are wrong', () => {
     expect(() => loadRuntimeConfig({ TVM_CLOCK_SKEW_SECONDS: 'soon' })).toThrow(/TVM_CLOCK_SKEW_SECONDS/);
     expect(() => loadRuntimeConfig({ TVM_CONSUMERS: 'not json' })).toThrow(ConfigError);
     expect(() => loadRuntimeConfig({ TVM_TENANTS: '["Bad Id"]' })).toThrow(/TVM_TENANTS\.0/);
-    expect(() => loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'bob', tenants: ['acme'] }]) })).toThrow(/TVM_CONSUMERS\.0\.principal/);
+    expect(() =>
+      loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'bob', tenants: ['acme'] }]) }),
+    ).toThrow(/TVM_CONSUMERS\.0\.principal/);
   });
 });
