@@ -132,6 +132,8 @@ export class UpstreamTokenInvalidError extends TvmError {
 
 export class UpstreamUnavailableError extends TvmError {
   readonly code = 'upstream_unavailable';
+  /** Whether repeating the upstream call (sign-in, refresh) can help; the vendor's retry loop honours it. */
+  readonly retrySignIn: boolean = true;
   constructor(
     message: string,
     /** Seconds a caller should wait before retrying. */
@@ -139,6 +141,15 @@ export class UpstreamUnavailableError extends TvmError {
   ) {
     super(message);
   }
+}
+
+/**
+ * The upstream's signing keys (JWKS) could not be fetched, after the key fetcher's own bounded retries.
+ * Signing in again cannot bring them back and spends the user's sign-in budget, so the vendor never
+ * repeats a sign-in or refresh for it.
+ */
+export class KeySetUnavailableError extends UpstreamUnavailableError {
+  override readonly retrySignIn = false;
 }
 
 export class InternalError extends TvmError {
