@@ -9,6 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
+import { ENV } from '../contract/names';
 import type { ExportJob } from '../lambdas/core/export-windows';
 import { TvmFunction } from './tvm-function';
 
@@ -54,9 +55,9 @@ export class AnalyticsExportJob extends Construct {
       handlerName: 'export',
       description: `Analytics export ${job.name} for tenant ${job.tenant}`,
       environment: {
-        TVM_ENDPOINT: api.url,
-        TVM_EXPORT_BUCKET: bucket.bucketName,
-        TVM_EXPORT_JOB: JSON.stringify(job),
+        [ENV.endpoint]: api.url,
+        [ENV.exportBucket]: bucket.bucketName,
+        [ENV.exportJob]: JSON.stringify(job),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       timeout: Duration.minutes(5),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import * as z from 'zod';
 
+import { DEFAULT_SECRET_PREFIX } from '../contract/names';
 import { consumerSchema } from '../lambdas/core/access-policy';
 import { exportJobSchema } from '../lambdas/core/export-windows';
 import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
@@ -28,7 +29,7 @@ export const deploymentConfigSchema = z.strictObject({
   secretPrefix: z
     .string()
     .regex(/^[\w+=.@-]+(\/[\w+=.@-]+)*$/, 'must be a Secrets Manager name prefix without a trailing slash')
-    .default('tvm/tenants'),
+    .default(DEFAULT_SECRET_PREFIX),
   /** Customer-managed KMS key that encrypts the tenant secrets, if not the AWS managed key. */
   secretsKmsKeyArn: z
     .string()

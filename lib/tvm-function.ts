@@ -9,6 +9,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
+import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -57,7 +59,7 @@ export class TvmFunction extends Construct {
       props.role ??
       new iam.Role(this, 'Role', {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `${props.description} (token-vending-machine)`,
+        description: `${props.description} (${SERVICE_NAME})`,
       });
     this.function = new NodejsFunction(this, 'Function', {
       entry: handlerEntry(props.handlerName),
@@ -73,8 +75,8 @@ export class TvmFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'token-vending-machine',
-        POWERTOOLS_METRICS_NAMESPACE: 'TokenVendingMachine',
+        [ENV.powertoolsServiceName]: SERVICE_NAME,
+        [ENV.powertoolsMetricsNamespace]: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

@@ -7,32 +7,9 @@
  * secret value: callers pass field names and tenant ids, not contents.
  */
 
-export type ErrorCode =
-  | 'invalid_request'
-  | 'forbidden'
-  | 'not_found'
-  | 'tenant_not_found'
-  | 'method_not_allowed'
-  | 'tenant_misconfigured'
-  | 'internal_error'
-  | 'upstream_auth_failed'
-  | 'upstream_challenge_required'
-  | 'upstream_token_invalid'
-  | 'upstream_unavailable';
+import { STATUS_BY_CODE, type ErrorCode } from '../../contract/error-codes';
 
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  invalid_request: 400,
-  forbidden: 403,
-  not_found: 404,
-  tenant_not_found: 404,
-  method_not_allowed: 405,
-  tenant_misconfigured: 500,
-  internal_error: 500,
-  upstream_auth_failed: 502,
-  upstream_challenge_required: 502,
-  upstream_token_invalid: 502,
-  upstream_unavailable: 503,
-};
+export { STATUS_BY_CODE, type ErrorCode };
 
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;

@@ -5,6 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
+import { METRIC } from '../../contract/names';
 import type { ApiOutcome, ApiRequest, ApiResponse } from '../core/api';
 import { toErrorResponse } from '../core/errors';
 import { fingerprint, primaryToken } from '../core/fingerprint';
@@ -44,7 +45,7 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
   if (outcome.vend) {
     const { session, source } = outcome.vend;
     const token = primaryToken(session.tokens);
-    metrics.addMetric('Vend', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.vend, MetricUnit.Count, 1);
     logger.info('token vended', {
       ...base,
       cache: source,
@@ -59,7 +60,7 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
   }
   const mapped = toErrorResponse(outcome.error);
   if (mapped.status >= 500)
-    metrics.addMetric(mapped.status === 503 ? 'Unavailable' : 'ServerError', MetricUnit.Count, 1);
+    metrics.addMetric(mapped.status === 503 ? METRIC.unavailable : METRIC.serverError, MetricUnit.Count, 1);
   const error =
     outcome.error instanceof Error
       ? { name: outcome.error.name, message: outcome.error.message }

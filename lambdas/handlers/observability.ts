@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 
+import { DIMENSION, ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../contract/names';
 import type { VendorEvent } from '../core/ports';
 
 /** Powertools instances shared by the handlers of one container. */
@@ -11,27 +12,28 @@ export interface Observability {
   readonly tracer: Tracer;
 }
 
-export function createObservability(serviceName = 'token-vending-machine'): Observability {
+export function createObservability(serviceName = SERVICE_NAME): Observability {
   return {
     logger: new Logger({ serviceName }),
-    metrics: new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TokenVendingMachine' }),
+    metrics: new Metrics({ serviceName, namespace: process.env[ENV.powertoolsMetricsNamespace] ?? METRICS_NAMESPACE }),
     tracer: new Tracer({ serviceName }),
   };
 }
 
-const METRIC_BY_EVENT: Readonly<Record<VendorEvent['type'], string>> = {
-  cache_hit: 'CacheHit',
-  shared_cache_hit: 'SharedCacheHit',
-  cache_miss: 'CacheMiss',
-  lease_wait: 'LeaseWait',
-  shared_cache_error: 'SharedCacheError',
-  shared_cache_conflict: 'SharedCacheConflict',
-  sign_in: 'SignIn',
-  refresh: 'Refresh',
-  refresh_rejected: 'RefreshRejected',
-  upstream_retry: 'UpstreamRetry',
-  upstream_failure: 'UpstreamFailure',
-  locked_out: 'LockedOut',
+/** The metric each vendor event counts in. */
+export const METRIC_BY_EVENT: Readonly<Record<VendorEvent['type'], MetricName>> = {
+  cache_hit: METRIC.cacheHit,
+  shared_cache_hit: METRIC.sharedCacheHit,
+  cache_miss: METRIC.cacheMiss,
+  lease_wait: METRIC.leaseWait,
+  shared_cache_error: METRIC.sharedCacheError,
+  shared_cache_conflict: METRIC.sharedCacheConflict,
+  sign_in: METRIC.signIn,
+  refresh: METRIC.refresh,
+  refresh_rejected: METRIC.refreshRejected,
+  upstream_retry: METRIC.upstreamRetry,
+  upstream_failure: METRIC.upstreamFailure,
+  locked_out: METRIC.lockedOut,
 };
 
 /** Vendor events become metrics (failures also by error code) and, except cache hits, log lines. None carries a token. */
@@ -40,8 +42,8 @@ export function vendorEventSink({ logger, metrics }: Observability): (event: Ven
     metrics.addMetric(METRIC_BY_EVENT[event.type], MetricUnit.Count, 1);
     if (event.type === 'upstream_failure') {
       const single = metrics.singleMetric();
-      single.addDimension('code', event.code);
-      single.addMetric('UpstreamFailureByCode', MetricUnit.Count, 1);
+      single.addDimension(DIMENSION.code, event.code);
+      single.addMetric(METRIC.upstreamFailureByCode, MetricUnit.Count, 1);
     }
     if (event.type === 'cache_hit') return;
     const level =

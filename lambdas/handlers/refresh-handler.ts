@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 
+import { METRIC } from '../../contract/names';
 import { refreshTenants, type RefreshOutcome } from '../core/refresher';
 import type { Runtime } from '../runtime/compose';
 import type { RuntimeConfig } from '../runtime/config';
@@ -27,9 +28,9 @@ export function createRefreshHandler(
     const results = await refreshTenants(runtime.vendor, config.tenants, { renewAtFraction: config.refreshAtFraction });
     const count = (outcome: RefreshOutcome['outcome']) => results.filter((r) => r.outcome === outcome).length;
     const summary = { fresh: count('fresh'), renewed: count('renewed'), failed: count('failed'), results };
-    metrics.addMetric('RefreshFresh', MetricUnit.Count, summary.fresh);
-    metrics.addMetric('RefreshRenewed', MetricUnit.Count, summary.renewed);
-    metrics.addMetric('RefreshFailed', MetricUnit.Count, summary.failed);
+    metrics.addMetric(METRIC.refreshFresh, MetricUnit.Count, summary.fresh);
+    metrics.addMetric(METRIC.refreshRenewed, MetricUnit.Count, summary.renewed);
+    metrics.addMetric(METRIC.refreshFailed, MetricUnit.Count, summary.failed);
     for (const result of results) {
       if (result.outcome === 'failed')
         logger.warn('tenant refresh failed', { tenantId: result.tenantId, code: result.code, error: result.message });

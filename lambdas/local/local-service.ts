@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { ENV, SERVICE_NAME } from '../../contract/names';
 import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
 import { systemClock } from '../adapters/system-clock';
 import type { Consumer } from '../core/access-policy';
@@ -101,12 +102,12 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
 }
 
 export async function startLocalService(options: LocalServiceOptions = {}): Promise<LocalService> {
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  process.env.POWERTOOLS_SERVICE_NAME ??= 'token-vending-machine';
+  process.env[ENV.powertoolsMetricsDisabled] ??= 'true';
+  process.env[ENV.powertoolsServiceName] ??= SERVICE_NAME;
   const clock = options.clock ?? systemClock;
   const config = loadRuntimeConfig({
     ...process.env,
-    TVM_CONSUMERS: JSON.stringify(options.consumers ?? [{ principal: LOCAL_PRINCIPAL, tenants: ['*'] }]),
+    [ENV.consumers]: JSON.stringify(options.consumers ?? [{ principal: LOCAL_PRINCIPAL, tenants: ['*'] }]),
   });
 
   let upstreams: DemoUpstreams | undefined;
@@ -119,7 +120,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants?.(upstreams.tenants) });
   }
 
-  const useSharedCache = options.sharedCache ?? process.env.TVM_LOCAL_SHARED_CACHE === 'true';
+  const useSharedCache = options.sharedCache ?? process.env[ENV.localSharedCache] === 'true';
   const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
 
   const observability = createObservability();

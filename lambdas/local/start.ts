@@ -1,4 +1,6 @@
-/** `npm start`: run the service locally and print how to call it. */
+// `npm start`: run the service locally and print how to call it.
+
+import { ENV, SERVICE_NAME } from '../../contract/names';
 
 // cognito-local still loads the AWS SDK v2, whose end-of-support notice is noise here.
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
@@ -14,13 +16,13 @@ export async function serve(): Promise<void> {
   const service = await startLocalService();
   const tenant = service.tenantIds.includes('demo') ? 'demo' : (service.tenantIds[0] ?? '<tenant>');
   const lines = [
-    `token-vending-machine listening on ${service.url} (ready in ${Date.now() - started} ms)`,
+    `${SERVICE_NAME} listening on ${service.url} (ready in ${Date.now() - started} ms)`,
     service.upstreams
       ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
-      : `  tenants from ${process.env.TVM_TENANTS_FILE}: ${service.tenantIds.join(', ') || '(none)'}`,
+      : `  tenants from ${process.env[ENV.tenantsFile]}: ${service.tenantIds.join(', ') || '(none)'}`,
     service.dynamo
       ? `  shared cache: dynalite ${service.dynamo.endpoint} (table ${service.dynamo.tableName})`
-      : '  shared cache: off (TVM_LOCAL_SHARED_CACHE=true runs an in-process dynalite)',
+      : `  shared cache: off (${ENV.localSharedCache}=true runs an in-process dynalite)`,
     `  try: curl -s '${service.url}/v1/tenants/${tenant}/token?minTtl=300'`,
     '  stop: Ctrl-C',
   ];
@@ -43,7 +45,7 @@ export async function serve(): Promise<void> {
 if (require.main === module) {
   serve().catch((error: unknown) => {
     process.stderr.write(
-      `token-vending-machine failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+      `${SERVICE_NAME} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     process.exit(1);
   });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 
+import { DEFAULT_SECRET_PREFIX, ENV } from '../../contract/names';
 import { consumersSchema, type Consumer } from '../core/access-policy';
 import { TENANT_ID_PATTERN } from '../core/tenant-config';
 
@@ -8,23 +9,23 @@ import { TENANT_ID_PATTERN } from '../core/tenant-config';
  * The CDK stack sets these on the functions; local mode sets them itself.
  */
 const envSchema = z.object({
-  TVM_SECRET_PREFIX: z
+  [ENV.secretPrefix]: z
     .string()
     .regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix')
-    .default('tvm/tenants'),
-  TVM_TENANTS_FILE: z.string().min(1).optional(),
+    .default(DEFAULT_SECRET_PREFIX),
+  [ENV.tenantsFile]: z.string().min(1).optional(),
   /** DynamoDB table of the shared (fleet-wide) cache; unset: memory only. */
-  TVM_CACHE_TABLE: z
+  [ENV.cacheTable]: z
     .string()
     .regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name')
     .optional(),
-  TVM_CONSUMERS: z.string().default('[]'),
-  TVM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-  TVM_SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
-  TVM_UPSTREAM_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
+  [ENV.consumers]: z.string().default('[]'),
+  [ENV.clockSkewSeconds]: z.coerce.number().int().min(0).max(300).default(30),
+  [ENV.secretCacheTtlSeconds]: z.coerce.number().int().min(1).max(3600).default(300),
+  [ENV.upstreamAttempts]: z.coerce.number().int().min(1).max(5).default(3),
   /** Tenants the scheduled refresher keeps warm: a JSON array of tenant ids. */
-  TVM_TENANTS: z.string().default('[]'),
-  TVM_REFRESH_AT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.75),
+  [ENV.tenants]: z.string().default('[]'),
+  [ENV.refreshAtFraction]: z.coerce.number().gt(0).lt(1).default(0.75),
 });
 
 export interface RuntimeConfig {
@@ -66,26 +67,26 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
   const consumers = jsonVariable(
-    'TVM_CONSUMERS',
-    parsed.data.TVM_CONSUMERS,
+    ENV.consumers,
+    parsed.data[ENV.consumers],
     consumersSchema,
     'a JSON array of {principal, tenants}',
   );
   const tenants = jsonVariable(
-    'TVM_TENANTS',
-    parsed.data.TVM_TENANTS,
+    ENV.tenants,
+    parsed.data[ENV.tenants],
     z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')),
     'a JSON array of tenant ids',
   );
   return {
-    secretPrefix: parsed.data.TVM_SECRET_PREFIX,
-    ...(parsed.data.TVM_TENANTS_FILE ? { tenantsFile: parsed.data.TVM_TENANTS_FILE } : {}),
-    ...(parsed.data.TVM_CACHE_TABLE ? { cacheTable: parsed.data.TVM_CACHE_TABLE } : {}),
+    secretPrefix: parsed.data[ENV.secretPrefix],
+    ...(parsed.data[ENV.tenantsFile] ? { tenantsFile: parsed.data[ENV.tenantsFile] } : {}),
+    ...(parsed.data[ENV.cacheTable] ? { cacheTable: parsed.data[ENV.cacheTable] } : {}),
     consumers,
-    clockSkewSeconds: parsed.data.TVM_CLOCK_SKEW_SECONDS,
-    secretCacheTtlSeconds: parsed.data.TVM_SECRET_CACHE_TTL_SECONDS,
-    upstreamAttempts: parsed.data.TVM_UPSTREAM_ATTEMPTS,
+    clockSkewSeconds: parsed.data[ENV.clockSkewSeconds],
+    secretCacheTtlSeconds: parsed.data[ENV.secretCacheTtlSeconds],
+    upstreamAttempts: parsed.data[ENV.upstreamAttempts],
     tenants,
-    refreshAtFraction: parsed.data.TVM_REFRESH_AT_FRACTION,
+    refreshAtFraction: parsed.data[ENV.refreshAtFraction],
   };
 }

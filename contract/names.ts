@@ -1,0 +1,133 @@
+// Names shared by the CDK stack (`lib/`) and the runtime (`lambdas/`): environment variables, the service
+// and metrics namespace, metric and dimension names, the default secret prefix. Each is written once, here;
+// everything else imports it, so renaming a metric or a variable cannot silently break an alarm or a function.
+
+/** The service name: Powertools `service` dimension and log field, and the prefix of resource descriptions. */
+export const SERVICE_NAME = 'token-vending-machine';
+
+/** CloudWatch namespace of every custom metric the functions emit (EMF). */
+export const METRICS_NAMESPACE = 'TokenVendingMachine';
+
+/** Tenant secrets are named `<prefix>/<tenantId>`; this is the prefix when none is configured. */
+export const DEFAULT_SECRET_PREFIX = 'tvm/tenants';
+
+/** Environment variables the functions, the local server and the CLI read. */
+export const ENV = {
+  /** Tenant secrets are `<prefix>/<tenantId>` (default {@link DEFAULT_SECRET_PREFIX}). */
+  secretPrefix: 'TVM_SECRET_PREFIX',
+  /** JSON `[{principal, tenants}]`: who may vend for which tenants; deny by default. */
+  consumers: 'TVM_CONSUMERS',
+  /** Read tenants from this JSON file instead of Secrets Manager. */
+  tenantsFile: 'TVM_TENANTS_FILE',
+  /** Margin in seconds added to every `minTtl`. */
+  clockSkewSeconds: 'TVM_CLOCK_SKEW_SECONDS',
+  /** How long a tenant secret is reused before it is read again. */
+  secretCacheTtlSeconds: 'TVM_SECRET_CACHE_TTL_SECONDS',
+  /** Attempts for a throttled or failing upstream. */
+  upstreamAttempts: 'TVM_UPSTREAM_ATTEMPTS',
+  /** DynamoDB table of the shared (fleet-wide) cache; unset: memory only. */
+  cacheTable: 'TVM_CACHE_TABLE',
+  /** KMS key (id, ARN or alias) that encrypts the shared cache's session items; required with {@link ENV.cacheTable}. */
+  cacheKeyId: 'TVM_CACHE_KEY_ID',
+  /** Local mode: base64 32-byte master key of the in-process stand-in for KMS (shared by local processes). */
+  localCacheKey: 'TVM_LOCAL_CACHE_KEY',
+  /** JSON array of tenant ids the scheduled refresher keeps warm. */
+  tenants: 'TVM_TENANTS',
+  /** The refresher renews sessions past this share of their lifetime. */
+  refreshAtFraction: 'TVM_REFRESH_AT_FRACTION',
+  /** Local mode: `true` runs an in-process dynalite as the shared cache. */
+  localSharedCache: 'TVM_LOCAL_SHARED_CACHE',
+  /** Base URL of the token API (export jobs, the client, the CLI). */
+  endpoint: 'TVM_ENDPOINT',
+  /** S3 bucket an export job writes to. */
+  exportBucket: 'TVM_EXPORT_BUCKET',
+  /** JSON definition of one export job. */
+  exportJob: 'TVM_EXPORT_JOB',
+  /** Powertools: service name of logs and metrics. */
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Powertools: CloudWatch namespace of the metrics. */
+  powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Powertools: `true` stops metrics from being flushed (local mode, benchmarks). */
+  powertoolsMetricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
+} as const;
+
+/** One of the environment variable names above. */
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Every custom metric the functions emit, by its CloudWatch name. */
+export const METRIC = {
+  /** A vendor event: token served from the container's memory cache. */
+  cacheHit: 'CacheHit',
+  /** A vendor event: token served from the shared (DynamoDB) cache. */
+  sharedCacheHit: 'SharedCacheHit',
+  /** A vendor event: no usable cached token. */
+  cacheMiss: 'CacheMiss',
+  /** A vendor event: waited for another container's lease. */
+  leaseWait: 'LeaseWait',
+  /** A vendor event: the shared cache failed; vending carried on without it. */
+  sharedCacheError: 'SharedCacheError',
+  /** A vendor event: a compare-and-swap on the shared cache lost a race. */
+  sharedCacheConflict: 'SharedCacheConflict',
+  /** A vendor event: password (or client-credentials) sign-in upstream. */
+  signIn: 'SignIn',
+  /** A vendor event: refresh-token renewal upstream. */
+  refresh: 'Refresh',
+  /** A vendor event: the upstream rejected the refresh token. */
+  refreshRejected: 'RefreshRejected',
+  /** A vendor event: an upstream call was retried. */
+  upstreamRetry: 'UpstreamRetry',
+  /** A vendor event: an upstream call failed for good. */
+  upstreamFailure: 'UpstreamFailure',
+  /** A vendor event: a request was refused because the tenant's sign-in is paused (lockout guard). */
+  lockedOut: 'LockedOut',
+  /** Upstream failures with the {@link DIMENSION.code} dimension (the API error code). */
+  upstreamFailureByCode: 'UpstreamFailureByCode',
+  /** The API vended a token. */
+  vend: 'Vend',
+  /** The API answered 503. */
+  unavailable: 'Unavailable',
+  /** The API answered another 5xx. */
+  serverError: 'ServerError',
+  /** Refresher run: tenants whose session was still fresh. */
+  refreshFresh: 'RefreshFresh',
+  /** Refresher run: tenants renewed. */
+  refreshRenewed: 'RefreshRenewed',
+  /** Refresher run: tenants that failed. */
+  refreshFailed: 'RefreshFailed',
+  /** Refresher run: tenants due for renewal that did not fit in the run's time (renewed next run, most urgent first). */
+  refreshSkipped: 'RefreshSkipped',
+  /** Refresher run: tenants discovered (secrets under the prefix). */
+  refreshTenants: 'RefreshTenants',
+  /** Export run: windows written to S3. */
+  exportWindowsWritten: 'ExportWindowsWritten',
+  /** Export run: windows already present and skipped. */
+  exportWindowsSkipped: 'ExportWindowsSkipped',
+  /** Export run failed. */
+  exportFailed: 'ExportFailed',
+} as const;
+
+/** One of the metric names above. */
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Metric dimensions. Powertools adds `service` (= {@link SERVICE_NAME}) to every metric. */
+export const DIMENSION = {
+  service: 'service',
+  /** API error code of an upstream failure. */
+  code: 'code',
+  /** Export job name. */
+  job: 'job',
+} as const;
+
+/** One of the dimension names above. */
+export type DimensionName = (typeof DIMENSION)[keyof typeof DIMENSION];
+
+/**
+ * Encryption context of the shared cache's session items (KMS and AES-GCM both authenticate it). The key policy
+ * conditions on these names (`kms:EncryptionContext:<name>`), so they are part of the contract.
+ */
+export const SESSION_ENCRYPTION_CONTEXT = {
+  /** The tenant id the session belongs to. */
+  tenant: 'tenant',
+  /** The cache table's name. */
+  table: 'table',
+} as const;
