@@ -1,8 +1,4 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 import { METRIC } from '../../contract/names';
@@ -11,6 +7,7 @@ import { toErrorResponse } from '../core/errors';
 import { fingerprint, primaryToken } from '../core/fingerprint';
 import type { Runtime } from '../runtime/compose';
 import type { Observability } from './observability';
+import { withObservability } from './with-observability';
 
 /** API Gateway REST proxy event -> the API's neutral request. */
 export function toApiRequest(event: APIGatewayProxyEvent, context: Pick<Context, 'awsRequestId'>): ApiRequest {
@@ -85,8 +82,5 @@ export function createHttpHandler(runtime: Runtime, observability: Observability
     logOutcome(observability, request, outcome);
     return toProxyResult(outcome.response);
   };
-  return middy(handle)
-    .use(captureLambdaHandler(observability.tracer, { captureResponse: false }))
-    .use(injectLambdaContext(observability.logger, { resetKeys: true }))
-    .use(logMetrics(observability.metrics));
+  return withObservability(handle, observability);
 }

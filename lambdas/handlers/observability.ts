@@ -1,3 +1,4 @@
+// Powertools instances of one container, and how vendor events become metrics and log lines.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -9,14 +10,23 @@ import type { VendorEvent } from '../core/ports';
 export interface Observability {
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly tracer: Tracer;
+  /** X-Ray tracing of the invocation; absent: no tracing (local mode, tests, or a function without X-Ray). */
+  readonly tracer?: Tracer;
 }
 
-export function createObservability(serviceName = SERVICE_NAME): Observability {
+export interface ObservabilityOptions {
+  /** Powertools `service` of logs and metrics. @default SERVICE_NAME */
+  readonly serviceName?: string;
+  /** Trace invocations with the Powertools Tracer (X-Ray). @default true */
+  readonly tracing?: boolean;
+}
+
+export function createObservability(options: ObservabilityOptions = {}): Observability {
+  const serviceName = options.serviceName ?? SERVICE_NAME;
   return {
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ serviceName, namespace: process.env[ENV.powertoolsMetricsNamespace] ?? METRICS_NAMESPACE }),
-    tracer: new Tracer({ serviceName }),
+    ...(options.tracing === false ? {} : { tracer: new Tracer({ serviceName }) }),
   };
 }
 

@@ -1,14 +1,11 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 
 import { METRIC } from '../../contract/names';
 import { refreshTenants, type RefreshOutcome } from '../core/refresher';
 import type { Runtime } from '../runtime/compose';
 import type { RuntimeConfig } from '../runtime/config';
 import type { Observability } from './observability';
+import { withObservability } from './with-observability';
 
 export interface RefreshSummary {
   readonly fresh: number;
@@ -47,8 +44,5 @@ export function createRefreshHandler(
     }
     return summary;
   };
-  return middy(refresh)
-    .use(captureLambdaHandler(observability.tracer, { captureResponse: false }))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+  return withObservability(refresh, observability);
 }

@@ -123,7 +123,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
   const useSharedCache = options.sharedCache ?? process.env[ENV.localSharedCache] === 'true';
   const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
 
-  const observability = createObservability();
+  const observability = createObservability({ tracing: false });
   const runtime = composeRuntime(config, {
     tenants,
     clock,

@@ -40,16 +40,19 @@ export interface RuntimeConfig {
   readonly refreshAtFraction: number;
 }
 
-export class ConfigError extends Error {}
+/** A bad environment variable: the message names the variable and the field, never its value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
-function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
+export function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.')}: ${issue.message}`)
     .join('; ');
 }
 
 /** A variable holding JSON: parse it, validate it, and name the variable and field on failure. */
-function jsonVariable<T>(name: string, text: string, schema: z.ZodType<T>, expected: string): T {
+export function jsonVariable<T>(name: string, text: string, schema: z.ZodType<T>, expected: string): T {
   let json: unknown;
   try {
     json = JSON.parse(text);

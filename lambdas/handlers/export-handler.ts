@@ -1,0 +1,44 @@
+// The analytics export job's handler: run the job's pending windows, count and log the outcome.
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+
+import { DIMENSION, METRIC } from '../../contract/names';
+import type { ExportJob } from '../core/export-windows';
+import type { ExportRunner, WindowResult } from '../export/export-runner';
+import type { Observability } from './observability';
+import { withObservability } from './with-observability';
+
+export interface ExportHandlerDeps {
+  /** The job this function runs (one function per job). */
+  readonly job: ExportJob;
+  /** Runs the job's pending windows. */
+  readonly runner: Pick<ExportRunner, 'run'>;
+}
+
+/** Scheduled export: run the job, count written and skipped windows; a failure is counted, logged and rethrown. */
+export function createExportHandler({ job, runner }: ExportHandlerDeps, observability: Observability) {
+  const { logger, metrics } = observability;
+  const run = async (): Promise<WindowResult[]> => {
+    metrics.addDimension(DIMENSION.job, job.name);
+    try {
+      const results = await runner.run(job);
+      const written = results.filter((r) => r.outcome === 'written').length;
+      const skipped = results.filter((r) => r.outcome === 'skipped').length;
+      metrics.addMetric(METRIC.exportWindowsWritten, MetricUnit.Count, written);
+      metrics.addMetric(METRIC.exportWindowsSkipped, MetricUnit.Count, skipped);
+      logger.info('export finished', {
+        job: job.name,
+        tenantId: job.tenant,
+        written,
+        skipped,
+        keys: results.map((r) => r.key),
+      });
+      return results;
+    } catch (error) {
+      metrics.addMetric(METRIC.exportFailed, MetricUnit.Count, 1);
+      // The Error object itself, so the logger formats name, message, stack and cause.
+      logger.error('export failed', { job: job.name, tenantId: job.tenant, error: error as Error });
+      throw error;
+    }
+  };
+  return withObservability(run, observability);
+}

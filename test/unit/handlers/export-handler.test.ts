@@ -1,0 +1,55 @@
+import { exportJobSchema } from '../../../lambdas/core/export-windows';
+import type { WindowResult } from '../../../lambdas/export/export-runner';
+import { createExportHandler } from '../../../lambdas/handlers/export-handler';
+import { createObservability } from '../../../lambdas/handlers/observability';
+import { lambdaContext } from '../../support/events';
+import { capturedLogRecords } from '../../support/log-capture';
+
+const job = exportJobSchema.parse({
+  name: 'flight-analytics',
+  tenant: 'acme',
+  schedule: 'cron(15 * * * ? *)',
+  graphqlUrl: 'https://api.example.com/graphql',
+  query: 'query Analytics($from: String!, $to: String!) { analytics(from: $from, to: $to) { id } }',
+  windowMinutes: 60,
+});
+
+const result = (key: string, outcome: WindowResult['outcome']): WindowResult => ({
+  key,
+  outcome,
+  window: { from: '2026-11-24T00:00:00.000Z', to: '2026-11-24T01:00:00.000Z' },
+});
+
+describe('export handler', () => {
+  it('runs the job and reports written and skipped windows', async () => {
+    const runs: string[] = [];
+    const runner = {
+      run: async (j: typeof job) => {
+        runs.push(j.name);
+        return [result('a', 'written'), result('b', 'skipped'), result('c', 'written')];
+      },
+    };
+    const handler = createExportHandler({ job, runner }, createObservability({ tracing: false }));
+    const results = await handler({}, lambdaContext);
+    expect(runs).toEqual(['flight-analytics']);
+    expect(results.map((r) => r.key)).toEqual(['a', 'b', 'c']);
+    const finished = capturedLogRecords().find((r) => r.message === 'export finished');
+    expect(finished).toMatchObject({ job: 'flight-analytics', tenantId: 'acme', written: 2, skipped: 1 });
+    expect(finished?.function_request_id).toBe(lambdaContext.awsRequestId);
+  });
+
+  it('logs a failure with the error object (name, message, cause) and fails the invocation', async () => {
+    const cause = new Error('socket hang up');
+    const runner = {
+      run: async (): Promise<WindowResult[]> => {
+        throw new Error('GraphQL call failed', { cause });
+      },
+    };
+    const handler = createExportHandler({ job, runner }, createObservability({ tracing: false }));
+    await expect(handler({}, lambdaContext)).rejects.toThrow('GraphQL call failed');
+    const failed = capturedLogRecords().find((r) => r.message === 'export failed') as Record<string, any>;
+    expect(failed).toMatchObject({ job: 'flight-analytics', tenantId: 'acme', level: 'ERROR' });
+    expect(failed.error).toMatchObject({ name: 'Error', message: 'GraphQL call failed' });
+    expect(JSON.stringify(failed.error)).toContain('socket hang up');
+  });
+});
