@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+
+import type { CliContext } from '../context';
+
+/** `tvm serve`: local mode, the same as `npm start`. */
+export function serveCommand(_ctx: CliContext): Command {
+  return new Command('serve')
+    .description('run the service locally (same as npm start)')
+    .addHelpText(
+      'after',
+      `
+Serves on 127.0.0.1:$PORT (default 8787) with embedded upstreams (tenants demo and demo-rest),
+or with the tenants of TVM_TENANTS_FILE. TVM_LOCAL_SHARED_CACHE=true adds an in-process DynamoDB.
+Stops on Ctrl-C or SIGTERM.`,
+    )
+    .action(async () => {
+      // Loaded on demand: local mode pulls in the emulators, which other commands do not need.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { serve } = require('../../lambdas/local/start') as typeof import('../../lambdas/local/start');
+      await serve();
+    });
+}
