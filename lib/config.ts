@@ -103,7 +103,10 @@ function crossChecks(config: DeploymentConfig): string[] {
   return problems;
 }
 
-export class DeploymentConfigError extends Error {}
+/** The deployment config is unreadable or invalid; the message names each bad key. */
+export class DeploymentConfigError extends Error {
+  override readonly name = 'DeploymentConfigError';
+}
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>(
@@ -113,15 +116,20 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   );
 }
 
-/** Validate a parsed config; the error names each field and its bad value (config holds no secrets). */
+/** A short rendering of a bad value: scalars only, so a problem at an object never prints the whole config. */
+function shownValue(value: unknown): string {
+  if (value === undefined || (typeof value === 'object' && value !== null)) return '';
+  const text = JSON.stringify(value);
+  return ` (got ${text.length > 80 ? `${text.slice(0, 77)}...` : text})`;
+}
+
+/** Validate a parsed config; the error names each bad key, and its value when that is a scalar (config holds no secrets). */
 export function parseDeploymentConfig(input: unknown, source = 'config'): DeploymentConfig {
   const result = deploymentConfigSchema.safeParse(input);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const field = issue.path.map(String).join('.') || '(root)';
-      const value = valueAt(input, issue.path);
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
-      return `  ${field}: ${issue.message}${shown}`;
+      return `  ${field}: ${issue.message}${shownValue(valueAt(input, issue.path))}`;
     });
     throw new DeploymentConfigError(`Invalid deployment config ${source}:\n${lines.join('\n')}`);
   }
@@ -135,14 +143,16 @@ export function loadDeploymentConfig(path: string): DeploymentConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    throw new DeploymentConfigError(`Deployment config ${path} cannot be read.`);
+  } catch (error) {
+    throw new DeploymentConfigError(`Deployment config ${path} cannot be read.`, { cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new DeploymentConfigError(`Deployment config ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new DeploymentConfigError(`Deployment config ${path} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseDeploymentConfig(json, path);
 }

@@ -76,8 +76,11 @@ export class SecretsManagerTenantStore implements TenantStore {
       if (name === 'ResourceNotFoundException') return this.remember(tenantId, new TenantNotFoundError(tenantId));
       if (lastGood) return this.rememberRecord(lastGood, this.negativeTtlMs);
       if (name === 'AccessDeniedException' || name === 'DecryptionFailure') throw error;
+      // The SDK error names the service's answer, never the secret: keep it as the cause for the logs.
       throw new UpstreamUnavailableError(
         `Secrets Manager could not be read for tenant '${tenantId}' (${name ?? 'error'}).`,
+        undefined,
+        { cause: error },
       );
     }
     if (output.SecretString === undefined) {

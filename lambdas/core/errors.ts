@@ -1,11 +1,9 @@
-/**
- * Every error the service can answer with. Each class carries a stable `code`
- * (part of the API contract) and its HTTP status; `toErrorResponse` is the one
- * place that turns any thrown value into a status + body.
- *
- * Messages are written for the caller or the operator and never contain a
- * secret value: callers pass field names and tenant ids, not contents.
- */
+// Every error the service can answer with. Each class carries a stable `code` (part of the API contract,
+// `contract/error-codes.ts`) and its HTTP status; `toErrorResponse` is the one place that turns any thrown
+// value into a status + body.
+//
+// Messages are written for the caller or the operator and never contain a secret value: callers pass field
+// names and tenant ids, not contents. A `cause` is kept only where it cannot carry a secret either.
 
 import { STATUS_BY_CODE, type ErrorCode } from '../../contract/error-codes';
 
@@ -14,8 +12,9 @@ export { STATUS_BY_CODE, type ErrorCode };
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;
 
-  constructor(message: string) {
-    super(message);
+  /** `options.cause`: the error this one replaces, kept for logs; only when it cannot carry a secret value. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 
@@ -85,8 +84,9 @@ export class UpstreamAuthFailedError extends TvmError {
     readonly reason: AuthFailureReason,
     /** Seconds until the service will try the upstream again (lockout guard). */
     readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -115,8 +115,9 @@ export class UpstreamUnavailableError extends TvmError {
     message: string,
     /** Seconds a caller should wait before retrying. */
     readonly retryAfterSeconds = 5,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -131,8 +132,9 @@ export class KeySetUnavailableError extends UpstreamUnavailableError {
 
 export class InternalError extends TvmError {
   readonly code = 'internal_error';
-  constructor() {
-    super('Internal error.');
+  /** The message callers see is always generic; `options.cause` keeps the real failure for the logs. */
+  constructor(options?: ErrorOptions) {
+    super('Internal error.', options);
   }
 }
 

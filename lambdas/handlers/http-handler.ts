@@ -31,6 +31,13 @@ export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   return { statusCode: response.status, headers: response.headers, body: JSON.stringify(response.body) };
 }
 
+/** Name and message of an expected failure and of its cause, without stacks. */
+function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const cause = error.cause instanceof Error ? { cause: { name: error.cause.name, message: error.cause.message } } : {};
+  return { name: error.name, message: error.message, ...cause };
+}
+
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
   const base = {
     route: outcome.route,
@@ -58,19 +65,13 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
   const mapped = toErrorResponse(outcome.error);
   if (mapped.status >= 500)
     metrics.addMetric(mapped.status === 503 ? METRIC.unavailable : METRIC.serverError, MetricUnit.Count, 1);
-  const error =
-    outcome.error instanceof Error
-      ? { name: outcome.error.name, message: outcome.error.message }
-      : { message: String(outcome.error) };
   if (mapped.code === 'internal_error') {
-    logger.error('request failed', {
-      ...base,
-      code: mapped.code,
-      error,
-      stack: outcome.error instanceof Error ? outcome.error.stack : undefined,
-    });
+    // A bug: the Error object itself, so the logger prints name, message, stack and the cause chain.
+    const error = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+    logger.error('request failed', { ...base, code: mapped.code, error });
   } else {
-    logger.warn('request refused', { ...base, code: mapped.code, error });
+    // An answer the API gives by design: name and message (and the cause's, kept only where it holds no secret).
+    logger.warn('request refused', { ...base, code: mapped.code, error: describeError(outcome.error) });
   }
 }
 

@@ -97,7 +97,13 @@ export class LoginEndpointProvider implements AuthProvider {
       });
     } catch (error) {
       const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
-      throw new UpstreamUnavailableError(`The login endpoint of tenant '${tenantId}' ${kind} during ${operation}.`);
+      // A network or timeout error (no request body in it): keep it as the cause. Parse errors below are not
+      // kept, since their messages quote the upstream's answer, which may hold a token.
+      throw new UpstreamUnavailableError(
+        `The login endpoint of tenant '${tenantId}' ${kind} during ${operation}.`,
+        undefined,
+        { cause: error },
+      );
     }
 
     if (response.status === 401 || response.status === 403) {

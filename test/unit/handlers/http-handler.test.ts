@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { UpstreamUnavailableError } from '../../../lambdas/core/errors';
 import { fingerprint } from '../../../lambdas/core/fingerprint';
 import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
 import { createObservability, vendorEventSink } from '../../../lambdas/handlers/observability';
@@ -167,5 +168,54 @@ describe('vend handler: authorisation and tenants', () => {
     for (const secret of ['Leaky-Client-Secret', cognitoSecret.password, 'not-a-region']) {
       expect(everything).not.toContain(secret);
     }
+  });
+});
+
+describe('vend handler: error logging', () => {
+  function handlerWithStore(get: () => Promise<never>) {
+    const config = loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: platformRole, tenants: ['*'] }]) });
+    const clock = new FakeClock();
+    const provider = new FakeProvider(clock);
+    const runtime = composeRuntime(config, {
+      tenants: { get, invalidate: () => undefined },
+      clock,
+      providers: { cognito: provider, 'login-endpoint': provider },
+    });
+    const handler = createHttpHandler(runtime, createObservability({ tracing: false }));
+    return async (tenantId: string) =>
+      (await handler(
+        proxyEvent({ path: `/v1/tenants/${tenantId}/token`, callerArn: platformRole }),
+        lambdaContext,
+      )) as APIGatewayProxyResult;
+  }
+
+  it('logs a bug as an Error object with its stack and cause; the caller sees only a generic 500', async () => {
+    const call = handlerWithStore(async () => {
+      throw new TypeError('cannot read properties of undefined', { cause: new Error('root cause here') });
+    });
+    const response = await call('bugged');
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('root cause');
+    const record = capturedLogRecords().find((r) => r.message === 'request failed' && r.tenantId === 'bugged') as any;
+    expect(record.error).toMatchObject({ name: 'TypeError', message: 'cannot read properties of undefined' });
+    expect(record.error.stack).toContain('TypeError');
+    expect(JSON.stringify(record.error.cause)).toContain('root cause here');
+  });
+
+  it('logs an expected refusal compactly, with the name and message of its cause', async () => {
+    const call = handlerWithStore(async () => {
+      throw new UpstreamUnavailableError('Secrets Manager could not be read.', 5, {
+        cause: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+      });
+    });
+    expect((await call('throttled')).statusCode).toBe(503);
+    const record = capturedLogRecords().find(
+      (r) => r.message === 'request refused' && r.tenantId === 'throttled',
+    ) as any;
+    expect(record.error).toEqual({
+      name: 'UpstreamUnavailableError',
+      message: 'Secrets Manager could not be read.',
+      cause: { name: 'ThrottlingException', message: 'Rate exceeded' },
+    });
   });
 });
