@@ -4,8 +4,9 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
-import { fingerprint, primaryToken } from '../lambdas/core/fingerprint';
-import type { TokenResponseBody } from '../lambdas/core/presenter';
+import type { TokenResponseBody } from '../contract/api';
+import { isErrorCode, type ErrorCode } from '../contract/error-codes';
+import { fingerprint, primaryToken } from '../contract/fingerprint';
 
 /**
  * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
@@ -52,11 +53,14 @@ export interface TokenClientOptions {
   readonly clock?: { now(): number };
 }
 
+/** The API's error codes, plus `http_error` for an answer without one of them (e.g. a proxy's HTML page). */
+export type TokenApiErrorCode = ErrorCode | 'http_error';
+
 /** An error answer of the token API, with its stable code. */
 export class TokenApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: TokenApiErrorCode,
     message: string,
     readonly requestId?: string,
     readonly retryAfterSeconds?: number,
@@ -193,9 +197,10 @@ export class TokenClient {
     } catch {
       // API Gateway's own errors may not be JSON
     }
+    const code = body.error?.code;
     return new TokenApiError(
       response.status,
-      body.error?.code ?? (response.status === 403 ? 'forbidden' : 'http_error'),
+      isErrorCode(code) ? code : response.status === 403 ? 'forbidden' : 'http_error',
       body.error?.message ?? body.message ?? `HTTP ${response.status}`,
       body.requestId,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,

@@ -1,3 +1,5 @@
-// The contract shared by the stack, the runtime and the client: names and error codes.
+// The contract shared by the stack, the runtime and the client: names, error codes, API bodies, fingerprints.
+export * from './api';
 export * from './error-codes';
 export * from './names';
+export * from './fingerprint';

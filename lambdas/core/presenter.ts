@@ -1,19 +1,8 @@
+import type { TokenResponseBody } from '../../contract/api';
 import type { Session, TenantRecord } from './ports';
-import type { ProviderKind } from './tenant-config';
 
-/** The 200 body of GET /v1/tenants/{tenantId}/token. Holds no refresh token, password or secret other than what a header template asks for. */
-export interface TokenResponseBody {
-  readonly tenantId: string;
-  readonly provider: ProviderKind;
-  readonly idToken?: string;
-  readonly accessToken?: string;
-  readonly token?: string;
-  readonly identityId?: string;
-  readonly expiresAt: string;
-  readonly expiresIn: number;
-  readonly headers: Record<string, string>;
-  readonly claims: Record<string, unknown>;
-}
+/** The 200 body of GET /v1/tenants/{tenantId}/token: defined in the API contract, shared with the client. */
+export type { TokenResponseBody };
 
 /** Values a header template may use. `apiKey` exists only for login-endpoint tenants, whose upstream wants it on every call. */
 function placeholderValues(tenant: TenantRecord, session: Session): Record<string, string | undefined> {
