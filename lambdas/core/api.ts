@@ -1,15 +1,17 @@
+// HTTP API v1, independent of API Gateway: the Lambda handler and the local server both adapt to it.
 import type { AccessPolicy } from './access-policy';
 import { InvalidRequestError, MethodNotAllowedError, RouteNotFoundError, toErrorResponse } from './errors';
 import { presentToken, type TokenResponseBody } from './presenter';
 import { TENANT_ID_PATTERN } from './tenant-config';
 import type { TokenVendor, VendResult } from './vendor';
 
-/** HTTP API v1, independent of API Gateway: the Lambda handler and the local server both adapt to it. */
-
 export interface ApiRequest {
   readonly method: string;
   readonly path: string;
-  /** Every query parameter with all its values. */
+  /**
+   * Every query parameter with all its values. Adapters build it with {@link queryFromEntries}; only own
+   * properties count, so names such as `__proto__` or `toString` are unknown parameters, never inherited ones.
+   */
   readonly query: Readonly<Record<string, readonly string[]>>;
   readonly callerArn: string | undefined;
   readonly requestId: string;
@@ -38,16 +40,35 @@ const COMMON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'n
 
 const KNOWN_PARAMETERS = new Set(['minTtl', 'rejected']);
 
+/**
+ * A query object from `[name, value]` pairs (URLSearchParams, API Gateway's multi-value map): a null-prototype
+ * object, so every name, `__proto__` and `constructor` included, is an own key and nothing is inherited.
+ */
+export function queryFromEntries(entries: Iterable<readonly [string, string]>): Record<string, string[]> {
+  const query = Object.create(null) as Record<string, string[]>;
+  for (const [name, value] of entries) {
+    const values = Object.hasOwn(query, name) ? query[name] : undefined;
+    if (values) values.push(value);
+    else query[name] = [value];
+  }
+  return query;
+}
+
+/** The values of one parameter: own properties only, whatever kind of object the adapter built. */
+function parameter(query: ApiRequest['query'], name: string): readonly string[] | undefined {
+  return Object.hasOwn(query, name) ? query[name] : undefined;
+}
+
 function rejectUnknownParameters(query: ApiRequest['query']): void {
-  for (const name of Object.keys(query)) {
+  for (const name of Reflect.ownKeys(query).map(String)) {
     if (!KNOWN_PARAMETERS.has(name))
-      throw new InvalidRequestError(`Unknown query parameter '${name}'; use minTtl (and rejected).`);
+      throw new InvalidRequestError(`Unknown query parameter '${name.slice(0, 64)}'; use minTtl (and rejected).`);
   }
 }
 
 /** `rejected=<fingerprint>`: the upstream refused the token with this fingerprint, so do not hand it out again. */
 export function parseRejected(query: ApiRequest['query']): string | undefined {
-  const values = query.rejected;
+  const values = parameter(query, 'rejected');
   if (!values || values.length === 0) return undefined;
   if (values.length > 1 || !/^[0-9a-f]{16}$/.test(values[0] ?? '')) {
     throw new InvalidRequestError('rejected must be given once, as the 16-hex-digit fingerprint of a token.');
@@ -56,7 +77,7 @@ export function parseRejected(query: ApiRequest['query']): string | undefined {
 }
 
 export function parseMinTtl(query: ApiRequest['query']): number {
-  const values = query.minTtl;
+  const values = parameter(query, 'minTtl');
   if (!values || values.length === 0) return DEFAULT_MIN_TTL_SECONDS;
   if (values.length > 1) throw new InvalidRequestError('minTtl must be given at most once.');
   const raw = values[0] ?? '';
@@ -83,8 +104,11 @@ export function parseTenantId(raw: string): string {
 
 export class TokenApi {
   constructor(
-    private readonly vendor: TokenVendor,
-    private readonly policy: AccessPolicy,
+    /** Vends (from cache or upstream) a session valid for the given minTtl. */
+    private readonly vendor: Pick<TokenVendor, 'vend'>,
+    /** Decides whether the caller may have the tenant's tokens (deny by default). */
+    private readonly policy: Pick<AccessPolicy, 'authorise'>,
+    /** Time source for `expiresIn`. */
     private readonly clock: { now(): number },
   ) {}
 

@@ -24,7 +24,7 @@ export function renderHeaders(
   for (const [name, template] of Object.entries(templates)) {
     let complete = true;
     const value = template.replace(/\{([^}]*)\}/g, (_match, key: string) => {
-      const replacement = values[key];
+      const replacement = Object.hasOwn(values, key) ? values[key] : undefined;
       if (replacement === undefined) complete = false;
       return replacement ?? '';
     });
@@ -39,7 +39,7 @@ export function selectClaims(
 ): Record<string, unknown> {
   const selected: Record<string, unknown> = {};
   for (const name of wanted) {
-    if (name in claims) selected[name] = claims[name];
+    if (Object.hasOwn(claims, name)) selected[name] = claims[name];
   }
   return selected;
 }
