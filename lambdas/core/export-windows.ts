@@ -1,34 +1,22 @@
-import * as z from 'zod';
+import type { ExportJob } from './export-job';
 
-import { TENANT_ID_PATTERN } from './tenant-config';
-
-/** A scheduled analytics export: one GraphQL query per time window, for one tenant. */
-export const exportJobSchema = z.strictObject({
-  /** Job name: part of the S3 key and of resource names. */
-  name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens'),
-  tenant: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id'),
-  /** EventBridge Scheduler cron(...) or rate(...) expression. */
-  schedule: z
-    .string()
-    .regex(
-      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-      'must be a cron(...) or rate(...) expression',
-    ),
-  /** GraphQL endpoint of the upstream. */
-  graphqlUrl: z.url({ protocol: /^https?$/ }),
-  /** The query; it receives the variables `from` and `to` (ISO 8601). */
-  query: z.string().min(1),
-  /** Length of one export window. @default 60 */
-  windowMinutes: z.number().int().min(5).max(1440).default(60),
-  /** Windows caught up at most per run after an outage. @default 24 */
-  maxWindowsPerRun: z.number().int().min(1).max(168).default(24),
-  /** S3 key prefix. @default "exports" */
-  prefix: z
-    .string()
-    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends')
-    .default('exports'),
-});
-export type ExportJob = z.infer<typeof exportJobSchema>;
+// Export windows and where each lands in S3. Pure: no AWS imports.
+//
+// Layout under the job's prefix `<prefix>/tenant=<t>/job=<j>/` (Hive-style, for Athena partition projection):
+//   dt=<yyyy-mm-dd>/<from>_<to>.ndjson.gz   the window's records (gzip NDJSON), only once complete
+//   _manifests/<from>_<to>.json              records, pages, bytes, SHA-256; written after the data object
+//   _progress/<from>_<to>.json               checkpoint of a window that ran out of time (cursor + segments)
+//   _staging/<from>_<to>/<n>.ndjson.gz       segments of a window in progress
+//   _state.json                              the end of the last exported window
+// Athena reads only the dt= folders, so the underscore folders never show up in queries.
+export {
+  exportJobSchema,
+  tableName,
+  type ExportJob,
+  type GraphqlExportJob,
+  type RestExportJob,
+  type RestPagination,
+} from './export-job';
 
 export interface ExportWindow {
   readonly from: Date;
@@ -36,17 +24,18 @@ export interface ExportWindow {
 }
 
 /**
- * The complete windows not exported yet: from the last exported window end (or one window
- * back on the first run) up to the last window that has ended, at most `max` of them, oldest first.
+ * The complete windows not exported yet: from the last exported window end (or one window back on the
+ * first run) up to the last window that ended at least `lagMinutes` ago, at most `max` of them, oldest first.
  */
 export function pendingWindows(
   nowMs: number,
   windowMinutes: number,
   lastWindowEndMs: number | undefined,
   max: number,
+  lagMinutes = 0,
 ): ExportWindow[] {
   const size = windowMinutes * 60_000;
-  const lastComplete = Math.floor(nowMs / size) * size;
+  const lastComplete = Math.floor((nowMs - lagMinutes * 60_000) / size) * size;
   const start = Math.max(lastWindowEndMs ?? lastComplete - size, lastComplete - size * max);
   const windows: ExportWindow[] = [];
   for (let from = Math.floor(start / size) * size; from + size <= lastComplete; from += size) {
@@ -55,15 +44,49 @@ export function pendingWindows(
   return windows;
 }
 
-/** `2026-11-23T09:00:00.000Z` -> `20261123T0900Z` (windows start on whole minutes). */
-const compact = (date: Date) => `${date.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
-
-/** `<prefix>/<tenant>/<job>/<yyyy>/<mm>/<dd>/<from>_<to>.json` (dates of the window start, UTC). */
-export function windowKey(job: Pick<ExportJob, 'prefix' | 'tenant' | 'name'>, window: ExportWindow): string {
-  const iso = window.from.toISOString();
-  return `${job.prefix}/${job.tenant}/${job.name}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${compact(window.from)}_${compact(window.to)}.json`;
+/** Every window overlapping `[fromMs, toMs)`, aligned to the window size, oldest first (backfill). */
+export function windowsBetween(fromMs: number, toMs: number, windowMinutes: number): ExportWindow[] {
+  const size = windowMinutes * 60_000;
+  const windows: ExportWindow[] = [];
+  for (let from = Math.floor(fromMs / size) * size; from < toMs; from += size) {
+    windows.push({ from: new Date(from), to: new Date(from + size) });
+  }
+  return windows;
 }
 
-export function stateKey(job: Pick<ExportJob, 'prefix' | 'tenant' | 'name'>): string {
-  return `${job.prefix}/${job.tenant}/${job.name}/_state.json`;
+type JobKeyFields = Pick<ExportJob, 'prefix' | 'tenant' | 'name'>;
+
+/** `2026-11-23T09:00:00.000Z` -> `20261123T0900Z` (windows start on whole minutes). */
+const compact = (date: Date) => `${date.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
+const windowId = (window: ExportWindow) => `${compact(window.from)}_${compact(window.to)}`;
+
+/** `<prefix>/tenant=<t>/job=<j>/`: everything the job writes, and the Athena table's location. */
+export function jobPrefix(job: JobKeyFields): string {
+  return `${job.prefix}/tenant=${job.tenant}/job=${job.name}/`;
+}
+
+/** The Hive partition value of a window: the UTC day it starts on. */
+export function partitionDate(window: ExportWindow): string {
+  return window.from.toISOString().slice(0, 10);
+}
+
+/** `<jobPrefix>dt=<yyyy-mm-dd>/<from>_<to>.ndjson.gz` */
+export function windowKey(job: JobKeyFields, window: ExportWindow): string {
+  return `${jobPrefix(job)}dt=${partitionDate(window)}/${windowId(window)}.ndjson.gz`;
+}
+
+export function manifestKey(job: JobKeyFields, window: ExportWindow): string {
+  return `${jobPrefix(job)}_manifests/${windowId(window)}.json`;
+}
+
+export function progressKey(job: JobKeyFields, window: ExportWindow): string {
+  return `${jobPrefix(job)}_progress/${windowId(window)}.json`;
+}
+
+export function segmentKey(job: JobKeyFields, window: ExportWindow, segment: number): string {
+  return `${jobPrefix(job)}_staging/${windowId(window)}/${String(segment).padStart(4, '0')}.ndjson.gz`;
+}
+
+export function stateKey(job: JobKeyFields): string {
+  return `${jobPrefix(job)}_state.json`;
 }

@@ -1,163 +1,327 @@
-import { createHash } from 'node:crypto';
-
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// The analytics export runner. Public API (the Lambda handler and the `tvm export` commands call these):
+//
+//   runExportWindow(job, window, deps, { deadline?, replace? }) -> WindowResult
+//       Exports one window: pages from the upstream (GraphQL or REST, with the tenant's vended headers),
+//       streamed as gzip NDJSON into S3, then the manifest. `replace` re-exports a window that is done.
+//   runScheduled(job, deps, { deadline? }) -> WindowResult[]
+//       What a scheduled run does: every complete window since `_state.json` (after `lagMinutes`), oldest
+//       first, at most `maxWindowsPerRun`; stops at the first window that runs out of time.
+//   backfill(job, { from, to }, deps, { deadline? }) -> WindowResult[]
+//       Re-exports every window overlapping [from, to), replacing each object atomically; `_state.json`
+//       is left alone, so scheduled runs carry on as before.
+//   new ExportRunner(deps) bundles the three with the same deps.
+//
+// Time budget and resumption: `deadline` (epoch ms) ends the run before the function's timeout. Records
+// fetched so far are kept as a complete staging segment (`_staging/<window>/<n>.ndjson.gz`) and the next
+// page's cursor goes to `_progress/<window>.json`; the next run resumes the window from that cursor. When
+// the last page is in, the segment (or the segments, concatenated: a multi-member gzip file) becomes the
+// window's object under `dt=<day>/` in one atomic step, then the manifest is written and staging deleted.
+// A page is written only after it was fetched whole and validated, and a checkpoint only after its
+// segment is complete, so every record lands exactly once. On failure the multipart upload is aborted.
+import type { S3Client } from '@aws-sdk/client-s3';
 
 import type { TokenClient } from '../../client/token-client';
-import { pendingWindows, stateKey, windowKey, type ExportJob, type ExportWindow } from '../core/export-windows';
+import type { ExportJob } from '../core/export-job';
+import {
+  manifestKey,
+  partitionDate,
+  pendingWindows,
+  progressKey,
+  segmentKey,
+  stateKey,
+  windowKey,
+  windowsBetween,
+  type ExportWindow,
+} from '../core/export-windows';
+import { ExportFailedError, OutOfTimeError } from './export-errors';
+import { ExportStore } from './export-store';
+import { itemsOf } from './json-path';
+import { NdjsonUpload } from './ndjson-upload';
+import { PageFetcher } from './page-fetcher';
+import { pageSource, type PageCursor } from './page-source';
 
-/**
- * Runs one export job: for each pending window, get the tenant's headers from the
- * token API, post the GraphQL query with `{from, to}`, and write the result and a
- * manifest to S3. A window already in S3 is skipped, so re-runs write nothing new.
- */
+export { ExportFailedError, OutOfTimeError } from './export-errors';
 
-export interface ExportRunnerDeps {
+export interface ExportDeps {
+  /** The token API client: vended headers, and `forceRefresh` after an upstream 401. */
   readonly tokens: Pick<TokenClient, 'headers' | 'getToken'>;
   readonly s3: S3Client;
   readonly bucket: string;
+  /** @default global fetch */
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** @default Date */
   readonly clock?: { now(): number };
+  /** Waits between retries. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Multipart part size in bytes (minimum 5 MiB). @default 8 MiB */
+  readonly partSize?: number;
+}
+
+export interface RunOptions {
+  /** Epoch ms by which the run stops and checkpoints. @default no deadline */
+  readonly deadline?: number;
+}
+
+export interface WindowOptions extends RunOptions {
+  /** Export even if the window is done (backfill), replacing its object. @default false */
+  readonly replace?: boolean;
 }
 
 export interface WindowResult {
+  /** The window's data object. */
   readonly key: string;
-  readonly outcome: 'written' | 'skipped';
+  readonly window: { readonly from: string; readonly to: string };
+  /** `paused`: the run ran out of time; the window resumes next run from its checkpoint. */
+  readonly outcome: 'written' | 'skipped' | 'paused';
+  /** Totals for the window so far (all runs). */
+  readonly records?: number;
+  readonly pages?: number;
+  /** Object size (gzip) and SHA-256, once written. */
   readonly bytes?: number;
+  readonly sha256?: string;
+  /** This run's upstream retries and token renewals. */
+  readonly retries?: number;
+  readonly renewals?: number;
 }
 
-export class ExportFailedError extends Error {
-  constructor(
-    message: string,
-    readonly window: ExportWindow,
-  ) {
-    super(message);
-    this.name = 'ExportFailedError';
+export interface ExportManifest {
+  readonly tenant: string;
+  readonly job: string;
+  readonly kind: ExportJob['kind'];
+  readonly window: { readonly from: string; readonly to: string };
+  readonly dt: string;
+  readonly key: string;
+  readonly format: 'ndjson+gzip';
+  readonly records: number;
+  readonly pages: number;
+  readonly bytes: number;
+  readonly uncompressedBytes: number;
+  readonly sha256: string;
+  /** Runs the window took (staging segments). */
+  readonly segments: number;
+  readonly exportedAt: string;
+}
+
+interface Segment {
+  readonly key: string;
+  readonly records: number;
+  readonly pages: number;
+  readonly bytes: number;
+  readonly uncompressedBytes: number;
+  readonly sha256: string;
+}
+
+/** `_progress/<window>.json`: where a window that ran out of time resumes. */
+interface Progress {
+  readonly window: { readonly from: string; readonly to: string };
+  readonly cursor: PageCursor;
+  readonly pages: number;
+  readonly records: number;
+  readonly segments: readonly Segment[];
+  readonly updatedAt: string;
+}
+
+/** Most windows one backfill may cover (a year of 15-minute windows is 35,040). */
+export const MAX_BACKFILL_WINDOWS = 50_000;
+
+const isoWindow = (window: ExportWindow) => ({ from: window.from.toISOString(), to: window.to.toISOString() });
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function runExportWindow(
+  job: ExportJob,
+  window: ExportWindow,
+  deps: ExportDeps,
+  options: WindowOptions = {},
+): Promise<WindowResult> {
+  const store = new ExportStore(deps.s3, deps.bucket);
+  const clock = deps.clock ?? Date;
+  const key = windowKey(job, window);
+  const iso = isoWindow(window);
+  if (!options.replace && (await store.exists(manifestKey(job, window))))
+    return { key, window: iso, outcome: 'skipped' };
+
+  const saved = await store.getJson<Progress>(progressKey(job, window));
+  let progress: Progress | undefined =
+    saved?.window.from === iso.from && saved.window.to === iso.to ? saved : undefined;
+  if (options.replace && progress) {
+    // A backfill starts the window afresh.
+    await Promise.all(progress.segments.map((s) => store.delete(s.key)));
+    progress = undefined;
   }
-}
-
-function isNotFound(error: unknown): boolean {
-  const shape = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return shape.name === 'NotFound' || shape.name === 'NoSuchKey' || shape.$metadata?.httpStatusCode === 404;
-}
-
-export class ExportRunner {
-  private readonly fetchFn: (url: string, init: RequestInit) => Promise<Response>;
-  private readonly clock: { now(): number };
-
-  constructor(private readonly deps: ExportRunnerDeps) {
-    this.fetchFn = deps.fetch ?? ((url, init) => fetch(url, init));
-    this.clock = deps.clock ?? Date;
-  }
-
-  async run(job: ExportJob): Promise<WindowResult[]> {
-    const state = await this.readState(job);
-    const windows = pendingWindows(this.clock.now(), job.windowMinutes, state, job.maxWindowsPerRun);
-    const results: WindowResult[] = [];
-    for (const window of windows) {
-      results.push(await this.exportWindow(job, window));
-      // Progress is saved per window: a failure later on keeps what is done.
-      await this.writeState(job, window.to.getTime());
+  const fetcher = new PageFetcher({
+    tenant: job.tenant,
+    tokens: deps.tokens,
+    fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+    sleep: deps.sleep ?? sleep,
+    random: deps.random ?? Math.random,
+    clock,
+    deadline: options.deadline ?? Number.POSITIVE_INFINITY,
+    maxAttempts: job.maxAttempts,
+    requestTimeoutMs: job.requestTimeoutMs,
+    maxPageBytes: job.maxPageBytes,
+  });
+  const source = pageSource(job, window);
+  const segments = [...(progress?.segments ?? [])];
+  const upload = new NdjsonUpload({
+    s3: deps.s3,
+    bucket: deps.bucket,
+    key: segmentKey(job, window, segments.length + 1),
+    ...(deps.partSize ? { partSize: deps.partSize } : {}),
+  });
+  let cursor: PageCursor = progress?.cursor;
+  let pages = progress?.pages ?? 0;
+  let records = progress?.records ?? 0;
+  let runPages = 0;
+  let finished = false;
+  const counters = () => ({ retries: fetcher.retries, renewals: fetcher.renewals });
+  try {
+    for (;;) {
+      if (pages >= job.maxPagesPerWindow)
+        throw new ExportFailedError(
+          'too_many_pages',
+          `Window ${iso.from}..${iso.to} of ${job.name} has more than maxPagesPerWindow (${job.maxPagesPerWindow}) pages.`,
+        );
+      const answer = await fetcher.fetchJson(source.request(cursor));
+      const items = itemsOf(answer.json, job.itemsPath);
+      const next = source.next(answer, items, cursor);
+      await upload.write(items);
+      pages++;
+      runPages++;
+      records += items.length;
+      if (next === null) break;
+      if (next === cursor)
+        throw new ExportFailedError('upstream_invalid_answer', `The upstream repeated the cursor of the last page.`);
+      cursor = next;
     }
-    return results;
+    finished = true;
+  } catch (error) {
+    if (!(error instanceof OutOfTimeError) || runPages === 0) {
+      await upload.abort(error);
+      if (error instanceof OutOfTimeError)
+        return { key, window: iso, outcome: 'paused', records, pages, ...counters() };
+      throw error;
+    }
   }
-
-  private async exportWindow(job: ExportJob, window: ExportWindow): Promise<WindowResult> {
-    const key = windowKey(job, window);
-    if (await this.exists(key)) return { key, outcome: 'skipped' };
-    const data = await this.query(job, window);
-    const body = JSON.stringify({
-      tenant: job.tenant,
-      job: job.name,
-      window: { from: window.from.toISOString(), to: window.to.toISOString() },
-      data,
-    });
-    await this.deps.s3.send(
-      new PutObjectCommand({ Bucket: this.deps.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-    );
-    const manifest = {
-      tenant: job.tenant,
-      job: job.name,
-      window: { from: window.from.toISOString(), to: window.to.toISOString() },
-      key,
-      bytes: Buffer.byteLength(body),
-      sha256: createHash('sha256').update(body).digest('hex'),
-      writtenAt: new Date(this.clock.now()).toISOString(),
+  const segment = await upload.finish();
+  segments.push({ ...segment, pages: runPages });
+  if (!finished) {
+    const checkpoint: Progress = {
+      window: iso,
+      cursor,
+      pages,
+      records,
+      segments,
+      updatedAt: new Date(clock.now()).toISOString(),
     };
-    await this.deps.s3.send(
-      new PutObjectCommand({
-        Bucket: this.deps.bucket,
-        Key: key.replace(/\.json$/, '.manifest.json'),
-        Body: JSON.stringify(manifest),
-        ContentType: 'application/json',
-      }),
-    );
-    return { key, outcome: 'written', bytes: manifest.bytes };
+    await store.putJson(progressKey(job, window), checkpoint);
+    return { key, window: iso, outcome: 'paused', records, pages, ...counters() };
   }
 
-  /** POST the query; an upstream 401 gets one token renewal and one retry. */
-  private async query(job: ExportJob, window: ExportWindow): Promise<unknown> {
-    const variables = { from: window.from.toISOString(), to: window.to.toISOString() };
-    let headers = await this.deps.tokens.headers(job.tenant, { minTtl: 300 });
-    for (let attempt = 0; ; attempt++) {
-      const response = await this.fetchFn(job.graphqlUrl, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ query: job.query, variables }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      if (response.status === 401 && attempt === 0) {
-        headers = (await this.deps.tokens.getToken(job.tenant, { minTtl: 300, forceRefresh: true })).headers;
-        continue;
-      }
-      if (!response.ok)
-        throw new ExportFailedError(
-          `The upstream answered HTTP ${response.status} for ${job.name} ${variables.from}..${variables.to}.`,
-          window,
+  const object =
+    segments.length === 1
+      ? await store.copy(segment.key, key).then(() => segment)
+      : await store.concatenate(
+          segments.map((s) => s.key),
+          key,
+          records,
         );
-      const payload = (await response.json()) as { data?: unknown; errors?: Array<{ message?: string }> };
-      if (payload.errors?.length) {
-        throw new ExportFailedError(
-          `The upstream returned GraphQL errors for ${job.name}: ${payload.errors.map((e) => e.message).join('; ')}`,
-          window,
-        );
-      }
-      return payload.data;
-    }
-  }
+  const manifest: ExportManifest = {
+    tenant: job.tenant,
+    job: job.name,
+    kind: job.kind,
+    window: iso,
+    dt: partitionDate(window),
+    key,
+    format: 'ndjson+gzip',
+    records,
+    pages,
+    bytes: object.bytes,
+    uncompressedBytes: segments.reduce((sum, s) => sum + s.uncompressedBytes, 0),
+    sha256: object.sha256,
+    segments: segments.length,
+    exportedAt: new Date(clock.now()).toISOString(),
+  };
+  await store.putJson(manifestKey(job, window), manifest);
+  await Promise.all([...segments.map((s) => store.delete(s.key)), store.delete(progressKey(job, window))]);
+  return {
+    key,
+    window: iso,
+    outcome: 'written',
+    records,
+    pages,
+    bytes: object.bytes,
+    sha256: object.sha256,
+    ...counters(),
+  };
+}
 
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.deps.s3.send(new HeadObjectCommand({ Bucket: this.deps.bucket, Key: key }));
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
-  }
-
-  private async readState(job: ExportJob): Promise<number | undefined> {
-    try {
-      const output = await this.deps.s3.send(new GetObjectCommand({ Bucket: this.deps.bucket, Key: stateKey(job) }));
-      const state = JSON.parse((await output.Body?.transformToString()) ?? '{}') as { lastWindowEnd?: string };
-      return state.lastWindowEnd ? Date.parse(state.lastWindowEnd) : undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
-  private async writeState(job: ExportJob, lastWindowEnd: number): Promise<void> {
-    const body = JSON.stringify({
-      lastWindowEnd: new Date(lastWindowEnd).toISOString(),
-      updatedAt: new Date(this.clock.now()).toISOString(),
+export async function runScheduled(
+  job: ExportJob,
+  deps: ExportDeps,
+  options: RunOptions = {},
+): Promise<WindowResult[]> {
+  const store = new ExportStore(deps.s3, deps.bucket);
+  const clock = deps.clock ?? Date;
+  const state = await store.getJson<{ lastWindowEnd?: string }>(stateKey(job));
+  const last = state?.lastWindowEnd ? Date.parse(state.lastWindowEnd) : undefined;
+  const windows = pendingWindows(clock.now(), job.windowMinutes, last, job.maxWindowsPerRun, job.lagMinutes);
+  const results: WindowResult[] = [];
+  for (const window of windows) {
+    const result = await runExportWindow(job, window, deps, options);
+    results.push(result);
+    if (result.outcome === 'paused') break;
+    // Progress is saved per window: a failure later on keeps what is done.
+    await store.putJson(stateKey(job), {
+      lastWindowEnd: window.to.toISOString(),
+      updatedAt: new Date(clock.now()).toISOString(),
     });
-    await this.deps.s3.send(
-      new PutObjectCommand({
-        Bucket: this.deps.bucket,
-        Key: stateKey(job),
-        Body: body,
-        ContentType: 'application/json',
-      }),
+  }
+  return results;
+}
+
+export async function backfill(
+  job: ExportJob,
+  range: { readonly from: Date; readonly to: Date },
+  deps: ExportDeps,
+  options: RunOptions = {},
+): Promise<WindowResult[]> {
+  if (!(range.from.getTime() < range.to.getTime()))
+    throw new ExportFailedError('invalid_range', 'The backfill range is empty: --from must be before --to.');
+  const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
+  if (windows.length > MAX_BACKFILL_WINDOWS)
+    throw new ExportFailedError(
+      'invalid_range',
+      `The range covers ${windows.length} windows; backfill at most ${MAX_BACKFILL_WINDOWS} at a time.`,
     );
+  const now = (deps.clock ?? Date).now();
+  const results: WindowResult[] = [];
+  for (const window of windows) {
+    if (window.to.getTime() > now)
+      throw new ExportFailedError('invalid_range', `Window ${window.to.toISOString()} has not ended yet.`);
+  }
+  for (const window of windows) {
+    const result = await runExportWindow(job, window, deps, { ...options, replace: true });
+    results.push(result);
+    if (result.outcome === 'paused') break;
+  }
+  return results;
+}
+
+/** The runner API with its dependencies bound. */
+export class ExportRunner {
+  constructor(private readonly deps: ExportDeps) {}
+
+  run(job: ExportJob, options?: RunOptions): Promise<WindowResult[]> {
+    return runScheduled(job, this.deps, options);
+  }
+
+  exportWindow(job: ExportJob, window: ExportWindow, options?: WindowOptions): Promise<WindowResult> {
+    return runExportWindow(job, window, this.deps, options);
+  }
+
+  backfill(job: ExportJob, range: { from: Date; to: Date }, options?: RunOptions): Promise<WindowResult[]> {
+    return backfill(job, range, this.deps, options);
   }
 }

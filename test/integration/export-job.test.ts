@@ -1,20 +1,29 @@
 /**
- * The analytics export job end to end: local token server (cognito-local behind it), a local
- * GraphQL upstream that checks the `authorization` header, and S3 emulated by s3rver.
+ * Analytics exports end to end: the local token server (cognito-local and the login endpoint behind it), a
+ * loopback upstream serving GraphQL and REST pages with injected 429, 503 and 401 answers, and S3 emulated
+ * by s3rver. Every record must land exactly once, as gzip NDJSON matching its manifest.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 import { TokenClient } from '../../client/token-client';
-import { AwsJwtVerifier } from '../../lambdas/adapters/jwt-verifier';
-import { exportJobSchema } from '../../lambdas/core/export-windows';
-import { ExportRunner } from '../../lambdas/export/export-runner';
+import { exportJobSchema, type ExportJob } from '../../lambdas/core/export-windows';
+import {
+  backfill,
+  ExportFailedError,
+  runExportWindow,
+  runScheduled,
+  type ExportDeps,
+  type ExportManifest,
+} from '../../lambdas/export/export-runner';
 import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
+import { startExportUpstream, type ExportUpstream } from '../support/export-upstream';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
@@ -22,71 +31,28 @@ const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
   close(): Promise<void>;
 };
 
+const BUCKET = 'exports';
+const WINDOW = { from: new Date('2026-11-23T09:00:00Z'), to: new Date('2026-11-23T10:00:00Z') };
 let service: LocalService;
 let s3rver: { close(): Promise<void> };
 let s3: S3Client;
-let upstream: Server;
-let graphqlUrl: string;
-const seen: Array<{ authorization: string; status: number; variables: unknown }> = [];
-const revoked = new Set<string>();
-let revokeNext = false;
+let upstream: ExportUpstream;
+const s3Commands: string[] = [];
+const sleeps: number[] = [];
+let records = 20_000;
 
 beforeAll(async () => {
   service = await startLocalService({ port: 0 });
-  const demo = service.upstreams?.tenants.demo as Record<string, string>;
-  const verifier = new AwsJwtVerifier();
-
-  upstream = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const authorization = String(req.headers.authorization ?? '');
-      const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        variables: { from: string; to: string };
-      };
-      let status = 200;
-      try {
-        await verifier.verifyCognito('demo', authorization, {
-          userPoolId: demo.userPoolId ?? '',
-          clientId: demo.clientId ?? '',
-          tokenUse: 'id',
-          issuer: `${demo.endpoint}/${demo.userPoolId}`,
-        });
-        if (revokeNext) {
-          revokeNext = false;
-          revoked.add(authorization);
-        }
-        if (revoked.has(authorization)) status = 401;
-      } catch {
-        status = 401;
-      }
-      seen.push({ authorization, status, variables });
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify(
-          status === 200
-            ? {
-                data: {
-                  flights: [
-                    { id: 'f-1', from: variables.from },
-                    { id: 'f-2', to: variables.to },
-                  ],
-                },
-              }
-            : { message: 'Unauthorized' },
-        ),
-      );
-    });
+  upstream = await startExportUpstream({
+    recordsPerWindow: () => records,
+    requiredHeaders: [],
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
-  graphqlUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/graphql`;
-
   const server = new S3rver({
     port: 0,
     address: '127.0.0.1',
     silent: true,
     directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')),
-    configureBuckets: [{ name: 'exports' }],
+    configureBuckets: [{ name: BUCKET }],
   });
   const address = await server.run();
   s3rver = server;
@@ -96,94 +62,230 @@ beforeAll(async () => {
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      s3Commands.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
 });
 
 afterAll(async () => {
   await service.close();
   await s3rver.close();
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  await upstream.close();
 });
 
-function runner(nowIso: string) {
-  const job = exportJobSchema.parse({
-    name: 'flights',
-    tenant: 'demo',
-    schedule: 'cron(5 * * * ? *)',
-    graphqlUrl,
-    query: 'query Flights($from: String!, $to: String!) { flights(from: $from, to: $to) { id } }',
-  });
+function deps(clock: { now(): number } = { now: () => Date.parse('2026-11-23T10:05:00Z') }): ExportDeps {
   const tokens = new TokenClient({
     endpoint: service.url,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  return { job, runner: new ExportRunner({ tokens, s3, bucket: 'exports', clock: { now: () => Date.parse(nowIso) } }) };
+  return { tokens, s3, bucket: BUCKET, clock, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) };
 }
 
-async function keys(): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'exports' }));
+const graphqlJob = (overrides: Record<string, unknown> = {}): ExportJob =>
+  exportJobSchema.parse({
+    name: 'flights-gql',
+    tenant: 'demo',
+    schedule: 'cron(5 * * * ? *)',
+    kind: 'graphql',
+    url: `${upstream.url}/graphql`,
+    query: 'query R($from: String!, $to: String!, $nextToken: String, $limit: Int) { records { items nextToken } }',
+    variables: { limit: 400 },
+    itemsPath: 'data.records.items',
+    pagination: { cursorPath: 'data.records.nextToken' },
+    ...overrides,
+  });
+
+const restJob = (pagination: unknown, path: string, overrides: Record<string, unknown> = {}): ExportJob =>
+  exportJobSchema.parse({
+    name: `flights-rest-${path}`,
+    tenant: 'demo-rest',
+    schedule: 'rate(1 hour)',
+    kind: 'rest',
+    baseUrl: upstream.url,
+    path: `/v1/records/${path}`,
+    query: { from: '{from}', to: '{to}', limit: '400' },
+    itemsPath: path === 'link' ? '' : 'data',
+    pagination,
+    ...overrides,
+  });
+
+async function readObject(key: string): Promise<Buffer> {
+  const output = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await (output.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+}
+
+async function manifestOf(job: ExportJob): Promise<ExportManifest> {
+  const key = `exports/tenant=${job.tenant}/job=${job.name}/_manifests/20261123T0900Z_20261123T1000Z.json`;
+  return JSON.parse((await readObject(key)).toString('utf8')) as ExportManifest;
+}
+
+/** Reads the window's object back: every line one record; checks it against the manifest. */
+async function exported(job: ExportJob): Promise<Array<{ id: string; seq: number; version: number }>> {
+  const manifest = await manifestOf(job);
+  const object = await readObject(manifest.key);
+  expect(manifest.bytes).toBe(object.length);
+  expect(manifest.sha256).toBe(createHash('sha256').update(object).digest('hex'));
+  const lines = gunzipSync(object).toString('utf8').split('\n');
+  expect(lines.pop()).toBe('');
+  expect(lines).toHaveLength(manifest.records);
+  return lines.map((line) => JSON.parse(line));
+}
+
+function expectExactlyOnce(rows: Array<{ seq: number }>, total: number) {
+  expect(rows).toHaveLength(total);
+  expect(new Set(rows.map((r) => r.seq)).size).toBe(total);
+  expect(Math.max(...rows.map((r) => r.seq))).toBe(total - 1);
+}
+
+async function listKeys(prefix: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
 }
 
-it('writes the window under the expected key with the upstream data, and a manifest', async () => {
-  const { job, runner: run } = runner('2026-11-23T10:05:00Z');
-  const results = await run.run(job);
-  expect(results).toEqual([
-    {
-      key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json',
-      outcome: 'written',
-      bytes: expect.any(Number),
-    },
+/** Faults on the 3rd, 9th and 15th request after now (429 with Retry-After, 503, 401). */
+function injectFaults() {
+  const base = upstream.log.length;
+  upstream.faults.set(base + 3, { status: 429, retryAfter: '2' });
+  upstream.faults.set(base + 9, { status: 503 });
+  upstream.faults.set(base + 15, { status: 401 });
+  return base;
+}
+
+it('GraphQL: 20,000 records over 50 pages through 429, 503 and 401 land exactly once, matching the manifest', async () => {
+  records = 20_000;
+  sleeps.length = 0;
+  const job = graphqlJob();
+  const base = injectFaults();
+  const [result] = await runScheduled(job, deps());
+  expect(result).toMatchObject({ outcome: 'written', records: 20_000, pages: 50, retries: 2, renewals: 1 });
+  expect(result?.key).toBe('exports/tenant=demo/job=flights-gql/dt=2026-11-23/20261123T0900Z_20261123T1000Z.ndjson.gz');
+  const statuses = upstream.log.slice(base).map((l) => l.status);
+  expect(statuses.filter((s) => s === 200)).toHaveLength(50);
+  expect(statuses.filter((s) => s !== 200)).toEqual([429, 503, 401]);
+  // Retry-After: 2 was honoured; the 503 waited a jittered backoff; the 401 got a different token.
+  expect(sleeps[0]).toBe(2000);
+  expect(sleeps).toHaveLength(2);
+  const after401 = upstream.log.slice(base)[15];
+  expect(after401?.status).toBe(200);
+  expect(after401?.token).not.toBe(upstream.log.slice(base)[14]?.token);
+
+  const rows = await exported(job);
+  expectExactlyOnce(rows, 20_000);
+  expect(await manifestOf(job)).toMatchObject({ records: 20_000, pages: 50, segments: 1, dt: '2026-11-23' });
+  // Staging and progress are gone; the state marks the window done.
+  expect(await listKeys('exports/tenant=demo/job=flights-gql/')).toEqual([
+    'exports/tenant=demo/job=flights-gql/_manifests/20261123T0900Z_20261123T1000Z.json',
+    'exports/tenant=demo/job=flights-gql/_state.json',
+    'exports/tenant=demo/job=flights-gql/dt=2026-11-23/20261123T0900Z_20261123T1000Z.ndjson.gz',
   ]);
-  const object = await s3.send(new GetObjectCommand({ Bucket: 'exports', Key: results[0]?.key }));
-  const body = JSON.parse((await object.Body?.transformToString()) ?? '{}');
-  expect(body).toEqual({
-    tenant: 'demo',
-    job: 'flights',
-    window: { from: '2026-11-23T09:00:00.000Z', to: '2026-11-23T10:00:00.000Z' },
-    data: {
-      flights: [
-        { id: 'f-1', from: '2026-11-23T09:00:00.000Z' },
-        { id: 'f-2', to: '2026-11-23T10:00:00.000Z' },
-      ],
+});
+
+it('REST with a cursor: 20,000 records over 50 pages through 429, 503 and 401 land exactly once', async () => {
+  records = 20_000;
+  const job = restJob({ type: 'cursor', path: 'meta.next' }, 'cursor');
+  const base = injectFaults();
+  const result = await runExportWindow(job, WINDOW, deps());
+  expect(result).toMatchObject({ outcome: 'written', records: 20_000, pages: 50, retries: 2, renewals: 1 });
+  expect(upstream.log.slice(base).filter((l) => l.status !== 200)).toHaveLength(3);
+  expectExactlyOnce(await exported(job), 20_000);
+});
+
+it.each([
+  ['next link (Link header)', { type: 'nextLink' }, 'link'],
+  ['page numbers', { type: 'page', size: 400 }, 'page'],
+  ['offsets', { type: 'offset', size: 400 }, 'offset'],
+])('REST with %s pages through every record once', async (_label, pagination, path) => {
+  records = 2_001;
+  const job = restJob(pagination, path);
+  const result = await runExportWindow(job, WINDOW, deps());
+  expect(result).toMatchObject({ outcome: 'written', records: 2_001, pages: 6 });
+  expectExactlyOnce(await exported(job), 2_001);
+});
+
+it('skips a window whose manifest exists; a backfill replaces it and leaves the state alone', async () => {
+  records = 1_000;
+  const job = graphqlJob({ name: 'backfilled' });
+  await runScheduled(job, deps());
+  const before = upstream.log.length;
+  expect((await runExportWindow(job, WINDOW, deps())).outcome).toBe('skipped');
+  expect(upstream.log.length).toBe(before);
+  const state = await readObject('exports/tenant=demo/job=backfilled/_state.json');
+
+  upstream.version = 2;
+  records = 1_200;
+  const results = await backfill(job, { from: new Date('2026-11-23T09:10:00Z'), to: WINDOW.to }, deps());
+  expect(results.map((r) => [r.window.from, r.outcome])).toEqual([['2026-11-23T09:00:00.000Z', 'written']]);
+  const rows = await exported(job);
+  expectExactlyOnce(rows, 1_200);
+  expect(new Set(rows.map((r) => r.version))).toEqual(new Set([2]));
+  expect(await readObject('exports/tenant=demo/job=backfilled/_state.json')).toEqual(state);
+  upstream.version = 1;
+});
+
+it('a window that outlives the run budget is checkpointed and resumed, still exactly once', async () => {
+  records = 5_000;
+  const job = graphqlJob({ name: 'resumed' });
+  // Every page request takes "a minute": the first run's five-minute budget ends after 5 pages.
+  const start = Date.parse('2026-11-23T10:05:00Z');
+  let now = start;
+  const slow: ExportDeps = {
+    ...deps({ now: () => now }),
+    fetch: (url, init) => {
+      now += 60_000;
+      return fetch(url, init);
     },
+  };
+  const first = await runScheduled(job, slow, { deadline: start + 5 * 60_000 });
+  expect(first).toMatchObject([{ outcome: 'paused', records: 2_000, pages: 5 }]);
+  const prefix = 'exports/tenant=demo/job=resumed/';
+  expect(await listKeys(prefix)).toEqual([
+    `${prefix}_progress/20261123T0900Z_20261123T1000Z.json`,
+    `${prefix}_staging/20261123T0900Z_20261123T1000Z/0001.ndjson.gz`,
+  ]);
+
+  const second = await runScheduled(job, deps());
+  expect(second).toMatchObject([{ outcome: 'written', records: 5_000, pages: 13 }]);
+  expectExactlyOnce(await exported(job), 5_000);
+  expect(await manifestOf(job)).toMatchObject({ segments: 2, records: 5_000 });
+  expect((await listKeys(prefix)).filter((k) => k.includes('_staging') || k.includes('_progress'))).toEqual([]);
+});
+
+it('a failing window leaves no object and aborts its multipart upload', async () => {
+  records = 12_000;
+  const job = graphqlJob({ name: 'failing', variables: { limit: 1000 } });
+  // Records of ~1 KB that compress poorly, so the upload is multipart before the upstream fails.
+  const noisy = await startExportUpstream({
+    recordsPerWindow: () => 12_000,
+    pageSize: 1000,
+    record: (i) => ({ seq: i, noise: randomBytes(600).toString('base64') }),
   });
-  expect(await keys()).toEqual([
-    'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json',
-    'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.manifest.json',
-    'exports/demo/flights/_state.json',
-  ]);
-  expect(seen.at(-1)?.status).toBe(200);
+  noisy.faults.set(11, { status: 400 });
+  const failing = exportJobSchema.parse({ ...job, url: `${noisy.url}/graphql` });
+  s3Commands.length = 0;
+  await expect(runExportWindow(failing, WINDOW, { ...deps(), partSize: 5 * 1024 * 1024 })).rejects.toMatchObject({
+    name: 'ExportFailedError',
+    code: 'upstream_rejected',
+  });
+  await noisy.close();
+  expect(s3Commands).toContain('CreateMultipartUploadCommand');
+  expect(s3Commands).toContain('UploadPartCommand');
+  expect(s3Commands).toContain('AbortMultipartUploadCommand');
+  expect(s3Commands).not.toContain('CompleteMultipartUploadCommand');
+  expect(await listKeys('exports/tenant=demo/job=failing/')).toEqual([]);
 });
 
-it('writes nothing new when the same window runs again', async () => {
-  const before = seen.length;
-  const { job, runner: run } = runner('2026-11-23T10:40:00Z');
-  expect(await run.run(job)).toEqual([]);
-
-  // Even with the progress marker gone, an exported window is skipped, not fetched or rewritten.
-  await s3.send(
-    new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({
-      Bucket: 'exports',
-      Key: 'exports/demo/flights/_state.json',
-    }),
-  );
-  const again = await run.run(job);
-  expect(again).toEqual([
-    { key: 'exports/demo/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json', outcome: 'skipped' },
-  ]);
-  expect(seen.length).toBe(before);
-});
-
-it('an upstream 401 leads to one token renewal and a successful retry', async () => {
-  const refreshesBefore = service.upstreams?.cognito.authFlows.get('REFRESH_TOKEN_AUTH') ?? 0;
-  revokeNext = true;
-  const before = seen.length;
-  const { job, runner: run } = runner('2026-11-23T11:05:00Z');
-  const results = await run.run(job);
-  expect(results.map((r) => r.outcome)).toEqual(['written']);
-  const attempts = seen.slice(before);
-  expect(attempts.map((a) => a.status)).toEqual([401, 200]);
-  expect(attempts[1]?.authorization).not.toBe(attempts[0]?.authorization);
-  expect(service.upstreams?.cognito.authFlows.get('REFRESH_TOKEN_AUTH')).toBe(refreshesBefore + 1);
+it("never follows a next link off the upstream's origin with the tenant's headers", async () => {
+  records = 10;
+  const job = restJob({ type: 'nextLink', path: 'next' }, 'away');
+  const before = upstream.log.length;
+  const failure = runExportWindow(job, WINDOW, deps());
+  await expect(failure).rejects.toBeInstanceOf(ExportFailedError);
+  await expect(failure).rejects.toThrow(/leaves the upstream \(https:\/\/elsewhere\.example\.com\)/);
+  expect(upstream.log.length).toBe(before + 1);
+  expect(await listKeys('exports/tenant=demo-rest/job=flights-rest-away/')).toEqual([]);
 });

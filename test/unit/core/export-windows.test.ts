@@ -1,4 +1,14 @@
-import { exportJobSchema, pendingWindows, stateKey, windowKey } from '../../../lambdas/core/export-windows';
+import {
+  exportJobSchema,
+  jobPrefix,
+  manifestKey,
+  pendingWindows,
+  progressKey,
+  segmentKey,
+  stateKey,
+  windowKey,
+  windowsBetween,
+} from '../../../lambdas/core/export-windows';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -32,6 +42,23 @@ describe('pendingWindows', () => {
   });
 });
 
+describe('lagMinutes', () => {
+  it('holds a window back until it ended at least lagMinutes ago', () => {
+    expect(pendingWindows(at('2026-11-23T10:20:00Z'), 60, at('2026-11-23T09:00:00Z'), 24, 30)).toEqual([]);
+    expect(pendingWindows(at('2026-11-23T10:30:00Z'), 60, at('2026-11-23T09:00:00Z'), 24, 30)).toEqual([
+      { from: new Date('2026-11-23T09:00:00Z'), to: new Date('2026-11-23T10:00:00Z') },
+    ]);
+  });
+});
+
+describe('windowsBetween (backfill)', () => {
+  it('covers the range with aligned windows, including partial ones at both ends', () => {
+    expect(
+      windowsBetween(at('2026-11-23T09:10:00Z'), at('2026-11-23T11:00:00Z'), 60).map((w) => w.from.toISOString()),
+    ).toEqual(['2026-11-23T09:00:00.000Z', '2026-11-23T10:00:00.000Z']);
+  });
+});
+
 describe('keys', () => {
   const job = exportJobSchema.parse({
     name: 'flights',
@@ -40,10 +67,65 @@ describe('keys', () => {
     graphqlUrl: 'https://api.example.com/graphql',
     query: '{ x }',
   });
-  it('follow <prefix>/<tenant>/<job>/<yyyy>/<mm>/<dd>/<window>.json', () => {
-    expect(windowKey(job, { from: new Date('2026-11-23T09:00:00Z'), to: new Date('2026-11-23T10:00:00Z') })).toBe(
-      'exports/acme/flights/2026/11/23/20261123T0900Z_20261123T1000Z.json',
+  const window = { from: new Date('2026-11-23T09:00:00Z'), to: new Date('2026-11-23T10:00:00Z') };
+  it('put data under Hive-style partitions and bookkeeping in underscore folders beside them', () => {
+    expect(jobPrefix(job)).toBe('exports/tenant=acme/job=flights/');
+    expect(windowKey(job, window)).toBe(
+      'exports/tenant=acme/job=flights/dt=2026-11-23/20261123T0900Z_20261123T1000Z.ndjson.gz',
     );
-    expect(stateKey(job)).toBe('exports/acme/flights/_state.json');
+    expect(manifestKey(job, window)).toBe(
+      'exports/tenant=acme/job=flights/_manifests/20261123T0900Z_20261123T1000Z.json',
+    );
+    expect(progressKey(job, window)).toBe(
+      'exports/tenant=acme/job=flights/_progress/20261123T0900Z_20261123T1000Z.json',
+    );
+    expect(segmentKey(job, window, 2)).toBe(
+      'exports/tenant=acme/job=flights/_staging/20261123T0900Z_20261123T1000Z/0002.ndjson.gz',
+    );
+    expect(stateKey(job)).toBe('exports/tenant=acme/job=flights/_state.json');
+  });
+});
+
+describe('exportJobSchema', () => {
+  const base = { name: 'flights', tenant: 'acme', schedule: 'rate(1 hour)' };
+
+  it('reads the earlier GraphQL-only shape (graphqlUrl) as a GraphQL job of the whole data', () => {
+    expect(
+      exportJobSchema.parse({ ...base, graphqlUrl: 'https://api.example.com/graphql', query: '{ x }' }),
+    ).toMatchObject({ kind: 'graphql', url: 'https://api.example.com/graphql', itemsPath: 'data', lagMinutes: 0 });
+  });
+
+  it('fills REST defaults', () => {
+    const job = exportJobSchema.parse({
+      ...base,
+      kind: 'rest',
+      baseUrl: 'https://api.example.com',
+      path: '/v1/flights',
+      pagination: { type: 'page' },
+    });
+    expect(job).toMatchObject({
+      method: 'GET',
+      itemsPath: '',
+      pagination: { type: 'page', param: 'page', start: 1, sizeParam: 'limit', size: 500 },
+    });
+  });
+
+  it.each([
+    [{ kind: 'rest', baseUrl: 'http://api.example.com', path: '/x' }, /baseUrl.*https:/s],
+    [{ kind: 'graphql', url: 'https://a.example.com/graphql', query: '{ x }' }, /itemsPath/],
+    [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', windowMinutes: 7 }, /windowMinutes.*1440/s],
+    [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', pagination: { type: 'tokens' } }, /pagination/],
+    [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', columns: { Id: 'string' } }, /columns/],
+    [{ kind: 'soap', url: 'https://api.example.com' }, /kind/],
+  ])('rejects %j', (fields, message) => {
+    const parsed = exportJobSchema.safeParse({ ...base, ...fields });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(message);
+  });
+
+  it('allows http: only on loopback (local tests)', () => {
+    expect(
+      exportJobSchema.safeParse({ ...base, kind: 'rest', baseUrl: 'http://127.0.0.1:8080', path: '/x' }).success,
+    ).toBe(true);
   });
 });

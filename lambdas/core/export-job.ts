@@ -1,0 +1,177 @@
+// The definition of one scheduled analytics export job (deployment config `exportJobs[]`), validated with zod.
+// A job is GraphQL (query + variables, cursor pagination) or REST (method, path template, window in query or
+// body, next-link / cursor / page / offset pagination). Pure: no AWS imports.
+import * as z from 'zod';
+
+import { TENANT_ID_PATTERN } from './tenant-config';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** `https:` URLs, or `http:` on a loopback host (local tests and emulators). */
+const upstreamUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = new URL(value);
+  return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
+}, 'must be an https: URL (http: only on a loopback host)');
+
+/** A dotted path into a JSON answer, e.g. `data.flights.items`; empty for the answer itself. */
+const jsonPath = z
+  .string()
+  .regex(/^$|^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as data.flights.items (empty: the answer itself)');
+
+/** Placeholders a REST path, query value or body string may hold. */
+export const WINDOW_PLACEHOLDERS = ['{from}', '{to}', '{fromEpoch}', '{toEpoch}'] as const;
+
+const graphqlPagination = z.strictObject({
+  /** Path to the next cursor in the answer (AppSync-style `nextToken`); absent, null or "" ends the window. */
+  cursorPath: jsonPath.min(1),
+  /** Variable the cursor is passed back in. @default "nextToken" */
+  cursorVariable: z
+    .string()
+    .regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL variable name')
+    .default('nextToken'),
+});
+
+const restPagination = z.discriminatedUnion('type', [
+  z.strictObject({
+    /** The answer carries the next page's URL (same origin as `baseUrl`); without `path`, the `Link: <…>; rel="next"` header. */
+    type: z.literal('nextLink'),
+    path: jsonPath.min(1).optional(),
+  }),
+  z.strictObject({
+    /** The answer carries an opaque cursor, sent back as a query parameter (GET) or body field (POST). */
+    type: z.literal('cursor'),
+    path: jsonPath.min(1),
+    param: z.string().min(1).default('cursor'),
+  }),
+  z.strictObject({
+    /** Numbered pages: `param` = start, start + 1, …; a page with fewer than `size` items is the last. */
+    type: z.literal('page'),
+    param: z.string().min(1).default('page'),
+    start: z.number().int().min(0).default(1),
+    sizeParam: z.string().min(1).default('limit'),
+    size: z.number().int().min(1).max(10_000).default(500),
+  }),
+  z.strictObject({
+    /** Offsets: `param` = 0, size, 2 * size, …; a page with fewer than `size` items is the last. */
+    type: z.literal('offset'),
+    param: z.string().min(1).default('offset'),
+    sizeParam: z.string().min(1).default('limit'),
+    size: z.number().int().min(1).max(10_000).default(500),
+  }),
+]);
+export type RestPagination = z.infer<typeof restPagination>;
+
+/** Hive column types accepted for the Athena table. */
+const columnType = z
+  .string()
+  .regex(
+    /^(string|boolean|tinyint|smallint|int|bigint|float|double|date|timestamp|decimal\(\d+,\s*\d+\)|(array|map|struct)<.+>)$/,
+    'must be a Hive type (string, bigint, double, boolean, timestamp, array<…>, struct<…>, …)',
+  );
+
+const common = {
+  /** Job name: part of the S3 key, the Glue table name and resource names. */
+  name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens'),
+  tenant: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id'),
+  /** EventBridge Scheduler cron(...) or rate(...) expression. */
+  schedule: z
+    .string()
+    .regex(
+      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+      'must be a cron(...) or rate(...) expression',
+    ),
+  /** Length of one export window; divides a day, so windows never cross midnight (UTC). @default 60 */
+  windowMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(1440)
+    .refine((minutes) => 1440 % minutes === 0, 'must divide 1440 (a day) evenly, e.g. 15, 60, 360 or 1440')
+    .default(60),
+  /** Export a window only this long after it ends, once the upstream's data has settled. @default 0 */
+  lagMinutes: z.number().int().min(0).max(10_080).default(0),
+  /** Windows caught up at most per run after an outage. @default 24 */
+  maxWindowsPerRun: z.number().int().min(1).max(168).default(24),
+  /** Pages fetched at most per window; more fails the window rather than looping on a hostile cursor. @default 10000 */
+  maxPagesPerWindow: z.number().int().min(1).max(100_000).default(10_000),
+  /** Largest page answer accepted, in bytes. @default 33554432 (32 MiB) */
+  maxPageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
+  /** Attempts per page for 429, 5xx and network errors (backoff honours Retry-After). @default 6 */
+  maxAttempts: z.number().int().min(1).max(20).default(6),
+  /** Timeout of one page request. @default 30000 */
+  requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+  /** Path to the array of records in each answer. */
+  itemsPath: jsonPath,
+  /** S3 key prefix. @default "exports" */
+  prefix: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends')
+    .default('exports'),
+  /**
+   * Columns of the Athena table (JSON SerDe), in order, e.g. `{"id": "string", "detections": "int"}`.
+   * Without it the table has one `record` string column holding each JSON line (query it with `json_extract`).
+   */
+  columns: z
+    .record(z.string().regex(/^[a-z_][a-z0-9_]{0,127}$/, 'must be a lowercase column name'), columnType)
+    .optional(),
+  /** First day Athena's partition projection covers (yyyy-mm-dd). @default "2020-01-01" */
+  partitionsFrom: z.iso.date().default('2020-01-01'),
+};
+
+export const graphqlExportJobSchema = z.strictObject({
+  ...common,
+  kind: z.literal('graphql'),
+  /** GraphQL endpoint of the upstream. */
+  url: upstreamUrl,
+  /** The query; it receives the variables `from` and `to` (ISO 8601), the cursor variable, and `variables`. */
+  query: z.string().min(1),
+  /** Further variables sent with every page. */
+  variables: z.record(z.string(), z.unknown()).default({}),
+  itemsPath: common.itemsPath.min(1),
+  /** Cursor pagination; without it each window is one request. */
+  pagination: graphqlPagination.optional(),
+});
+
+export const restExportJobSchema = z.strictObject({
+  ...common,
+  kind: z.literal('rest'),
+  /** The tenant's upstream base URL, e.g. `https://api.example.com`. */
+  baseUrl: upstreamUrl,
+  /** @default "GET" */
+  method: z.enum(['GET', 'POST']).default('GET'),
+  /** Path template on `baseUrl`, e.g. `/v1/flights?from={from}&to={to}` (placeholders URL-encoded). */
+  path: z.string().regex(/^\/[^\s]*$/, 'must start with /'),
+  /** Query parameters (values may hold placeholders). */
+  query: z.record(z.string(), z.string()).default({}),
+  /** JSON body of a POST (strings may hold placeholders). */
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** Path to the records in each answer. @default "" (the answer is the array) */
+  itemsPath: common.itemsPath.default(''),
+  pagination: restPagination.optional(),
+});
+
+/** A job without `kind` but with `graphqlUrl` is the earlier GraphQL-only shape. */
+function upgradeLegacy(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || 'kind' in input || !('graphqlUrl' in input)) return input;
+  const { graphqlUrl, ...rest } = input as Record<string, unknown>;
+  return { itemsPath: 'data', ...rest, kind: 'graphql', url: graphqlUrl };
+}
+
+/** A scheduled analytics export for one tenant: GraphQL or REST, one window at a time. */
+export const exportJobSchema = z.preprocess(
+  upgradeLegacy,
+  z.discriminatedUnion('kind', [graphqlExportJobSchema, restExportJobSchema]),
+);
+export type ExportJob = z.infer<typeof exportJobSchema>;
+export type GraphqlExportJob = z.infer<typeof graphqlExportJobSchema>;
+export type RestExportJob = z.infer<typeof restExportJobSchema>;
+
+/** Glue/Athena table name of a job: its name with `_` for `-`. */
+export function tableName(job: Pick<ExportJob, 'name'>): string {
+  return job.name.replace(/-/g, '_');
+}

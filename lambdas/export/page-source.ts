@@ -1,0 +1,20 @@
+// How a job walks the pages of one window: the request for a cursor, and the cursor after an answer.
+// A cursor is plain JSON (string or number) so a window that runs out of time can resume from a checkpoint.
+import type { ExportJob } from '../core/export-job';
+import type { ExportWindow } from '../core/export-windows';
+import { graphqlPages } from './graphql-pages';
+import type { PageAnswer, PageRequest } from './page-fetcher';
+import { restPages } from './rest-pages';
+
+/** Where the next page starts: a token, a URL, a page number or an offset; undefined for the first page. */
+export type PageCursor = string | number | undefined;
+
+export interface PageSource {
+  request(cursor: PageCursor): PageRequest;
+  /** The cursor of the page after this answer, or `null` when this was the last page. */
+  next(answer: PageAnswer, items: readonly unknown[], cursor: PageCursor): PageCursor | null;
+}
+
+export function pageSource(job: ExportJob, window: ExportWindow): PageSource {
+  return job.kind === 'graphql' ? graphqlPages(job, window) : restPages(job, window);
+}
