@@ -1,0 +1,66 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+
+import { parseDeploymentConfig } from '../../lib/config';
+import { exampleConfig, synth } from './support';
+
+const withJobs = synth(exampleConfig);
+const withoutJobs = synth();
+const job = exampleConfig.exportJobs[0];
+
+describe('AnalyticsExports', () => {
+  it('appear only when the config lists jobs', () => {
+    expect(job).toBeDefined();
+    withoutJobs.template.resourceCountIs('AWS::S3::Bucket', 0);
+    const functions = Object.values(withJobs.template.findResources('AWS::Lambda::Function'));
+    const exportFunction = functions.find((f) => String(f.Properties.Description).startsWith('Analytics export'));
+    expect(exportFunction?.Properties.Environment.Variables.TVM_EXPORT_JOB).toBe(JSON.stringify(job));
+    withJobs.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: job?.schedule });
+    withJobs.template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: Match.anyValue(),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.anyValue(),
+    });
+  });
+
+  it("gives the job's role execute-api:Invoke on its own tenant's token method only", () => {
+    const policies = Object.entries(withJobs.template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.includes('ExportJob'),
+    );
+    const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+    const invoke = statements.filter((s) => [s.Action].flat().includes('execute-api:Invoke'));
+    expect(invoke).toHaveLength(1);
+    const resource = withJobs.resolve(invoke[0]?.Resource);
+    expect(resource).toContain(`/GET/v1/tenants/${job?.tenant}/token`);
+    expect(resource).not.toContain('*/token');
+  });
+
+  it("lists the job's role as a consumer of its tenant, in the resource policy and for the handler", () => {
+    const api = Object.values(withJobs.template.findResources('AWS::ApiGateway::RestApi'))[0];
+    const allow = (api?.Properties.Policy.Statement as Array<Record<string, any>>).find((s) => s.Effect === 'Allow');
+    expect(JSON.stringify(allow?.Principal.AWS)).toMatch(/ExportJobflightanalyticsRole/);
+    const vend = Object.values(withJobs.template.findResources('AWS::Lambda::Function')).find((f) =>
+      String(f.Properties.Description).startsWith('Vends'),
+    );
+    expect(JSON.stringify(vend?.Properties.Environment.Variables.TVM_CONSUMERS)).toMatch(
+      /ExportJobflightanalyticsRole.*\\"tenants\\":\[\\"acme\\"\]/,
+    );
+  });
+
+  it('keeps cdk-nag clean', () => {
+    expect(
+      new AwsSolutionsChecks(withJobs.stack).validateScope(withJobs.stack).violations.map((v) => v.ruleName),
+    ).toEqual([]);
+  });
+
+  it('rejects duplicate job names', () => {
+    expect(() =>
+      parseDeploymentConfig({ ...JSON.parse(JSON.stringify(exampleConfig)), exportJobs: [job, job] }),
+    ).toThrow(/exportJobs\.1\.name: must be unique/);
+  });
+});

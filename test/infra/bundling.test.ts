@@ -1,0 +1,23 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+import { exampleConfig, synth } from './support';
+
+describe('bundling', () => {
+  it('bundles the vend function for real (esbuild, no Docker) and records its size', () => {
+    const { stack: bundled } = synth(exampleConfig, { bundle: true, validate: true });
+    const assembly = App.of(bundled)?.synth();
+    const fn = Object.values(Template.fromStack(bundled).findResources('AWS::Lambda::Function')).find((f) =>
+      f.Properties.Description.startsWith('Vends'),
+    );
+    const assetHash = String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const file = join(assembly?.directory ?? '', `asset.${assetHash}`, 'index.js');
+    const bytes = statSync(file).size;
+    expect(readFileSync(file, 'utf8')).toContain('handler');
+    expect(bytes).toBeGreaterThan(10_000);
+    console.info(`vend bundle: ${bytes} bytes (${(bytes / 1024).toFixed(0)} KiB) minified, AWS SDK included`);
+  }, 60_000);
+});
