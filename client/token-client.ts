@@ -8,17 +8,7 @@ import type { TokenResponseBody } from '../contract/api';
 import { isErrorCode, type ErrorCode } from '../contract/error-codes';
 import { fingerprint, primaryToken } from '../contract/fingerprint';
 
-/**
- * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
- * an in-process cache that honours `expiresAt` and `minTtl`, and bounded retries of
- * 503 answers that respect `Retry-After`. Works in Lambda and in plain Node.js.
- *
- * ```ts
- * const tokens = new TokenClient({ endpoint: process.env.TVM_ENDPOINT! });
- * const headers = await tokens.headers('acme', { minTtl: 600 });
- * await fetch('https://api.example.com/graphql', { method: 'POST', headers, body });
- * ```
- */
+// The consumer library of the token API (see TokenClient).
 
 /** The API's 200 body (HTTP API v1). */
 export type TokenResponse = TokenResponseBody;
@@ -47,9 +37,13 @@ export interface TokenClientOptions {
   readonly maxRetryDelayMs?: number;
   /** Margin kept on top of minTtl for cached tokens. @default 30 */
   readonly clockSkewSeconds?: number;
+  /** Sends the signed requests (tests, proxies, custom agents). @default global fetch */
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Waits between retries. @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Source of retry jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /** Time source for cache expiry, in epoch milliseconds. @default Date */
   readonly clock?: { now(): number };
 }
 
@@ -75,6 +69,17 @@ export function regionFromEndpoint(endpoint: string): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(endpoint).hostname)?.[1];
 }
 
+/**
+ * Consumer library for token-vending-machine: SigV4-signed calls to the token API,
+ * an in-process cache that honours `expiresAt` and `minTtl`, and bounded retries of
+ * 503 answers that respect `Retry-After`. Works in Lambda and in plain Node.js.
+ *
+ * ```ts
+ * const tokens = new TokenClient({ endpoint: process.env.TVM_ENDPOINT! });
+ * const headers = await tokens.headers('acme', { minTtl: 600 });
+ * await fetch('https://api.example.com/graphql', { method: 'POST', headers, body });
+ * ```
+ */
 export class TokenClient {
   private readonly endpoint: URL;
   private readonly signer: SignatureV4;

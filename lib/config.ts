@@ -7,10 +7,8 @@ import { consumerSchema } from '../lambdas/core/access-policy';
 import { exportJobSchema } from '../lambdas/core/export-windows';
 import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
 
-/**
- * Deployment configuration: one JSON file per environment, reviewed in git and
- * chosen with `cdk synth -c config=path` (default `config/example.json`).
- */
+// Deployment configuration: one JSON file per environment, reviewed in git and
+// chosen with `cdk synth -c config=path` (default `config/example.json`).
 
 const schedule = z
   .string()

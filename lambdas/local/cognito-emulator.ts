@@ -21,11 +21,9 @@ import { TriggersService } from 'cognito-local/lib/services/triggers';
 import { UserPoolServiceFactoryImpl } from 'cognito-local/lib/services/userPoolService';
 import pino from 'pino';
 
-/**
- * cognito-local, the Cognito emulator, started in this process on an ephemeral
- * port with its data in memory. Counts the requests it receives per operation
- * so tests can assert how often the upstream was called.
- */
+// cognito-local, the Cognito emulator, started in this process on an ephemeral
+// port with its data in memory. Counts the requests it receives per operation
+// so tests can assert how often the upstream was called.
 
 type Path = string | string[];
 

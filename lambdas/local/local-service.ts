@@ -16,16 +16,15 @@ import { serveHandler } from './http-adapter';
 import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
 import { seedCognitoTenant } from './seed-cognito';
 
-/**
- * Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
- * tenants file it embeds two upstreams: cognito-local (tenant `demo`) and a
- * login-endpoint emulator (tenant `demo-rest`). Every local caller is the
- * principal `local`, allowed all tenants.
- */
+// Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
+// tenants file it embeds two upstreams: cognito-local (tenant `demo`) and a
+// login-endpoint emulator (tenant `demo-rest`). Every local caller is the
+// principal `local`, allowed all tenants.
 
 export const LOCAL_PRINCIPAL = 'local';
 
 export interface LocalServiceOptions {
+  /** Address to bind. @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 8787 */
   readonly port?: number;
@@ -37,7 +36,9 @@ export interface LocalServiceOptions {
   readonly extraTenants?: (demoTenants: Readonly<Record<string, Record<string, unknown>>>) => Record<string, unknown>;
   /** Session cache to use instead of a fresh in-memory one (tests inspect it). */
   readonly cache?: SessionCache;
+  /** Access policy of the local server. @default principal `local` allowed every tenant */
   readonly consumers?: readonly Consumer[];
+  /** Vendor options (skew, retries, budget) instead of those from the environment (tests). */
   readonly vendorOptions?: VendorOptions;
   /** Run an in-process dynalite as the shared (fleet-wide) cache. @default env TVM_LOCAL_SHARED_CACHE === 'true' */
   readonly sharedCache?: boolean;

@@ -2,14 +2,12 @@ import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObj
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/**
- * A small upstream with a login endpoint, as the login-endpoint guide describes:
- * `POST /auth/login` with `{userName, password}` and `x-api-key` answers
- * `{credentials: {identityId, token, refreshToken}}`; `POST /auth/refresh`
- * renews; `GET /users/{userName}` needs `Authorization`, `identityId` and
- * `x-api-key`. Tokens are RS256 JWTs whose keys are served at
- * `/.well-known/jwks.json`. Counts requests per route for tests.
- */
+// A small upstream with a login endpoint, as the login-endpoint guide describes:
+// `POST /auth/login` with `{userName, password}` and `x-api-key` answers
+// `{credentials: {identityId, token, refreshToken}}`; `POST /auth/refresh`
+// renews; `GET /users/{userName}` needs `Authorization`, `identityId` and
+// `x-api-key`. Tokens are RS256 JWTs whose keys are served at
+// `/.well-known/jwks.json`. Counts requests per route for tests.
 
 export interface LoginEndpointEmulatorOptions {
   readonly users: Readonly<Record<string, string>>;
