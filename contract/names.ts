@@ -17,6 +17,12 @@ export const ENV = {
   secretPrefix: 'TVM_SECRET_PREFIX',
   /** JSON `[{principal, tenants}]`: who may vend for which tenants; deny by default. */
   consumers: 'TVM_CONSUMERS',
+  /**
+   * JSON file `{"consumers": [...]}` merged with {@link ENV.consumers}: the deployment's access policy, bundled with
+   * the vend function (Lambda's 4 KB environment cannot hold hundreds of consumers). A relative path is resolved
+   * against `LAMBDA_TASK_ROOT` (the function's code directory) or the working directory.
+   */
+  accessPolicyFile: 'TVM_ACCESS_POLICY_FILE',
   /** Read tenants from this JSON file instead of Secrets Manager. */
   tenantsFile: 'TVM_TENANTS_FILE',
   /** Margin in seconds added to every `minTtl`. */
@@ -35,6 +41,10 @@ export const ENV = {
   tenants: 'TVM_TENANTS',
   /** The refresher renews sessions past this share of their lifetime. */
   refreshAtFraction: 'TVM_REFRESH_AT_FRACTION',
+  /** Milliseconds one vend may take in all (upstream calls, retries, lease waits); then 503 with Retry-After. */
+  vendBudgetMs: 'TVM_VEND_BUDGET_MS',
+  /** Seconds between two forced renewals (`rejected=`) of one tenant, fleet-wide. */
+  forcedRenewalIntervalSeconds: 'TVM_FORCED_RENEWAL_INTERVAL_SECONDS',
   /** Local mode: `true` runs an in-process dynalite as the shared cache. */
   localSharedCache: 'TVM_LOCAL_SHARED_CACHE',
   /** Base URL of the token API (export jobs, the client, the CLI). */
@@ -80,6 +90,12 @@ export const METRIC = {
   upstreamFailure: 'UpstreamFailure',
   /** A vendor event: a request was refused because the tenant's sign-in is paused (lockout guard). */
   lockedOut: 'LockedOut',
+  /** A vendor event: a caller reported the current token refused and the session was renewed for it. */
+  forcedRenewal: 'ForcedRenewal',
+  /** A vendor event: a forced renewal was refused (429 renewal_rate_limited). */
+  renewalRateLimited: 'RenewalRateLimited',
+  /** A vendor event: a vend ran out of its time budget (503). */
+  budgetExceeded: 'BudgetExceeded',
   /** Upstream failures with the {@link DIMENSION.code} dimension (the API error code). */
   upstreamFailureByCode: 'UpstreamFailureByCode',
   /** The API vended a token. */
@@ -131,3 +147,6 @@ export const SESSION_ENCRYPTION_CONTEXT = {
   /** The cache table's name. */
   table: 'table',
 } as const;
+
+/** File name of the access policy bundled next to the vend function's code (see {@link ENV.accessPolicyFile}). */
+export const ACCESS_POLICY_FILE_NAME = 'access-policy.json';

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../../contract/names';
 import { consumersSchema, type Consumer } from '../core/access-policy';
 import { TENANT_ID_PATTERN } from '../core/tenant-config';
+import { readAccessPolicyFile } from './access-policy-file';
 
 /**
  * Runtime configuration from environment variables, validated once at start-up.
@@ -19,7 +20,14 @@ const envSchema = z.object({
     .string()
     .regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name')
     .optional(),
+  /** KMS key (id, ARN or alias) sealing the shared cache's session items; required with the table. */
+  [ENV.cacheKeyId]: z
+    .string()
+    .regex(/^[\w/:.-]{1,2048}$/, 'must be a KMS key id, key ARN or alias')
+    .optional(),
   [ENV.consumers]: z.string().default('[]'),
+  /** JSON file `{"consumers": [...]}` bundled with the function (the deployment's access policy). */
+  [ENV.accessPolicyFile]: z.string().min(1).optional(),
   [ENV.clockSkewSeconds]: z.coerce.number().int().min(0).max(300).default(30),
   [ENV.secretCacheTtlSeconds]: z.coerce.number().int().min(1).max(3600).default(300),
   [ENV.upstreamAttempts]: z.coerce.number().int().min(1).max(5).default(3),
@@ -32,6 +40,7 @@ export interface RuntimeConfig {
   readonly secretPrefix: string;
   readonly tenantsFile?: string;
   readonly cacheTable?: string;
+  readonly cacheKeyId?: string;
   readonly consumers: readonly Consumer[];
   readonly clockSkewSeconds: number;
   readonly secretCacheTtlSeconds: number;
@@ -69,22 +78,29 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems('', parsed.error.issues)}`);
-  const consumers = jsonVariable(
-    ENV.consumers,
-    parsed.data[ENV.consumers],
-    consumersSchema,
-    'a JSON array of {principal, tenants}',
-  );
+  const policyFile = parsed.data[ENV.accessPolicyFile];
+  const consumers = [
+    ...(policyFile
+      ? readAccessPolicyFile(policyFile, env, (message) => new ConfigError(`Invalid configuration: ${message}`))
+      : []),
+    ...jsonVariable(ENV.consumers, parsed.data[ENV.consumers], consumersSchema, 'a JSON array of {principal, tenants}'),
+  ];
   const tenants = jsonVariable(
     ENV.tenants,
     parsed.data[ENV.tenants],
     z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')),
     'a JSON array of tenant ids',
   );
+  if (parsed.data[ENV.cacheTable] && !parsed.data[ENV.cacheKeyId]) {
+    throw new ConfigError(
+      `Invalid configuration: ${ENV.cacheKeyId}: required when ${ENV.cacheTable} is set (the KMS key that encrypts session items).`,
+    );
+  }
   return {
     secretPrefix: parsed.data[ENV.secretPrefix],
     ...(parsed.data[ENV.tenantsFile] ? { tenantsFile: parsed.data[ENV.tenantsFile] } : {}),
     ...(parsed.data[ENV.cacheTable] ? { cacheTable: parsed.data[ENV.cacheTable] } : {}),
+    ...(parsed.data[ENV.cacheKeyId] ? { cacheKeyId: parsed.data[ENV.cacheKeyId] } : {}),
     consumers,
     clockSkewSeconds: parsed.data[ENV.clockSkewSeconds],
     secretCacheTtlSeconds: parsed.data[ENV.secretCacheTtlSeconds],

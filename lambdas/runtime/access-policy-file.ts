@@ -1,0 +1,50 @@
+// The deployment's access policy as a JSON file bundled with the vend function: Lambda's environment (4 KB for all
+// variables together) cannot hold hundreds of consumers, a file next to the code can, and it changes with the code.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+import * as z from 'zod';
+
+import { ENV } from '../../contract/names';
+import { consumersSchema, type Consumer } from '../core/access-policy';
+
+/** What the file holds: `{"consumers": [{"principal", "tenants"}]}`. */
+export const accessPolicyFileSchema = z.strictObject({ consumers: consumersSchema });
+export type AccessPolicyFile = z.infer<typeof accessPolicyFileSchema>;
+
+/** Where the file is: a relative path is resolved against the function's code directory, else the working directory. */
+export function accessPolicyFilePath(path: string, env: Record<string, string | undefined>): string {
+  return isAbsolute(path) ? path : resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), path);
+}
+
+/**
+ * Read and validate the file. Problems name the variable, the file and the field (the file holds principal ARNs
+ * and tenant ids, no secrets); `fail` builds the error so that callers keep their own error class.
+ */
+export function readAccessPolicyFile(
+  path: string,
+  env: Record<string, string | undefined>,
+  fail: (message: string) => Error,
+): readonly Consumer[] {
+  const file = accessPolicyFilePath(path, env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fail(`${ENV.accessPolicyFile}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw fail(`${ENV.accessPolicyFile}: ${file} is not valid JSON.`);
+  }
+  const result = accessPolicyFileSchema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${[file, ...issue.path.map(String)].join('.')}: ${issue.message}`,
+    );
+    throw fail(`${ENV.accessPolicyFile}: ${problems.join('; ')}`);
+  }
+  return result.data.consumers;
+}
