@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
+import { ENV } from '../contract/names';
 import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
 import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
         maxAttempts: 1,
       })
     : undefined;
-  const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+  const runtime = composeRuntime(loadRuntimeConfig({ [ENV.consumers]: '[]' }), {
     tenants: new StaticTenantStore(tenants),
     shared: client ? sharedStateFor(tableName, { now: () => Date.now() }, client) : null,
   });

@@ -11,6 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { build } from 'esbuild';
 
+import { DEFAULT_SECRET_PREFIX, ENV } from '../contract/names';
 import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
 import { AwsJwtVerifier } from '../lambdas/adapters/jwt-verifier';
 import { SecretsManagerTenantStore } from '../lambdas/adapters/secrets-manager-tenant-store';
@@ -33,7 +34,7 @@ import { BUNDLE_SETTINGS, handlerEntry } from '../lib/tvm-function';
  */
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env[ENV.powertoolsMetricsDisabled] ??= 'true';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (
@@ -103,7 +104,7 @@ async function benchHit(): Promise<void> {
     claims: ['custom:companyId'],
   };
   const config = loadRuntimeConfig({
-    TVM_CONSUMERS: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/bench', tenants: ['*'] }]),
+    [ENV.consumers]: JSON.stringify([{ principal: 'arn:aws:iam::123456789012:role/bench', tenants: ['*'] }]),
   });
   const runtime = composeRuntime(config, {
     tenants: new StaticTenantStore({ acme: secret }),
@@ -164,7 +165,7 @@ async function seedTenants(cognito: CognitoEmulator, count: number): Promise<Rec
 
 async function benchBurst(cognito: CognitoEmulator, tenants: Record<string, Record<string, unknown>>): Promise<void> {
   const ids = Object.keys(tenants);
-  const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+  const runtime = composeRuntime(loadRuntimeConfig({ [ENV.consumers]: '[]' }), {
     tenants: new StaticTenantStore(tenants),
     shared: null,
   });
@@ -257,7 +258,7 @@ async function benchMiss(cognito: CognitoEmulator, tenants: Record<string, Recor
   const bareTimes: number[] = [];
   const bare = cognitoClients();
   for (let i = 0; i < 55; i++) {
-    const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+    const runtime = composeRuntime(loadRuntimeConfig({ [ENV.consumers]: '[]' }), {
       tenants: new StaticTenantStore({ t0: secret }),
       shared: null,
       providers: { cognito: new CognitoProvider(verifier, cognitoClients) },
@@ -296,9 +297,9 @@ async function benchColdStart(): Promise<void> {
   const env = {
     ...process.env,
     AWS_REGION: 'ap-southeast-2',
-    TVM_EXPORT_JOB: exportJob,
-    TVM_ENDPOINT: 'https://example.com/',
-    TVM_EXPORT_BUCKET: 'b',
+    [ENV.exportJob]: exportJob,
+    [ENV.endpoint]: 'https://example.com/',
+    [ENV.exportBucket]: 'bench-exports',
   };
   const timeNode = (args: string[]) => {
     const t0 = performance.now();
@@ -378,8 +379,8 @@ async function benchSecrets(): Promise<void> {
     },
     { step: 'initialize', name: 'countCalls' },
   );
-  const runtime = composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
-    tenants: new SecretsManagerTenantStore({ prefix: 'tvm/tenants', client }),
+  const runtime = composeRuntime(loadRuntimeConfig({ [ENV.consumers]: '[]' }), {
+    tenants: new SecretsManagerTenantStore({ prefix: DEFAULT_SECRET_PREFIX, client }),
     shared: null,
     providers: { cognito: new StaticProvider(), 'login-endpoint': new StaticProvider() },
   });
