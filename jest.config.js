@@ -5,12 +5,15 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // @middy/core (and cognito-local's OTP dependencies) are ESM-only: ts-jest turns them into CommonJS like our sources.
   transform: {
-    '^.+\\.[tj]s$': [
+    '^.+\\.m?[tj]s$': [
       'ts-jest',
       { tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@middy|@scure|@noble|@otplib|otplib)/)'],
+  // oauth2-mock-server (with jose and is-plain-obj) is ESM-only too: the in-process OAuth2 upstream of the tests.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@middy|@scure|@noble|@otplib|otplib|oauth2-mock-server|jose|is-plain-obj)/)',
+  ],
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   testTimeout: 30000,
 };

@@ -1,0 +1,117 @@
+// USER_SRP_AUTH for Cognito user pools: the password never leaves the service, only an SRP proof of it.
+// The big-number work is cognito-srp-helper's (Cognito's 3072-bit group, HKDF "Caldera Derived Key",
+// PASSWORD_CLAIM_SIGNATURE); this module drives the two calls and treats every answer as hostile.
+
+import {
+  InitiateAuthCommand,
+  RespondToAuthChallengeCommand,
+  type CognitoIdentityProviderClient,
+  type InitiateAuthCommandOutput,
+  type RespondToAuthChallengeCommandOutput,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { createSrpSession, signSrpSession, wrapAuthChallenge, wrapInitiateAuth } from 'cognito-srp-helper';
+import * as z from 'zod';
+
+import { UpstreamChallengeRequiredError, UpstreamTokenInvalidError } from '../core/errors';
+import type { CognitoTenantConfig } from '../core/tenant-config';
+
+/** The answer of the last call: tokens, or a challenge the service cannot answer. */
+export type SrpOutcome = Pick<InitiateAuthCommandOutput, 'AuthenticationResult' | 'ChallengeName'>;
+
+/** Runs one Cognito call and maps its errors (the provider's classification). */
+export type CognitoCall = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+
+/** SECRET_HASH for a user name, present when the app client has a secret. */
+export type SecretHashFor = (username: string) => string | undefined;
+
+/** PASSWORD_VERIFIER parameters, checked before any arithmetic: hex numbers and a bounded secret block. */
+const passwordVerifierParameters = z.object({
+  SRP_B: z.string().regex(/^[0-9a-fA-F]{1,1024}$/),
+  SALT: z.string().regex(/^[0-9a-fA-F]{1,256}$/),
+  SECRET_BLOCK: z.string().regex(/^[A-Za-z0-9+/=]{1,8192}$/),
+  USER_ID_FOR_SRP: z.string().min(1).max(256),
+});
+
+/** What an operator does about a challenge the service cannot answer on its own. */
+const CHALLENGE_HINTS: Readonly<Record<string, string>> = {
+  NEW_PASSWORD_REQUIRED:
+    'set a permanent password for the user (e.g. admin-set-user-password --permanent) and store it in the tenant secret',
+  SMS_MFA: 'the user has MFA; use a service user without MFA for this tenant',
+  SMS_OTP: 'the user has MFA; use a service user without MFA for this tenant',
+  EMAIL_OTP: 'the user has MFA; use a service user without MFA for this tenant',
+  SOFTWARE_TOKEN_MFA: 'the user has MFA; use a service user without MFA for this tenant',
+  SELECT_MFA_TYPE: 'the user has MFA; use a service user without MFA for this tenant',
+  MFA_SETUP: 'the pool requires MFA setup; exempt the service user from MFA or use a pool without it',
+  DEVICE_SRP_AUTH:
+    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
+  DEVICE_PASSWORD_VERIFIER:
+    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
+  CUSTOM_CHALLENGE: 'the pool runs a custom auth challenge; use an app client without custom auth for this tenant',
+};
+
+/** `upstream_challenge_required` with an operator hint for the challenge. */
+export function challengeRequired(tenantId: string, challengeName: string): UpstreamChallengeRequiredError {
+  const hint = CHALLENGE_HINTS[challengeName];
+  return hint
+    ? new UpstreamChallengeRequiredError(tenantId, challengeName, hint)
+    : new UpstreamChallengeRequiredError(tenantId, challengeName);
+}
+
+/**
+ * InitiateAuth(USER_SRP_AUTH, SRP_A) -> PASSWORD_VERIFIER(SRP_B, SALT, SECRET_BLOCK, USER_ID_FOR_SRP)
+ * -> RespondToAuthChallenge(PASSWORD_CLAIM_SIGNATURE, PASSWORD_CLAIM_SECRET_BLOCK, TIMESTAMP).
+ * Returns the last answer; a further challenge (MFA, device, new password) is the caller's to refuse.
+ */
+export async function srpSignIn(
+  tenantId: string,
+  config: CognitoTenantConfig,
+  client: CognitoIdentityProviderClient,
+  call: CognitoCall,
+  secretHashFor: SecretHashFor,
+): Promise<SrpOutcome> {
+  const srp = createSrpSession(config.username, config.password, config.userPoolId, false);
+  const initiateHash = secretHashFor(config.username);
+  const initiated = await call('sign-in', () =>
+    client.send(
+      new InitiateAuthCommand(
+        wrapInitiateAuth(srp, {
+          AuthFlow: 'USER_SRP_AUTH',
+          ClientId: config.clientId,
+          AuthParameters: { USERNAME: config.username, ...(initiateHash ? { SECRET_HASH: initiateHash } : {}) },
+        }),
+      ),
+    ),
+  );
+  if (initiated.AuthenticationResult || initiated.ChallengeName !== 'PASSWORD_VERIFIER') return initiated;
+
+  const parsed = passwordVerifierParameters.safeParse(initiated.ChallengeParameters ?? {});
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new UpstreamTokenInvalidError(`Cognito sent tenant '${tenantId}' a malformed SRP challenge (${fields}).`);
+  }
+  const parameters = parsed.data;
+  let signed: ReturnType<typeof signSrpSession>;
+  try {
+    signed = signSrpSession(srp, { ...initiated, ChallengeParameters: parameters });
+  } catch (error) {
+    // e.g. SRP_B = 0 mod N (AbortOnZeroBSrpError): an answer no honest server gives.
+    const name = error instanceof Error ? error.name : 'Error';
+    throw new UpstreamTokenInvalidError(`Cognito sent tenant '${tenantId}' an unusable SRP challenge (${name}).`);
+  }
+  // Cognito answers to its internal user name (often the sub), and SECRET_HASH must use it too.
+  const userId = parameters.USER_ID_FOR_SRP;
+  const respondHash = secretHashFor(userId);
+  const responded: RespondToAuthChallengeCommandOutput = await call('sign-in', () =>
+    client.send(
+      new RespondToAuthChallengeCommand(
+        wrapAuthChallenge(signed, {
+          ClientId: config.clientId,
+          ChallengeName: 'PASSWORD_VERIFIER',
+          ChallengeResponses: { USERNAME: userId, ...(respondHash ? { SECRET_HASH: respondHash } : {}) },
+          ...(initiated.Session ? { Session: initiated.Session } : {}),
+        }),
+      ),
+    ),
+  );
+  return responded;
+}
