@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,6 +12,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -19,6 +22,15 @@ export const BUNDLE_SETTINGS = { minify: true, sourceMap: true, target: 'node24'
 
 export function handlerEntry(handlerName: string): string {
   return join(__dirname, '..', 'lambdas', 'handlers', `${handlerName}.ts`);
+}
+
+/**
+ * The prebuilt bundle of a handler (`dist/bundles/<name>/`, made by `npm run build`) when this code runs from
+ * the installed package; undefined in a source checkout, where the handler is bundled from TypeScript at synth.
+ */
+export function prebuiltBundle(handlerName: string): string | undefined {
+  const dir = join(__dirname, '..', 'bundles', handlerName);
+  return existsSync(join(dir, 'index.js')) ? dir : undefined;
 }
 
 export interface TvmFunctionProps {
@@ -36,6 +48,11 @@ export interface TvmFunctionProps {
    * @default - a new role with no managed policies
    */
   readonly role?: iam.Role;
+  /**
+   * Concurrent executions reserved for (and capping) this function.
+   * @default - unreserved (scheduled functions get 1 from `invokeOnSchedule`)
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -44,7 +61,7 @@ export interface TvmFunctionProps {
  * with retention, active tracing, and a role that holds only what is granted to it.
  */
 export class TvmFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -61,9 +78,7 @@ export class TvmFunction extends Construct {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `${props.description} (${SERVICE_NAME})`,
       });
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.handlerName),
-      handler: 'handler',
+    const common = {
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -73,22 +88,37 @@ export class TvmFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.powertoolsServiceName]: SERVICE_NAME,
         [ENV.powertoolsMetricsNamespace]: METRICS_NAMESPACE,
         ...props.environment,
       },
-      bundling: {
-        minify: BUNDLE_SETTINGS.minify,
-        sourceMap: BUNDLE_SETTINGS.sourceMap,
-        sourcesContent: false,
-        target: BUNDLE_SETTINGS.target,
-        format: OutputFormat.CJS,
-        // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
-        externalModules: [],
-      },
-    });
+    };
+    const prebuilt = prebuiltBundle(props.handlerName);
+    this.function = prebuilt
+      ? new lambda.Function(this, 'Function', {
+          ...common,
+          code: lambda.Code.fromAsset(prebuilt),
+          handler: 'index.handler',
+        })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: handlerEntry(props.handlerName),
+          handler: 'handler',
+          bundling: {
+            minify: BUNDLE_SETTINGS.minify,
+            sourceMap: BUNDLE_SETTINGS.sourceMap,
+            sourcesContent: false,
+            target: BUNDLE_SETTINGS.target,
+            format: OutputFormat.CJS,
+            // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
+            externalModules: [],
+          },
+        });
     this.logGroup.grantWrite(this.role);
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
@@ -101,15 +131,30 @@ export class TvmFunction extends Construct {
   }
 
   /**
-   * Invoke this function on a schedule (EventBridge Scheduler), without retries: the next run
-   * comes soon anyway, and a failed run is counted by the function's Errors alarm.
+   * Invoke this function on a schedule (EventBridge Scheduler, in the stack's own schedule group), at most one run
+   * at a time (reserved concurrency 1). The Scheduler retries a refused delivery a few times; a run that fails is not
+   * retried (the next run comes soon and catches up). Whatever fails for good lands in the stack's encrypted failure
+   * queue, which has an alarm ({@link ScheduledInvocations}).
    */
   invokeOnSchedule(schedule: scheduler.ScheduleExpression, description: string): scheduler.Schedule {
+    const shared = ScheduledInvocations.of(this);
+    (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    this.function.configureAsyncInvoke({
+      retryAttempts: SCHEDULED_INVOCATION.functionRetryAttempts,
+      maxEventAge: SCHEDULED_INVOCATION.functionMaxEventAge,
+      onFailure: new destinations.SqsDestination(shared.failureQueue),
+    });
     const role = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com') });
     const created = new scheduler.Schedule(this, 'Schedule', {
       description,
       schedule,
-      target: new targets.LambdaInvoke(this.function, { retryAttempts: 0, role }),
+      scheduleGroup: shared.group,
+      target: new targets.LambdaInvoke(this.function, {
+        retryAttempts: SCHEDULED_INVOCATION.schedulerRetryAttempts,
+        maxEventAge: SCHEDULED_INVOCATION.schedulerMaxEventAge,
+        deadLetterQueue: shared.failureQueue,
+        role,
+      }),
     });
     const invokePolicy = role.node.tryFindChild('DefaultPolicy');
     if (invokePolicy) {

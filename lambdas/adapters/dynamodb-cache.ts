@@ -8,11 +8,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 import type { Clock, FailureMark, FailureMarks, LeaseStore, Session, SharedSessionCache } from '../core/ports';
+import { awsClientOptions, type AwsClientTimeouts } from './aws-client-options';
+import { EnvelopeOpenError, type Envelope } from './envelope';
+import { SessionItemCodec } from './session-item';
 
 /**
  * The fleet-wide layer in one DynamoDB table (partition key `pk`, TTL attribute `ttl`).
  * Every key starts with the tenant id:
- *   `<tenant>#session`  the session (tokens, refresh token, expiry, secret version) and its revision `rev`
+ *   `<tenant>#session`  the session (tokens, refresh token, claims: sealed with KMS; expiry, secret version) and its revision `rev`
  *   `<tenant>#lease`    who renews the tenant right now, until when
  *   `<tenant>#mark`     the lockout guard's failure mark
  */
@@ -23,9 +26,9 @@ export interface DynamoDbTableOptions {
   readonly clock?: Clock;
 }
 
-/** Short timeouts: the table is an optimisation, and vending must not wait long on it. */
-export function cacheTableClient(): DynamoDBClient {
-  return new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 1500 } });
+/** Short timeouts that fire (see `aws-client-options.ts`): the table is an optimisation, and vending must not wait long on it. */
+export function cacheTableClient(overrides: Partial<AwsClientTimeouts> = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...awsClientOptions('dynamodb', overrides) });
 }
 
 /** How long a session item outlives its tokens: its refresh token can still renew without the password. */
@@ -57,15 +60,35 @@ abstract class TableAdapter {
   }
 }
 
-function sessionFromItem(item: Record<string, AttributeValue>): Session {
-  const session = JSON.parse(item.data?.S ?? '{}') as Session;
-  return { ...session, revision: Number(item.rev?.N ?? 0) };
+export interface DynamoDbSessionCacheOptions extends DynamoDbTableOptions {
+  /** Seals each session item under the context {tenant, table} (KMS in Lambda, {@link localEnvelope} locally). */
+  readonly envelope: Envelope;
 }
 
+/** Session items: tokens and refresh token sealed by the envelope (see `session-item.ts`), CAS on `rev`. */
 export class DynamoDbSessionCache extends TableAdapter implements SharedSessionCache {
+  private readonly codec: SessionItemCodec;
+
+  constructor(options: DynamoDbSessionCacheOptions) {
+    super(options);
+    this.codec = new SessionItemCodec(options.envelope, options.tableName);
+  }
+
+  /** Throws when the item cannot be opened (KMS refused or failed): the vendor then carries on without it. */
   async get(tenantId: string): Promise<Session | undefined> {
     const item = await this.getItem(tenantId, 'session');
-    return item ? sessionFromItem(item) : undefined;
+    return item ? this.codec.session(tenantId, item) : undefined;
+  }
+
+  /** The winner of a lost race; undefined when there is none or it can never be opened (so it may be replaced). */
+  private async winner(tenantId: string, item: Record<string, AttributeValue> | undefined) {
+    if (!item) return undefined;
+    try {
+      return await this.codec.session(tenantId, item);
+    } catch (error) {
+      if (error instanceof EnvelopeOpenError) return undefined;
+      throw error; // KMS refused or is unavailable: the item may hold a newer refresh token, keep it.
+    }
   }
 
   async putIfUnchanged(
@@ -75,7 +98,7 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     let expected = expectedRevision;
     for (let attempt = 0; attempt < 3; attempt++) {
       const revision = (expected ?? 0) + 1;
-      const { revision: _old, ...data } = session;
+      const attributes = await this.codec.attributes(session);
       try {
         await this.client.send(
           new PutItemCommand({
@@ -83,9 +106,7 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
             Item: {
               ...this.key(session.tenantId, 'session'),
               rev: { N: String(revision) },
-              data: { S: JSON.stringify(data) },
-              secretVersion: { S: session.secretVersion },
-              expiresAt: { N: String(session.expiresAt) },
+              ...attributes,
               ttl: { N: String(session.expiresAt + SESSION_RETENTION_SECONDS) },
             },
             ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#rev = :expected',
@@ -103,9 +124,10 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         // DynamoDB returns the item that won; emulators that do not are asked again.
         const winner = error.Item ?? (await this.getItem(session.tenantId, 'session'));
-        const current = winner ? sessionFromItem(winner) : undefined;
+        const current = await this.winner(session.tenantId, winner);
         if (!current) {
-          expected = undefined;
+          // No item any more, or one no key opens (tampered, or written before encryption): replace it.
+          expected = winner ? Number(winner.rev?.N ?? 0) : undefined;
           continue;
         }
         // Someone else wrote first. Keep theirs when it is for the same credentials and lives as long:

@@ -1,4 +1,4 @@
-import { composeRuntime } from '../runtime/compose';
+import { composeRuntime, refreshSourcesFor } from '../runtime/compose';
 import { loadRuntimeConfig } from '../runtime/config';
 import { createObservability, vendorEventSink } from './observability';
 import { createRefreshHandler } from './refresh-handler';
@@ -8,4 +8,4 @@ const observability = createObservability();
 const config = loadRuntimeConfig(process.env);
 const runtime = composeRuntime(config, { onEvent: vendorEventSink(observability) });
 
-export const handler = createRefreshHandler(runtime, config, observability);
+export const handler = createRefreshHandler(runtime, refreshSourcesFor(config, runtime), config, observability);

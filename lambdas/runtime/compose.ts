@@ -4,14 +4,19 @@ import {
   DynamoDbLeases,
   DynamoDbSessionCache,
 } from '../adapters/dynamodb-cache';
+import { DynamoDbSessionSchedules } from '../adapters/dynamodb-session-schedules';
+import { localEnvelope, type Envelope } from '../adapters/envelope';
 import { FileTenantStore } from '../adapters/file-tenant-store';
 import { AwsJwtVerifier, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { kmsEnvelope } from '../adapters/kms-envelope';
 import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
+import { SecretsManagerTenantDirectory } from '../adapters/secrets-manager-tenant-directory';
 import { SecretsManagerTenantStore } from '../adapters/secrets-manager-tenant-store';
 import { systemClock } from '../adapters/system-clock';
 import { AccessPolicy } from '../core/access-policy';
 import { TokenApi } from '../core/api';
 import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
+import { staticDirectory, type RefreshSources } from '../core/refresher';
 import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
 import { CognitoProvider, type CognitoClientFactory } from '../providers/cognito';
 import { LoginEndpointProvider, type FetchLike } from '../providers/login-endpoint';
@@ -50,13 +55,46 @@ export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore
   });
 }
 
-export function sharedStateFor(tableName: string, clock: Clock, client = cacheTableClient()): SharedState {
+/**
+ * The fleet-wide layer on one table. `envelope` seals the session items: KMS in Lambda; by default the local
+ * in-process stand-in (local mode, tests, benchmarks), which every `sharedStateFor` of a process shares.
+ */
+export function sharedStateFor(
+  tableName: string,
+  clock: Clock,
+  client = cacheTableClient(),
+  envelope: Envelope = localEnvelope(),
+): SharedState {
   const options = { tableName, client, clock };
   return {
-    cache: new DynamoDbSessionCache(options),
+    cache: new DynamoDbSessionCache({ ...options, envelope }),
     leases: new DynamoDbLeases(options),
     failureMarks: new DynamoDbFailureMarks(options),
   };
+}
+
+/**
+ * The refresher's tenants: a fixed `TVM_TENANTS` list when one is set, the tenants file in local mode, else every
+ * secret under the prefix (so adding a tenant needs no redeploy). With the shared cache, the sessions' schedules
+ * come from the table, so tenants that are not due cost no call.
+ */
+export function refreshSourcesFor(config: RuntimeConfig, runtime: Pick<Runtime, 'tenants'>): RefreshSources {
+  const store = runtime.tenants as TenantStore & { tenantIds?: () => string[] };
+  const directory =
+    config.tenants.length > 0
+      ? staticDirectory(config.tenants)
+      : typeof store.tenantIds === 'function'
+        ? { list: async () => (store.tenantIds?.() ?? []).map((tenantId) => ({ tenantId })) }
+        : new SecretsManagerTenantDirectory({ prefix: config.secretPrefix });
+  return {
+    directory,
+    ...(config.cacheTable ? { schedules: new DynamoDbSessionSchedules({ tableName: config.cacheTable }) } : {}),
+  };
+}
+
+/** KMS when a key is configured (always in Lambda: the config requires it with the table), else local. */
+export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Envelope {
+  return config.cacheKeyId ? kmsEnvelope({ keyId: config.cacheKeyId }) : localEnvelope();
 }
 
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
@@ -66,7 +104,7 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
   const shared =
     overrides.shared === undefined
       ? config.cacheTable
-        ? sharedStateFor(config.cacheTable, clock)
+        ? sharedStateFor(config.cacheTable, clock, cacheTableClient(), cacheEnvelopeFor(config))
         : undefined
       : (overrides.shared ?? undefined);
   const vendor = new TokenVendor({

@@ -1,4 +1,12 @@
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+
 import { DynamoDbFailureMarks, DynamoDbLeases, DynamoDbSessionCache } from '../../../lambdas/adapters/dynamodb-cache';
+import {
+  DataKeyEnvelope,
+  LocalKeyProvider,
+  type DataKeyProvider,
+  type EncryptionContext,
+} from '../../../lambdas/adapters/envelope';
 import type { Session } from '../../../lambdas/core/ports';
 import { startLocalDynamo, type LocalDynamo } from '../../../lambdas/local/dynalite';
 import { FakeClock } from '../../support/fakes';
@@ -11,7 +19,9 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
-const options = () => ({ tableName: dynamo.tableName, client: dynamo.client(), clock });
+const provider = new LocalKeyProvider();
+const envelope = new DataKeyEnvelope(provider);
+const options = () => ({ tableName: dynamo.tableName, client: dynamo.client(), clock, envelope });
 
 function session(
   tenantId: string,
@@ -59,6 +69,60 @@ describe('DynamoDbSessionCache', () => {
     const result = await cache.putIfUnchanged(session('t3', 'new', clock.nowSeconds() + 3600, 'v2'), undefined);
     expect(result.conflict).toBe(false);
     expect((await cache.get('t3'))?.refreshToken).toBe('new');
+  });
+
+  it('keeps tokens, refresh token and claims only in the sealed attribute, bound to the tenant', async () => {
+    const cache = new DynamoDbSessionCache(options());
+    await cache.putIfUnchanged({ ...session('t4', 'rt-secret-4'), claims: { email: 'ops@example.com' } }, undefined);
+    const raw = await dynamo
+      .client()
+      .send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: 't4#session' } } }));
+    const item = raw.Item ?? {};
+    expect(Object.keys(item).sort()).toEqual(['expiresAt', 'issuedAt', 'pk', 'rev', 'sealed', 'secretVersion', 'ttl']);
+    const everything = JSON.stringify(item) + Buffer.from(item.sealed?.B ?? []).toString('latin1');
+    for (const secret of ['rt-secret-4', 'id-rt-secret-4', 'ops@example.com']) expect(everything).not.toContain(secret);
+    // The same sealed bytes under another tenant's key do not open.
+    await dynamo
+      .client()
+      .send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...item, pk: { S: 't5#session' } } }));
+    await expect(cache.get('t5')).rejects.toThrow(/failed authentication|does not open/);
+  });
+
+  it('replaces an item no key opens (tampered) or written in plaintext before encryption', async () => {
+    const cache = new DynamoDbSessionCache(options());
+    const client = dynamo.client();
+    const { pk, ...rest } = { pk: { S: 't6#session' }, rev: { N: '4' }, sealed: { B: Buffer.from('not an envelope') } };
+    await client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { pk, ...rest } }));
+    await expect(cache.get('t6')).rejects.toThrow(/Not a sealed value/);
+    const replaced = await cache.putIfUnchanged(session('t6', 'rt-6'), undefined);
+    expect(replaced).toMatchObject({ conflict: false, stored: { revision: 5 } });
+    expect((await cache.get('t6'))?.refreshToken).toBe('rt-6');
+
+    const legacy = { ...session('t7', 'rt-plain'), revision: undefined };
+    await client.send(
+      new PutItemCommand({
+        TableName: dynamo.tableName,
+        Item: { pk: { S: 't7#session' }, rev: { N: '2' }, data: { S: JSON.stringify(legacy) } },
+      }),
+    );
+    expect(await cache.get('t7')).toBeUndefined(); // a plaintext item is never trusted
+    expect((await cache.putIfUnchanged(session('t7', 'rt-7'), undefined)).stored.revision).toBe(3);
+    expect((await cache.get('t7'))?.refreshToken).toBe('rt-7');
+  });
+
+  it('keeps a winner it cannot open for now (key provider refused) instead of replacing it', async () => {
+    const refusing: DataKeyProvider = {
+      generate: (context: EncryptionContext) => provider.generate(context),
+      decrypt: async () => {
+        throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+      },
+    };
+    const writer = new DynamoDbSessionCache(options());
+    await writer.putIfUnchanged(session('t8', 'rt-newest'), undefined);
+    const reader = new DynamoDbSessionCache({ ...options(), envelope: new DataKeyEnvelope(refusing) });
+    await expect(reader.get('t8')).rejects.toThrow('denied');
+    await expect(reader.putIfUnchanged(session('t8', 'rt-other'), undefined)).rejects.toThrow('denied');
+    expect((await writer.get('t8'))?.refreshToken).toBe('rt-newest');
   });
 });
 

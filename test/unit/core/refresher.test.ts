@@ -1,7 +1,7 @@
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
 import { UpstreamUnavailableError } from '../../../lambdas/core/errors';
-import { refreshTenants } from '../../../lambdas/core/refresher';
+import { refreshTenants, type SessionSchedule, type SessionScheduleSource } from '../../../lambdas/core/refresher';
 import { TokenVendor } from '../../../lambdas/core/vendor';
 import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
 
@@ -15,7 +15,7 @@ function setup() {
       broken: cognitoSecret,
       cold: cognitoSecret,
     }),
-    providers: { cognito: provider, 'login-endpoint': provider },
+    providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
     cache: new MemorySessionCache(),
     failureMarks: new MemoryFailureMarks(),
     clock,
@@ -53,5 +53,120 @@ describe('refreshTenants', () => {
     const { vendor } = setup();
     const results = await refreshTenants(vendor, ['ghost', 'cold']);
     expect(results.map((r) => r.outcome)).toEqual(['failed', 'renewed']);
+  });
+});
+
+/** Schedules as the shared table would give them, counting reads. */
+function schedulesOf(entries: Record<string, SessionSchedule>): SessionScheduleSource & { reads: number } {
+  const source = {
+    reads: 0,
+    schedules: async (ids: readonly string[]) => {
+      source.reads++;
+      return new Map(ids.filter((id) => entries[id]).map((id) => [id, entries[id] as SessionSchedule]));
+    },
+  };
+  return source;
+}
+
+describe('refreshTenants at scale', () => {
+  function many(count: number) {
+    const clock = new FakeClock();
+    const provider = new FakeProvider(clock);
+    const secrets = Object.fromEntries(Array.from({ length: count }, (_, i) => [`t${i}`, cognitoSecret]));
+    const tenants = new StaticTenantStore(secrets);
+    const vendor = new TokenVendor({
+      tenants,
+      providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
+      cache: new MemorySessionCache(),
+      failureMarks: new MemoryFailureMarks(),
+      clock,
+      sleep: async () => undefined,
+    });
+    return { clock, provider, vendor, tenants };
+  }
+
+  it('5,000 tenants: not-due ones cost no call, due ones go most urgent first, the rest wait for the next run', async () => {
+    const { clock, provider, vendor, tenants } = many(5000);
+    const version = (await tenants.get('t0')).version;
+    const now = clock.nowSeconds();
+    const entries: Record<string, SessionSchedule> = {};
+    for (let i = 0; i < 5000; i++) {
+      // Every 10th tenant is due (issued 50 min ago, expiring within the next 10 min, sooner for higher i);
+      // every 100th has none; the others were issued 10 min ago.
+      if (i % 100 === 0) continue;
+      entries[`t${i}`] =
+        i % 10 === 0
+          ? { secretVersion: version, issuedAt: now - 3000, expiresAt: now + 600 - Math.floor(i / 10) }
+          : { secretVersion: version, issuedAt: now - 600, expiresAt: now + 3000 };
+    }
+    const schedules = schedulesOf(entries);
+    // The run's time: each upstream call "takes" 1 s of a 300 s invocation; 20 s are kept in reserve.
+    let remaining = 300_000;
+    const tick = provider.issue.bind(provider);
+    provider.issue = (via, token) => {
+      remaining -= 1000;
+      return tick(via, token);
+    };
+    const discovered = Array.from({ length: 5000 }, (_, i) => ({ tenantId: `t${i}`, version }));
+    const results = await refreshTenants(vendor, discovered, {
+      schedules,
+      clock,
+      concurrency: 8,
+      remainingMs: () => remaining,
+      reserveMs: 20_000,
+    });
+    const by = (outcome: string) => results.filter((r) => r.outcome === outcome).map((r) => r.tenantId);
+    expect(schedules.reads).toBe(1);
+    expect(by('fresh')).toHaveLength(4500);
+    expect(by('failed')).toEqual([]);
+    const renewed = by('renewed');
+    // 280 s of budget at 1 s per call, plus the workers already running when it ran out.
+    expect(renewed.length).toBeGreaterThanOrEqual(280);
+    expect(renewed.length).toBeLessThanOrEqual(288);
+    expect(provider.signIns).toBe(renewed.length);
+    expect(by('skipped')).toHaveLength(500 - renewed.length);
+    // Most urgent first: exactly the due sessions expiring soonest (highest i) were renewed.
+    const byUrgency = Array.from({ length: 5000 }, (_, i) => 4999 - i)
+      .filter((i) => i % 10 === 0 && i % 100 !== 0)
+      .map((i) => `t${i}`);
+    expect(new Set(renewed)).toEqual(new Set(byUrgency.slice(0, renewed.length)));
+    expect(renewed.some((id) => entries[id] === undefined)).toBe(false); // no-session tenants come last
+  });
+
+  it('asks the vendor for every tenant when the directory does not know versions or schedules fail', async () => {
+    const { clock, provider, vendor } = many(3);
+    const failing = {
+      schedules: async () => {
+        throw new Error('table down');
+      },
+    };
+    const results = await refreshTenants(vendor, ['t0', 't1', 't2'], { schedules: failing, clock });
+    expect(results.map((r) => r.outcome)).toEqual(['renewed', 'renewed', 'renewed']);
+    expect(provider.signIns).toBe(3);
+  });
+
+  it('asks the vendor about a session the table shows under an older secret version, even if not due', async () => {
+    const { clock, vendor, tenants } = many(2);
+    await vendor.vend('t0', 0);
+    await vendor.vend('t1', 0);
+    const now = clock.nowSeconds();
+    const version = (await tenants.get('t0')).version;
+    const schedules = schedulesOf({
+      t0: { secretVersion: 'older', issuedAt: now, expiresAt: now + 3600 },
+      t1: { secretVersion: version, issuedAt: now, expiresAt: now + 3600 },
+    });
+    const results = await refreshTenants(
+      vendor,
+      [
+        { tenantId: 't0', version },
+        { tenantId: 't1', version },
+      ],
+      { schedules, clock },
+    );
+    // t0 is asked (the vendor then sees its own session is current); t1 is known fresh without asking.
+    expect(results).toEqual([
+      { tenantId: 't0', outcome: 'fresh' },
+      { tenantId: 't1', outcome: 'fresh' },
+    ]);
   });
 });

@@ -1,0 +1,47 @@
+// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.js, made with the
+// same esbuild settings as the CDK constructs use. The installed package's constructs deploy these, so a
+// consumer's `cdk synth` needs neither esbuild nor Docker nor the TypeScript sources.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { build } from 'esbuild';
+
+import { BUNDLE_SETTINGS, handlerEntry } from '../lib/tvm-function';
+
+const handlersDir = join(__dirname, '..', 'lambdas', 'handlers');
+const outDir = join(__dirname, '..', 'dist', 'bundles');
+
+/** Every module under lambdas/handlers that exports a Lambda `handler`. */
+function handlerNames(): string[] {
+  return readdirSync(handlersDir)
+    .filter((file) => file.endsWith('.ts'))
+    .filter((file) =>
+      /export (const|async function|function) handler\b/.test(readFileSync(join(handlersDir, file), 'utf8')),
+    )
+    .map((file) => file.replace(/\.ts$/, ''));
+}
+
+async function main(): Promise<void> {
+  for (const name of handlerNames()) {
+    const outfile = join(outDir, name, 'index.js');
+    await build({
+      entryPoints: [handlerEntry(name)],
+      bundle: true,
+      platform: 'node',
+      target: BUNDLE_SETTINGS.target,
+      format: BUNDLE_SETTINGS.format,
+      minify: BUNDLE_SETTINGS.minify,
+      sourcemap: BUNDLE_SETTINGS.sourceMap,
+      sourcesContent: false,
+      outfile,
+      logLevel: 'warning',
+    });
+    process.stdout.write(`bundled ${name} -> ${outfile}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
