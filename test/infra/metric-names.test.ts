@@ -12,7 +12,7 @@ import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
 import type { VendorEvent } from '../../lambdas/core/ports';
 import { createObservability, METRIC_BY_EVENT, vendorEventSink } from '../../lambdas/handlers/observability';
 import { createRefreshHandler } from '../../lambdas/handlers/refresh-handler';
-import { composeRuntime } from '../../lambdas/runtime/compose';
+import { composeRuntime, refreshSourcesFor } from '../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { loadDeploymentConfig } from '../../lib/config';
 import { TokenVendingStack } from '../../lib/token-vending-stack';
@@ -67,7 +67,12 @@ async function emitEverything(): Promise<void> {
       shared: null,
       providers: { cognito: provider, 'login-endpoint': provider },
     });
-    await createRefreshHandler(runtime, config, createObservability())({}, lambdaContext);
+    await createRefreshHandler(
+      runtime,
+      refreshSourcesFor(config, runtime),
+      config,
+      createObservability(),
+    )({}, { ...lambdaContext, getRemainingTimeInMillis: () => 300_000 });
   } finally {
     process.env.POWERTOOLS_METRICS_DISABLED = previous;
   }
