@@ -51,8 +51,10 @@ export const ENV = {
   endpoint: 'TVM_ENDPOINT',
   /** S3 bucket an export job writes to. */
   exportBucket: 'TVM_EXPORT_BUCKET',
-  /** JSON definition of one export job. */
+  /** JSON definition of one export job (local runs and tests; deployed functions use {@link ENV.exportJobFile}). */
   exportJob: 'TVM_EXPORT_JOB',
+  /** Path of a file holding the export job's JSON definition (the stack ships it in a layer, not in a variable). */
+  exportJobFile: 'TVM_EXPORT_JOB_FILE',
   /** Powertools: service name of logs and metrics. */
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   /** Powertools: CloudWatch namespace of the metrics. */

@@ -1,8 +1,14 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,11 +16,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 import { ENV } from '../contract/names';
-import type { ExportJob } from '../lambdas/core/export-windows';
+import { jobPrefix, type ExportJob } from '../lambdas/core/export-windows';
+import { JOB_FILE_IN_LAYER, JOB_FILE_PATH } from '../lambdas/export/job-file';
+import { AnalyticsExportTable } from './analytics-export-table';
 import { TvmFunction } from './tvm-function';
 
 export interface AnalyticsExportJobProps {
-  /** The job: tenant, schedule, GraphQL endpoint and query, window. */
+  /** The job: tenant, schedule, GraphQL or REST source, pagination, window. */
   readonly job: ExportJob;
   /** The token API the job calls (its role may invoke only its tenant's token method). */
   readonly api: apigw.RestApi;
@@ -35,36 +43,60 @@ export interface AnalyticsExportJobProps {
    * @default - an alarm without actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Function timeout; each run stops about 90 s before it and resumes the window next run.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /**
+   * Glue database of the job's table.
+   * @default the stack's shared export database (`<stack name>_exports`)
+   */
+  readonly database?: glue.CfnDatabase;
 }
 
 /**
- * One scheduled analytics export: a function that gets its tenant's upstream headers
- * from the token API, runs the job's GraphQL query per time window and writes the
- * results to S3, a schedule, and an alarm on failures.
+ * One scheduled analytics export: a function that gets its tenant's upstream headers from the token API,
+ * pages through the job's GraphQL or REST source per time window and streams the records to S3 as gzip
+ * NDJSON under Hive-style partitions; its schedule (at most one run at a time, explicit retries), its Glue
+ * table for Athena, and an alarm on failures. The job definition ships in a layer, not in a variable.
  */
 export class AnalyticsExportJob extends Construct {
   readonly function: TvmFunction;
   /** The role to list as a consumer of the token API. */
   readonly role: iam.IRole;
   readonly alarm: cloudwatch.Alarm;
+  /** The job's Athena table. */
+  readonly table: AnalyticsExportTable;
+  readonly schedule: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: AnalyticsExportJobProps) {
     super(scope, id);
     const { job, api, bucket } = props;
+    const timeout = props.timeout ?? Duration.minutes(15);
     this.function = new TvmFunction(this, 'Export', {
       handlerName: 'export',
       description: `Analytics export ${job.name} for tenant ${job.tenant}`,
       environment: {
         [ENV.endpoint]: api.url,
         [ENV.exportBucket]: bucket.bucketName,
-        [ENV.exportJob]: JSON.stringify(job),
+        [ENV.exportJobFile]: JOB_FILE_PATH,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      timeout: Duration.minutes(5),
+      timeout,
+      memorySize: props.memorySize ?? 512,
       ...(props.role ? { role: props.role } : {}),
     });
     this.role = this.function.role;
-
+    // The job definition (queries can be long) as a file in a layer: no 4 KB environment limit.
+    this.function.function.addLayers(
+      new lambda.LayerVersion(this, 'JobDefinition', {
+        code: lambda.Code.fromAsset(jobDefinitionAsset(job)),
+        description: `Export job ${job.name} definition`,
+      }),
+    );
     // Only its own tenant's token method.
     this.function.role.addToPolicy(
       new iam.PolicyStatement({
@@ -72,10 +104,11 @@ export class AnalyticsExportJob extends Construct {
         resources: [api.arnForExecuteApi('GET', `/v1/tenants/${job.tenant}/token`, api.deploymentStage.stageName)],
       }),
     );
-    const prefix = `${job.prefix}/${job.tenant}/${job.name}/`;
+    // Only its own prefix: write (multipart included), read back its own state and staging, delete staging.
+    const prefix = jobPrefix(job);
     this.function.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject'],
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
         resources: [bucket.arnForObjects(`${prefix}*`)],
       }),
     );
@@ -89,10 +122,16 @@ export class AnalyticsExportJob extends Construct {
     );
     if (bucket.encryptionKey) bucket.encryptionKey.grantEncryptDecrypt(this.function.role);
 
-    this.function.invokeOnSchedule(
+    // At most one run at a time (reserved concurrency 1) and explicit retries: see TvmFunction.invokeOnSchedule.
+    this.schedule = this.function.invokeOnSchedule(
       scheduler.ScheduleExpression.expression(job.schedule),
       `token-vending-machine export ${job.name}`,
     );
+    this.table = new AnalyticsExportTable(this, 'Table', {
+      job,
+      bucket,
+      ...(props.database ? { database: props.database } : {}),
+    });
 
     const stack = Stack.of(this);
     const policy = this.function.role.node.tryFindChild('DefaultPolicy');
@@ -113,4 +152,12 @@ export class AnalyticsExportJob extends Construct {
     });
     if (props.alarmTopic) this.alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
+}
+
+/** A directory holding `tvm/export-job.json` for the layer; same job, same content, same asset hash. */
+export function jobDefinitionAsset(job: ExportJob): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tvm-export-job-'));
+  mkdirSync(join(dir, JOB_FILE_IN_LAYER.dir));
+  writeFileSync(join(dir, JOB_FILE_IN_LAYER.dir, JOB_FILE_IN_LAYER.file), JSON.stringify(job));
+  return dir;
 }

@@ -1,5 +1,6 @@
 // The analytics export job's handler: run the job's pending windows, count and log the outcome.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 
 import { DIMENSION, METRIC } from '../../contract/names';
 import type { ExportJob } from '../core/export-windows';
@@ -12,17 +13,32 @@ export interface ExportHandlerDeps {
   readonly job: ExportJob;
   /** Runs the job's pending windows. */
   readonly runner: Pick<ExportRunner, 'run'>;
+  /**
+   * Time kept back from the function's timeout to finish the current segment and checkpoint: the run's
+   * deadline is the remaining time minus this (at most a fifth of the remaining time).
+   * @default 90000
+   */
+  readonly reserveMs?: number;
+  /** @default Date */
+  readonly clock?: { now(): number };
 }
 
 /** Scheduled export: run the job, count written and skipped windows; a failure is counted, logged and rethrown. */
-export function createExportHandler({ job, runner }: ExportHandlerDeps, observability: Observability) {
+export function createExportHandler(
+  { job, runner, reserveMs = 90_000, clock = Date }: ExportHandlerDeps,
+  observability: Observability,
+) {
   const { logger, metrics } = observability;
-  const run = async (): Promise<WindowResult[]> => {
+  const run = async (_event: unknown, context: Context): Promise<WindowResult[]> => {
     metrics.addDimension(DIMENSION.job, job.name);
+    const remaining = context.getRemainingTimeInMillis();
+    // The run stops here, checkpoints, and the next run resumes the window (see export-runner.ts).
+    const deadline = clock.now() + remaining - Math.min(reserveMs, remaining / 5);
     try {
-      const results = await runner.run(job);
+      const results = await runner.run(job, { deadline });
       const written = results.filter((r) => r.outcome === 'written').length;
       const skipped = results.filter((r) => r.outcome === 'skipped').length;
+      const paused = results.filter((r) => r.outcome === 'paused').length;
       metrics.addMetric(METRIC.exportWindowsWritten, MetricUnit.Count, written);
       metrics.addMetric(METRIC.exportWindowsSkipped, MetricUnit.Count, skipped);
       logger.info('export finished', {
@@ -30,6 +46,8 @@ export function createExportHandler({ job, runner }: ExportHandlerDeps, observab
         tenantId: job.tenant,
         written,
         skipped,
+        paused,
+        records: results.reduce((sum, r) => sum + (r.outcome === 'written' ? (r.records ?? 0) : 0), 0),
         keys: results.map((r) => r.key),
       });
       return results;

@@ -14,7 +14,8 @@ describe('AnalyticsExports', () => {
     withoutJobs.template.resourceCountIs('AWS::S3::Bucket', 0);
     const functions = Object.values(withJobs.template.findResources('AWS::Lambda::Function'));
     const exportFunction = functions.find((f) => String(f.Properties.Description).startsWith('Analytics export'));
-    expect(exportFunction?.Properties.Environment.Variables.TVM_EXPORT_JOB).toBe(JSON.stringify(job));
+    // The job definition ships in a layer (analytics-export-job.test.ts), not in a variable.
+    expect(exportFunction?.Properties.Environment.Variables.TVM_EXPORT_JOB_FILE).toBe('/opt/tvm/export-job.json');
     withJobs.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: job?.schedule });
     withJobs.template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: Match.anyValue(),

@@ -52,4 +52,25 @@ describe('export handler', () => {
     expect(failed.error).toMatchObject({ name: 'Error', message: 'GraphQL call failed' });
     expect(JSON.stringify(failed.error)).toContain('socket hang up');
   });
+
+  it('gives the runner a deadline before the function times out, and reports paused windows', async () => {
+    const deadlines: Array<number | undefined> = [];
+    const runner = {
+      run: async (_job: typeof job, options?: { deadline?: number }) => {
+        deadlines.push(options?.deadline);
+        return [result('a', 'written'), result('b', 'paused')];
+      },
+    };
+    const clock = { now: () => 1_000_000 };
+    const handler = createExportHandler(
+      { job, runner, clock, reserveMs: 1_000 },
+      createObservability({ tracing: false }),
+    );
+    await handler({}, lambdaContext); // 10 s remaining
+    expect(deadlines).toEqual([1_000_000 + 10_000 - 1_000]);
+    const finished = capturedLogRecords()
+      .filter((r) => r.message === 'export finished')
+      .at(-1);
+    expect(finished).toMatchObject({ written: 1, paused: 1 });
+  });
 });
