@@ -1,13 +1,38 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 
-import { DEFAULT_SECRET_PREFIX, ENV } from '../contract/names';
+import { ACCESS_POLICY_FILE_NAME, DEFAULT_SECRET_PREFIX, ENV } from '../contract/names';
 import type { TokenCache } from './token-cache';
-import { TvmFunction } from './tvm-function';
+import { LAMBDA_RUNTIME, TvmFunction } from './tvm-function';
+
+/** Concurrent executions reserved for the vend function unless configured. */
+export const VEND_RESERVED_CONCURRENCY = 25;
+/** Largest `TVM_TENANTS` value accepted; beyond it, let the refresher discover tenants instead. */
+const MAX_TENANTS_VARIABLE_BYTES = 2_048;
+
+/**
+ * A directory holding the access policy file, keyed by its content (written once per content, outside the source
+ * tree), to be deployed as a layer: the function reads it at `/opt/<ACCESS_POLICY_FILE_NAME>`.
+ */
+function accessPolicyDirectory(consumers: readonly TokenVendingConsumer[]): string {
+  const text = JSON.stringify({ consumers });
+  const dir = join(tmpdir(), 'tvm-access-policy', createHash('sha256').update(text).digest('hex').slice(0, 32));
+  if (!existsSync(join(dir, ACCESS_POLICY_FILE_NAME))) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, ACCESS_POLICY_FILE_NAME), text);
+  }
+  return dir;
+}
 
 // The service's own functions: vend (behind the API) and the scheduled refresher, with what they may read.
 
@@ -33,8 +58,8 @@ export interface ServiceFunctionsProps {
    */
   readonly secretsKmsKey?: kms.IKey;
   /**
-   * Tenants the scheduled refresher keeps warm.
-   * @default []
+   * Tenants the scheduled refresher keeps warm, when it should keep only these warm.
+   * @default - every tenant secret under the prefix, discovered at each run (adding a tenant needs no redeploy)
    */
   readonly tenants?: readonly string[];
   /**
@@ -52,12 +77,19 @@ export interface ServiceFunctionsProps {
    * @default scheduler.ScheduleExpression.rate(Duration.minutes(5))
    */
   readonly refreshSchedule?: scheduler.ScheduleExpression;
+  /**
+   * Concurrent executions reserved for (and capping) the vend function; `null` leaves it unreserved.
+   * @default VEND_RESERVED_CONCURRENCY
+   */
+  readonly vendReservedConcurrency?: number | null;
 }
 
-/** The vend function and, with a shared cache and tenants, the scheduled refresher. */
+/** The vend function and, with a shared cache, the scheduled refresher. */
 export class ServiceFunctions extends Construct {
   readonly vend: TvmFunction;
   readonly refresh?: TvmFunction;
+  /** The access policy file, deployed with the vend function as a layer. */
+  readonly accessPolicy: lambda.LayerVersion;
   /** Every function of this construct. */
   readonly all: readonly TvmFunction[];
 
@@ -68,22 +100,51 @@ export class ServiceFunctions extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const tenants = props.tenants ?? [];
 
+    const tenantsVariable = JSON.stringify(tenants);
+    if (tenants.length > 0 && tenantsVariable.length > MAX_TENANTS_VARIABLE_BYTES) {
+      throw new Error(
+        `ServiceFunctions: ${tenants.length} tenants do not fit in an environment variable; leave "tenants" out and the refresher discovers every tenant secret under the prefix.`,
+      );
+    }
     const environment: Record<string, string> = {
       [ENV.secretPrefix]: secretPrefix,
-      [ENV.consumers]: stack.toJsonString(props.consumers),
-      [ENV.tenants]: JSON.stringify(tenants),
-      ...(props.cache ? { [ENV.cacheTable]: props.cache.table.tableName } : {}),
+      // Without a list the refresher discovers the tenants from Secrets Manager (secrets under the prefix).
+      ...(tenants.length > 0 ? { [ENV.tenants]: tenantsVariable } : {}),
+      ...(props.cache
+        ? { [ENV.cacheTable]: props.cache.table.tableName, [ENV.cacheKeyId]: props.cache.key.keyArn }
+        : {}),
     };
 
+    // The access policy: consumers named in the config go into a file deployed with the function (a layer), which
+    // holds hundreds of them; roles the stack creates (export jobs) are known only at deploy time and stay in a
+    // small variable.
+    const known = props.consumers.filter((consumer) => !Token.isUnresolved(consumer.principal));
+    const created = props.consumers.filter((consumer) => Token.isUnresolved(consumer.principal));
+    this.accessPolicy = new lambda.LayerVersion(this, 'AccessPolicy', {
+      code: lambda.Code.fromAsset(accessPolicyDirectory(known)),
+      description: 'token-vending-machine access policy (consumers and their tenants)',
+      compatibleRuntimes: [LAMBDA_RUNTIME],
+      compatibleArchitectures: [lambda.Architecture.ARM_64],
+    });
+    const reserved =
+      props.vendReservedConcurrency === undefined ? VEND_RESERVED_CONCURRENCY : props.vendReservedConcurrency;
     this.vend = new TvmFunction(this, 'Vend', {
       handlerName: 'vend',
       description: 'Vends upstream tokens for GET /v1/tenants/{tenantId}/token',
-      environment,
+      environment: {
+        ...environment,
+        [ENV.accessPolicyFile]: `/opt/${ACCESS_POLICY_FILE_NAME}`,
+        ...(created.length > 0 ? { [ENV.consumers]: stack.toJsonString(created) } : {}),
+      },
       logRetention,
       timeout: Duration.seconds(25),
+      ...(reserved !== null ? { reservedConcurrentExecutions: reserved } : {}),
     });
+    this.vend.function.addLayers(this.accessPolicy);
+    // API Gateway invokes vend synchronously; nothing should invoke it asynchronously, and if something does, once.
+    this.vend.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     const all = [this.vend];
-    if (props.cache && tenants.length > 0) {
+    if (props.cache) {
       this.refresh = new TvmFunction(this, 'Refresh', {
         handlerName: 'refresh',
         description: 'Renews cached upstream tokens before they expire',
@@ -92,6 +153,10 @@ export class ServiceFunctions extends Construct {
         timeout: Duration.minutes(2),
       });
       all.push(this.refresh);
+      // Tenant discovery: ListSecrets has no resource-level permissions (it returns names and metadata, never values).
+      this.refresh.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
+      );
       this.refresh.invokeOnSchedule(
         props.refreshSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
         'token-vending-machine proactive refresh',
@@ -126,6 +191,13 @@ export class ServiceFunctions extends Construct {
           reason:
             'Tenant secrets are named <prefix>/<tenantId> and Secrets Manager appends a random suffix to each ARN; the wildcard stays inside the prefix.',
         });
+        if (fn === this.refresh) {
+          Validations.of(policy).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason:
+              'secretsmanager:ListSecrets supports no resource-level permissions; the refresher lists names under the prefix to discover tenants and reads values only under the prefix.',
+          });
+        }
       }
     }
   }

@@ -1,8 +1,10 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+
+import { SESSION_ENCRYPTION_CONTEXT } from '../contract/names';
 
 // The fleet-wide token cache: one DynamoDB table (sessions, leases, failure marks) under a customer-managed key.
 
@@ -18,7 +20,12 @@ export interface TokenCacheProps {
 /** The shared cache table and the grants a function needs to use it. */
 export class TokenCache extends Construct {
   readonly table: dynamodb.Table;
+  /**
+   * Encrypts the table (through DynamoDB) and, directly, the session items' sealed tokens (envelope encryption under
+   * the context {tenant, table}). Only the roles given {@link grantItemAccess} may use it directly.
+   */
   readonly key: kms.Key;
+  private readonly keyUsers: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: TokenCacheProps = {}) {
     super(scope, id);
@@ -36,6 +43,28 @@ export class TokenCache extends Construct {
       timeToLiveAttribute: 'ttl',
       removalPolicy,
     });
+    // Direct use of the key (not through DynamoDB) by anyone but the service roles is denied in the key policy itself,
+    // so an IAM policy granting `kms:*` elsewhere in the account still cannot open a session item.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyDirectUseExceptServiceRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [
+          'kms:Decrypt',
+          'kms:Encrypt',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+        ],
+        resources: ['*'],
+        conditions: {
+          Null: { 'kms:ViaService': 'true' },
+          ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.keyUsers.map((role) => role.roleArn) }) },
+        },
+      }),
+    );
     Validations.of(this.table).acknowledge({
       id: 'AwsSolutions-DDB3',
       reason:
@@ -43,8 +72,12 @@ export class TokenCache extends Construct {
     });
   }
 
-  /** Item access and exactly the KMS actions DynamoDB needs for a customer-managed key (no wildcards). */
+  /**
+   * Item access; the KMS actions DynamoDB needs for the table's key, through DynamoDB only; and the envelope's
+   * `GenerateDataKey`/`Decrypt` only under an encryption context naming this table and a tenant.
+   */
   grantItemAccess(role: iam.IRole): void {
+    this.keyUsers.push(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -55,6 +88,20 @@ export class TokenCache extends Construct {
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: {
+          StringEquals: { [`kms:EncryptionContext:${SESSION_ENCRYPTION_CONTEXT.table}`]: this.table.tableName },
+          Null: { [`kms:EncryptionContext:${SESSION_ENCRYPTION_CONTEXT.tenant}`]: 'false' },
+          'ForAllValues:StringEquals': {
+            'kms:EncryptionContextKeys': [SESSION_ENCRYPTION_CONTEXT.tenant, SESSION_ENCRYPTION_CONTEXT.table],
+          },
+        },
       }),
     );
   }
