@@ -50,3 +50,17 @@ export interface TokenQuery {
   /** Fingerprint ({@link fingerprint}) of a token the upstream refused: renew instead of vending it again. */
   readonly rejected?: string;
 }
+
+/**
+ * The 200 body of `GET /v1/tenants/{tenantId}/aws-credentials` (tenants with a Cognito identity pool): temporary
+ * AWS credentials of the tenant's identity, valid for at least the requested `minTtl`.
+ */
+export interface AwsCredentialsResponseBody {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** ISO 8601 expiry of the credentials. */
+  readonly expiration: string;
+  /** The Cognito identity id the credentials belong to. */
+  readonly identityId: string;
+}

@@ -1,5 +1,6 @@
 // HTTP API v1, independent of API Gateway: the Lambda handler and the local server both adapt to it.
 import type { AccessPolicy } from './access-policy';
+import { presentCredentials, type CredentialsVendor, type CredentialsVendResult } from './credentials-vendor';
 import { InvalidRequestError, MethodNotAllowedError, RouteNotFoundError, toErrorResponse } from './errors';
 import { presentToken, type TokenResponseBody } from './presenter';
 import { TENANT_ID_PATTERN } from './tenant-config';
@@ -26,9 +27,11 @@ export interface ApiResponse {
 /** What happened, for logs and metrics; never holds a token. */
 export interface ApiOutcome {
   readonly response: ApiResponse;
-  readonly route: 'health' | 'token' | 'unknown';
+  readonly route: 'health' | 'token' | 'aws-credentials' | 'unknown';
   readonly tenantId?: string;
   readonly vend?: VendResult;
+  /** Set when AWS credentials were vended (aws-credentials route). */
+  readonly credentials?: CredentialsVendResult;
   readonly error?: unknown;
 }
 
@@ -36,9 +39,13 @@ export const DEFAULT_MIN_TTL_SECONDS = 300;
 export const MAX_MIN_TTL_SECONDS = 3600;
 
 const TOKEN_ROUTE = /^\/v1\/tenants\/([^/]*)\/token$/;
+const CREDENTIALS_ROUTE = /^\/v1\/tenants\/([^/]*)\/aws-credentials$/;
 const COMMON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 
-const KNOWN_PARAMETERS = new Set(['minTtl', 'rejected']);
+/** Query parameters each route takes; any other is an unknown parameter (400). */
+const TOKEN_PARAMETERS: ReadonlySet<string> = new Set(['minTtl', 'rejected']);
+const NO_PARAMETERS: ReadonlySet<string> = new Set();
+const CREDENTIALS_PARAMETERS: ReadonlySet<string> = new Set(['minTtl']);
 
 /**
  * A query object from `[name, value]` pairs (URLSearchParams, API Gateway's multi-value map): a null-prototype
@@ -59,10 +66,12 @@ function parameter(query: ApiRequest['query'], name: string): readonly string[] 
   return Object.hasOwn(query, name) ? query[name] : undefined;
 }
 
-function rejectUnknownParameters(query: ApiRequest['query']): void {
+function rejectUnknownParameters(query: ApiRequest['query'], known: ReadonlySet<string>): void {
   for (const name of Reflect.ownKeys(query).map(String)) {
-    if (!KNOWN_PARAMETERS.has(name))
-      throw new InvalidRequestError(`Unknown query parameter '${name.slice(0, 64)}'; use minTtl (and rejected).`);
+    if (!known.has(name)) {
+      const hint = known.size > 0 ? `use ${[...known].join(' or ')}` : 'this route takes none';
+      throw new InvalidRequestError(`Unknown query parameter '${name.slice(0, 64)}'; ${hint}.`);
+    }
   }
 }
 
@@ -110,20 +119,41 @@ export class TokenApi {
     private readonly policy: Pick<AccessPolicy, 'authorise'>,
     /** Time source for `expiresIn`. */
     private readonly clock: { now(): number },
+    /** Vends identity pool credentials (aws-credentials route); without it the route does not exist. */
+    private readonly credentials?: Pick<CredentialsVendor, 'vend'>,
   ) {}
 
   async handle(request: ApiRequest): Promise<ApiOutcome> {
     const tokenMatch = TOKEN_ROUTE.exec(request.path);
-    const route = request.path === '/v1/health' ? 'health' : tokenMatch ? 'token' : 'unknown';
+    const credentialsMatch = this.credentials ? CREDENTIALS_ROUTE.exec(request.path) : null;
+    const route =
+      request.path === '/v1/health'
+        ? 'health'
+        : tokenMatch
+          ? 'token'
+          : credentialsMatch
+            ? 'aws-credentials'
+            : 'unknown';
     let tenantId: string | undefined;
     try {
       if (route === 'unknown') throw new RouteNotFoundError(request.method, request.path);
       if (request.method !== 'GET') throw new MethodNotAllowedError(request.method, ['GET']);
-      if (route === 'health')
+      if (route === 'health') {
+        rejectUnknownParameters(request.query, NO_PARAMETERS);
         return { route, response: { status: 200, headers: { ...COMMON_HEADERS }, body: { status: 'ok' } } };
+      }
 
+      if (route === 'aws-credentials' && this.credentials) {
+        tenantId = parseTenantId(credentialsMatch?.[1] ?? '');
+        rejectUnknownParameters(request.query, CREDENTIALS_PARAMETERS);
+        const minTtl = parseMinTtl(request.query);
+        this.policy.authorise(request.callerArn, tenantId);
+        const credentials = await this.credentials.vend(tenantId, minTtl);
+        const body = presentCredentials(credentials.session);
+        return { route, tenantId, credentials, response: { status: 200, headers: { ...COMMON_HEADERS }, body } };
+      }
       tenantId = parseTenantId(tokenMatch?.[1] ?? '');
-      rejectUnknownParameters(request.query);
+      rejectUnknownParameters(request.query, TOKEN_PARAMETERS);
       const minTtl = parseMinTtl(request.query);
       const rejected = parseRejected(request.query);
       this.policy.authorise(request.callerArn, tenantId);

@@ -95,11 +95,10 @@ export class UpstreamChallengeRequiredError extends TvmError {
   constructor(
     readonly tenantId: string,
     readonly challengeName: string,
+    /** What the operator should do, when known for this challenge. */
+    hint = 'an operator must complete it (for example set a permanent password) before tokens can be vended',
   ) {
-    super(
-      `The upstream asks tenant '${tenantId}' to answer the ${challengeName} challenge; ` +
-        'an operator must complete it (for example set a permanent password) before tokens can be vended.',
-    );
+    super(`The upstream asks tenant '${tenantId}' to answer the ${challengeName} challenge; ${hint}.`);
   }
 }
 
@@ -130,6 +129,37 @@ export class KeySetUnavailableError extends UpstreamUnavailableError {
   override readonly retrySignIn = false;
 }
 
+/** The vend's time budget ran out (slow upstream, AWS service or another container's renewal): 503 with Retry-After. */
+export class TimeBudgetExceededError extends UpstreamUnavailableError {
+  override readonly retrySignIn = false;
+  constructor(
+    message: string,
+    retryAfterSeconds: number,
+    /** What was under way when the budget ran out (for logs and metrics). */
+    readonly stage: string,
+  ) {
+    super(message, retryAfterSeconds);
+  }
+}
+
+/**
+ * `rejected=` named the current token, but a forced renewal for this tenant already ran (anywhere in the
+ * fleet) within the configured interval: renewing again would only spend the upstream's sign-in budget.
+ */
+export class RenewalRateLimitedError extends TvmError {
+  readonly code = 'renewal_rate_limited';
+  constructor(
+    readonly tenantId: string,
+    /** Seconds until a forced renewal for this tenant is allowed again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `Tenant '${tenantId}' was renewed on request less than the minimum interval ago and the upstream still ` +
+        `holds the token it refused; ask again after ${retryAfterSeconds} s.`,
+    );
+  }
+}
+
 export class InternalError extends TvmError {
   readonly code = 'internal_error';
   /** The message callers see is always generic; `options.cause` keeps the real failure for the logs. */
@@ -150,6 +180,9 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   const known = error instanceof TvmError ? error : new InternalError();
   const headers: Record<string, string> = {};
   if (known instanceof UpstreamUnavailableError) {
+    headers['Retry-After'] = String(known.retryAfterSeconds);
+  }
+  if (known instanceof RenewalRateLimitedError) {
     headers['Retry-After'] = String(known.retryAfterSeconds);
   }
   if (known instanceof UpstreamAuthFailedError && known.retryAfterSeconds !== undefined) {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 
 import { TenantMisconfiguredError } from './errors';
+import { headerValueProblem, MAX_HEADER_VALUE_LENGTH } from './header-safety';
 
 /**
  * The tenant secret: one JSON document per tenant, stored in Secrets Manager as
@@ -12,13 +13,55 @@ export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 const COGNITO_PLACEHOLDERS = ['idToken', 'accessToken', 'identityId'] as const;
 const LOGIN_ENDPOINT_PLACEHOLDERS = ['token', 'identityId', 'apiKey'] as const;
+const OAUTH2_PLACEHOLDERS = ['accessToken'] as const;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const headerTemplates = z.record(
   z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
-  z.string(),
+  z
+    .string()
+    .regex(/^[\x20-\x7E]*$/, 'must contain printable ASCII characters only')
+    .max(MAX_HEADER_VALUE_LENGTH),
 );
 const claimNames = z.array(nonEmpty).max(50);
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts an upstream URL may reach over plain http (emulators). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export const HTTPS_ONLY_MESSAGE =
+  'must be an https: URL (plain http: only to a loopback address: 127.0.0.0/8, ::1 or localhost)';
+
+/** Why an upstream URL is refused, or undefined when it is acceptable. Never echoes the URL. */
+export function upstreamUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL';
+  }
+  if (url.username || url.password) return 'must not carry a user name or password';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
+  return HTTPS_ONLY_MESSAGE;
+}
+
+/**
+ * Every URL the service sends credentials to or fetches keys from (`baseUrl`, `endpoint`, `issuer`,
+ * `jwksUri`, `tokenUrl`): https, or plain http to this machine only (emulators, local upstreams).
+ */
+export const httpsOrLoopbackUrl = z.string().superRefine((value, ctx) => {
+  const problem = upstreamUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A path on the upstream's host: `//other-host/...` would leave it. */
+const upstreamPath = z.string().regex(/^\/(?!\/)/, 'must start with a single /');
+
+/** Upper bound of a vended token's lifetime (`exp` - `iat`) a tenant may allow; its default is one day. */
+const maxTokenLifetimeSeconds = z.number().int().min(60).max(604_800).default(86_400);
 
 function checkPlaceholders(allowed: readonly string[]) {
   return (headers: Record<string, string> | undefined, ctx: z.RefinementCtx) => {
@@ -47,10 +90,23 @@ const cognitoTenant = z.strictObject({
   password: nonEmpty,
   /** The app client rotates refresh tokens: refresh with GetTokensFromRefreshToken and keep the new one. */
   refreshTokenRotation: z.boolean().default(false),
+  /** How to sign in: the password itself (USER_PASSWORD_AUTH) or an SRP proof of it (USER_SRP_AUTH). */
+  authFlow: z.enum(['USER_PASSWORD_AUTH', 'USER_SRP_AUTH']).default('USER_PASSWORD_AUTH'),
+  /** Identity pool trusting this user pool: vend its identityId and, on request, temporary AWS credentials. */
+  identityPoolId: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, 'must look like <region>:<uuid>')
+    .optional(),
   /** A Cognito-compatible endpoint (cognito-local, LocalStack). Unset for real Cognito. */
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  endpoint: httpsOrLoopbackUrl.optional(),
   /** Expected `iss` of the tokens; defaults to real Cognito's, or `<endpoint>/<userPoolId>` with an endpoint. */
-  issuer: z.url({ protocol: /^https?$/ }).optional(),
+  issuer: httpsOrLoopbackUrl.optional(),
+  /**
+   * Where the pool's signing keys are; defaults to `<issuer>/.well-known/jwks.json`. Set it when `endpoint` points
+   * elsewhere but the tokens carry real Cognito's issuer, so keys are not fetched from the public internet.
+   */
+  jwksUri: httpsOrLoopbackUrl.optional(),
+  maxTokenLifetimeSeconds,
   headers: headerTemplates
     .superRefine(checkPlaceholders(COGNITO_PLACEHOLDERS))
     .default({ authorization: '{idToken}', 'X-Amz-Cognito-Security-Token': '{idToken}' }),
@@ -59,34 +115,78 @@ const cognitoTenant = z.strictObject({
 
 const loginEndpointTenant = z.strictObject({
   provider: z.literal('login-endpoint'),
-  baseUrl: z.url({ protocol: /^https?$/ }),
-  loginPath: z.string().startsWith('/', 'must start with /').default('/auth/login'),
+  baseUrl: httpsOrLoopbackUrl,
+  loginPath: upstreamPath.default('/auth/login'),
   /** POSTed `{refreshToken, identityId}` to renew without the password; unset: sign in again. */
-  refreshPath: z.string().startsWith('/', 'must start with /').optional(),
-  apiKey: nonEmpty,
+  refreshPath: upstreamPath.optional(),
+  /** Sent as `x-api-key` and usable in header templates, so it must be header-safe. */
+  apiKey: z.string().superRefine((value, ctx) => {
+    const problem = headerValueProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `must be header-safe: it ${problem}` });
+  }),
   username: nonEmpty,
   password: nonEmpty,
   /** Lifetime assumed for opaque (non-JWT) tokens. */
   tokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
   timeoutMs: z.number().int().min(100).max(30_000).default(5000),
-  /** How to verify the upstream's token when it is a JWT. */
+  /** The upstream's token is a JWT, verified against these; with `jwt` set any other token is refused (502). */
   jwt: z
     .strictObject({
       issuer: nonEmpty,
-      jwksUri: z.url({ protocol: /^https?$/ }),
+      jwksUri: httpsOrLoopbackUrl,
       audience: nonEmpty.optional(),
     })
     .optional(),
+  maxTokenLifetimeSeconds,
   headers: headerTemplates
     .superRefine(checkPlaceholders(LOGIN_ENDPOINT_PLACEHOLDERS))
     .default({ Authorization: '{token}', identityId: '{identityId}', 'x-api-key': '{apiKey}' }),
   claims: claimNames.default([]),
 });
 
-export const tenantConfigSchema = z.discriminatedUnion('provider', [cognitoTenant, loginEndpointTenant]);
+/** RFC 6749 §4.4: a machine-to-machine grant; no refresh token, renewal is a new grant. */
+const oauth2ClientCredentialsTenant = z.strictObject({
+  provider: z.literal('oauth2-client-credentials'),
+  /** The token endpoint, e.g. `https://<domain>/oauth2/token` for a Cognito M2M app client. */
+  tokenUrl: httpsOrLoopbackUrl,
+  clientId: nonEmpty,
+  clientSecret: nonEmpty,
+  /** How the client authenticates (RFC 6749 §2.3.1): HTTP Basic, or id and secret in the form body. */
+  clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
+    .max(50)
+    .default([]),
+  /** Sent as `audience` (Auth0 style) and `resource` (RFC 8707) when set. */
+  audience: nonEmpty.optional(),
+  resource: z.url({ protocol: /^https?$/ }).optional(),
+  /** Lifetime assumed for an opaque token whose answer has no expires_in. */
+  tokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  /** Verify the access token as a JWT (issuer, JWKS, audience); unset: opaque, expiry from expires_in. */
+  jwt: z
+    .strictObject({
+      issuer: nonEmpty,
+      jwksUri: httpsOrLoopbackUrl,
+      audience: nonEmpty.optional(),
+    })
+    .optional(),
+  maxTokenLifetimeSeconds,
+  headers: headerTemplates
+    .superRefine(checkPlaceholders(OAUTH2_PLACEHOLDERS))
+    .default({ Authorization: 'Bearer {accessToken}' }),
+  claims: claimNames.default([]),
+});
+
+export const tenantConfigSchema = z.discriminatedUnion('provider', [
+  cognitoTenant,
+  loginEndpointTenant,
+  oauth2ClientCredentialsTenant,
+]);
 
 export type CognitoTenantConfig = z.infer<typeof cognitoTenant>;
 export type LoginEndpointTenantConfig = z.infer<typeof loginEndpointTenant>;
+export type OAuth2ClientCredentialsTenantConfig = z.infer<typeof oauth2ClientCredentialsTenant>;
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 export type ProviderKind = TenantConfig['provider'];
 
@@ -95,7 +195,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const path = issue.path.map(String).join('.') || '(root)';
     if (issue.code === 'invalid_union' && issue.path.length === 0) {
-      return `provider: must be "cognito" or "login-endpoint"`;
+      return `provider: must be "cognito", "login-endpoint" or "oauth2-client-credentials"`;
     }
     return `${path}: ${issue.message}`;
   });

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 import { METRIC } from '../../contract/names';
-import type { ApiOutcome, ApiRequest, ApiResponse } from '../core/api';
+import { queryFromEntries, type ApiOutcome, type ApiRequest, type ApiResponse } from '../core/api';
 import { toErrorResponse } from '../core/errors';
 import { fingerprint, primaryToken } from '../core/fingerprint';
 import type { Runtime } from '../runtime/compose';
@@ -11,17 +11,20 @@ import { withObservability } from './with-observability';
 
 /** API Gateway REST proxy event -> the API's neutral request. */
 export function toApiRequest(event: APIGatewayProxyEvent, context: Pick<Context, 'awsRequestId'>): ApiRequest {
-  const query: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    query[name] = [...(values ?? [])];
+  // Null-prototype query (queryFromEntries): `?__proto__=1` or `?constructor=1` is an unknown parameter, not a
+  // property of Object.prototype.
+  const entries: [string, string][] = [];
+  const multi = event.multiValueQueryStringParameters ?? {};
+  for (const [name, values] of Object.entries(multi)) {
+    for (const value of values ?? []) entries.push([name, value]);
   }
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (!query[name] && value !== undefined) query[name] = [value];
+    if (!Object.hasOwn(multi, name) && value !== undefined) entries.push([name, value]);
   }
   return {
-    method: event.httpMethod.toUpperCase(),
-    path: event.path,
-    query,
+    method: String(event.httpMethod ?? 'GET').toUpperCase(),
+    path: event.path ?? '/',
+    query: queryFromEntries(entries),
     callerArn: event.requestContext?.identity?.userArn ?? undefined,
     requestId: event.requestContext?.requestId ?? context.awsRequestId,
   };
@@ -55,6 +58,19 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
       cache: source,
       expiresAt: session.expiresAt,
       tokenFingerprint: fingerprint(token),
+    });
+    return;
+  }
+  if (outcome.credentials) {
+    // Audited like tokens: who got which credentials (by fingerprint of the session token), never the keys.
+    const { session, source } = outcome.credentials;
+    metrics.addMetric(METRIC.vend, MetricUnit.Count, 1);
+    logger.info('aws credentials vended', {
+      ...base,
+      cache: source,
+      identityId: session.identityId,
+      expiresAt: session.credentials.expiresAt,
+      credentialsFingerprint: fingerprint(session.credentials.sessionToken),
     });
     return;
   }

@@ -5,19 +5,20 @@ import {
   GetTokensFromRefreshTokenCommand,
   InitiateAuthCommand,
   type AuthenticationResultType,
-  type InitiateAuthCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
 
-import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { awsClientOptions } from '../adapters/aws-client-options';
+import type { CognitoExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import {
   UpstreamAuthFailedError,
-  UpstreamChallengeRequiredError,
   UpstreamTokenInvalidError,
   UpstreamUnavailableError,
   type AuthFailureReason,
 } from '../core/errors';
+import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
+import { challengeRequired, srpSignIn, type SrpOutcome } from './cognito-srp';
 
 /**
  * Amazon Cognito user pools: InitiateAuth USER_PASSWORD_AUTH to sign in,
@@ -27,7 +28,10 @@ import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
 
 export type CognitoClientFactory = (region: string, endpoint: string | undefined) => CognitoIdentityProviderClient;
 
-/** One client per region and endpoint, reused across invocations. Retries are the vendor's job, so the SDK makes one attempt. */
+/**
+ * One client per region and endpoint, reused across invocations. Retries are the vendor's job, so the SDK makes one
+ * attempt, with timeouts that fire. The SDK's Node handler follows no redirect: a 3xx is an error (see classifyCognitoError).
+ */
 export function cachedCognitoClients(): CognitoClientFactory {
   const clients = new Map<string, CognitoIdentityProviderClient>();
   return (region, endpoint) => {
@@ -37,8 +41,7 @@ export function cachedCognitoClients(): CognitoClientFactory {
       client = new CognitoIdentityProviderClient({
         region,
         ...(endpoint ? { endpoint } : {}),
-        maxAttempts: 1,
-        requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 },
+        ...awsClientOptions('cognito'),
       });
       clients.set(key, client);
     }
@@ -92,6 +95,14 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
   const name = shape.name ?? 'Error';
   const status = shape.$metadata?.httpStatusCode;
   const reason = AUTH_FAILURES[name];
+  if (status !== undefined && status >= 300 && status < 400) {
+    // The endpoint redirected: the request (password, refresh token) is never sent on, and retrying cannot help.
+    return new UpstreamAuthFailedError(
+      `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with a redirect (HTTP ${status}), which is ` +
+        'never followed: set endpoint to the final URL.',
+      'client_rejected',
+    );
+  }
   if (reason) {
     return new UpstreamAuthFailedError(
       `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`,
@@ -127,6 +138,15 @@ export class CognitoProvider implements AuthProvider {
 
   async signIn(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
     const config = cognitoConfig(tenantConfig);
+    // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
+    await this.verifier.ensureKeys(tenantId, expectation(config, 'id'));
+    if (config.authFlow === 'USER_SRP_AUTH') {
+      const client = this.clientFor(config.region, config.endpoint);
+      const hashFor = (username: string) =>
+        config.clientSecret ? secretHash(config.clientSecret, username, config.clientId) : undefined;
+      const outcome = await srpSignIn(tenantId, config, client, (op, call) => this.send(tenantId, op, call), hashFor);
+      return this.toSession(tenantId, config, this.authenticationResult(tenantId, outcome), undefined);
+    }
     const parameters: Record<string, string> = { USERNAME: config.username, PASSWORD: config.password };
     if (config.clientSecret) parameters.SECRET_HASH = secretHash(config.clientSecret, config.username, config.clientId);
     const output = await this.send(tenantId, 'sign-in', () =>
@@ -146,6 +166,7 @@ export class CognitoProvider implements AuthProvider {
     const refreshToken = session.refreshToken;
     if (!refreshToken)
       throw new UpstreamAuthFailedError(`Tenant '${tenantId}' has no refresh token.`, 'not_authorized');
+    await this.verifier.ensureKeys(tenantId, expectation(config, 'id'));
     const client = this.clientFor(config.region, config.endpoint);
 
     if (config.refreshTokenRotation) {
@@ -160,7 +181,7 @@ export class CognitoProvider implements AuthProvider {
       );
       if (!output.AuthenticationResult)
         throw new UpstreamTokenInvalidError(`Cognito returned no tokens for tenant '${tenantId}'.`);
-      return this.toSession(tenantId, config, output.AuthenticationResult, refreshToken);
+      return this.toSession(tenantId, config, output.AuthenticationResult, session);
     }
 
     const parameters: Record<string, string> = { REFRESH_TOKEN: refreshToken };
@@ -179,7 +200,7 @@ export class CognitoProvider implements AuthProvider {
         }),
       ),
     );
-    return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), refreshToken);
+    return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), session);
   }
 
   private async send<T>(tenantId: string, operation: string, call: () => Promise<T>): Promise<T> {
@@ -190,34 +211,64 @@ export class CognitoProvider implements AuthProvider {
     }
   }
 
-  private authenticationResult(tenantId: string, output: InitiateAuthCommandOutput): AuthenticationResultType {
+  private authenticationResult(tenantId: string, output: SrpOutcome): AuthenticationResultType {
     if (output.AuthenticationResult) return output.AuthenticationResult;
-    if (output.ChallengeName) throw new UpstreamChallengeRequiredError(tenantId, output.ChallengeName);
+    if (output.ChallengeName) throw challengeRequired(tenantId, output.ChallengeName);
     throw new UpstreamTokenInvalidError(`Cognito returned neither tokens nor a challenge for tenant '${tenantId}'.`);
   }
 
+  /**
+   * Accept an answer only when both tokens verify, belong to one subject (the subject of `previous` on a refresh)
+   * and are header-safe; otherwise nothing is cached and the previous session stays as it was.
+   */
   private async toSession(
     tenantId: string,
     config: CognitoTenantConfig,
     result: AuthenticationResultType,
-    previousRefreshToken: string | undefined,
+    previous: Session | undefined,
   ): Promise<ProviderSession> {
     const { IdToken: idToken, AccessToken: accessToken } = result;
     if (!idToken || !accessToken)
       throw new UpstreamTokenInvalidError(`Cognito returned an incomplete token set for tenant '${tenantId}'.`);
-    const issuer = expectedIssuer(config);
-    const expectation = { userPoolId: config.userPoolId, clientId: config.clientId, ...(issuer ? { issuer } : {}) };
+    assertHeaderSafe(tenantId, 'ID token', idToken);
+    assertHeaderSafe(tenantId, 'access token', accessToken);
     const [idClaims, accessClaims] = await Promise.all([
-      this.verifier.verifyCognito(tenantId, idToken, { ...expectation, tokenUse: 'id' }),
-      this.verifier.verifyCognito(tenantId, accessToken, { ...expectation, tokenUse: 'access' }),
+      this.verifier.verifyCognito(tenantId, idToken, expectation(config, 'id')),
+      this.verifier.verifyCognito(tenantId, accessToken, expectation(config, 'access')),
     ]);
+    const subject = idClaims.sub;
+    if (typeof subject !== 'string' || subject === '' || accessClaims.sub !== subject) {
+      throw new UpstreamTokenInvalidError(
+        `Cognito returned an ID token and an access token of different subjects for tenant '${tenantId}'.`,
+      );
+    }
+    if (previous && previous.claims.sub !== undefined && previous.claims.sub !== subject) {
+      throw new UpstreamTokenInvalidError(
+        `Cognito renewed the session of tenant '${tenantId}' with tokens of another subject; the answer is refused.`,
+      );
+    }
     const identityId = idClaims['custom:identityId'];
+    if (typeof identityId === 'string') assertHeaderSafe(tenantId, 'identity id', identityId);
     return {
       tokens: { idToken, accessToken },
-      refreshToken: result.RefreshToken ?? previousRefreshToken,
+      refreshToken: result.RefreshToken ?? previous?.refreshToken,
       ...(typeof identityId === 'string' ? { identityId } : {}),
       claims: idClaims,
+      // Both verified with exp required: the session ends with the first of them.
       expiresAt: Math.min(Number(idClaims.exp), Number(accessClaims.exp)),
     };
   }
+}
+
+/** What a token of this tenant must satisfy: pool, client, token use, issuer, key set and lifetime cap. */
+export function expectation(config: CognitoTenantConfig, tokenUse: 'id' | 'access'): CognitoExpectation {
+  const issuer = expectedIssuer(config);
+  return {
+    userPoolId: config.userPoolId,
+    clientId: config.clientId,
+    tokenUse,
+    ...(issuer ? { issuer } : {}),
+    ...(config.jwksUri ? { jwksUri: config.jwksUri } : {}),
+    maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
+  };
 }

@@ -1,3 +1,4 @@
+import { DynamoDbCredentialsCache, MemoryCredentialsCache } from '../adapters/credentials-cache';
 import {
   cacheTableClient,
   DynamoDbFailureMarks,
@@ -15,11 +16,15 @@ import { SecretsManagerTenantStore } from '../adapters/secrets-manager-tenant-st
 import { systemClock } from '../adapters/system-clock';
 import { AccessPolicy } from '../core/access-policy';
 import { TokenApi } from '../core/api';
+import { CredentialsVendor, type CredentialsCache, type IdentityPool } from '../core/credentials-vendor';
 import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, VendorEvent } from '../core/ports';
 import { staticDirectory, type RefreshSources } from '../core/refresher';
+import type { ProviderKind } from '../core/tenant-config';
 import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
 import { CognitoProvider, type CognitoClientFactory } from '../providers/cognito';
+import { CognitoIdentityPool } from '../providers/identity-pool';
 import { LoginEndpointProvider, type FetchLike } from '../providers/login-endpoint';
+import { OAuth2ClientCredentialsProvider } from '../providers/oauth2-client-credentials';
 import type { RuntimeConfig } from './config';
 
 /** Composition root: the one place that picks adapters and wires them into the core. */
@@ -34,14 +39,19 @@ export interface Overrides {
   readonly verifier?: UpstreamJwtVerifier;
   readonly cognitoClients?: CognitoClientFactory;
   readonly fetch?: FetchLike;
-  readonly providers?: Partial<Record<'cognito' | 'login-endpoint', AuthProvider>>;
+  readonly providers?: Partial<Record<ProviderKind, AuthProvider>>;
   readonly vendorOptions?: VendorOptions;
   readonly onEvent?: (event: VendorEvent) => void;
+  /** Identity pool calls (GetId, GetCredentialsForIdentity). @default real Cognito identity pools */
+  readonly identityPool?: IdentityPool;
+  /** L2 of AWS credentials; `null` turns it off. @default the cache table when TVM_CACHE_TABLE is set and `shared` is not overridden */
+  readonly sharedCredentials?: CredentialsCache | null;
 }
 
 export interface Runtime {
   readonly api: TokenApi;
   readonly vendor: TokenVendor;
+  readonly credentials: CredentialsVendor;
   readonly tenants: TenantStore;
   readonly clock: Clock;
 }
@@ -100,7 +110,7 @@ export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Env
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
-  const verifier = overrides.verifier ?? new AwsJwtVerifier();
+  const verifier = overrides.verifier ?? new AwsJwtVerifier({ clock, clockSkewSeconds: config.clockSkewSeconds });
   const shared =
     overrides.shared === undefined
       ? config.cacheTable
@@ -113,6 +123,9 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
       cognito: overrides.providers?.cognito ?? new CognitoProvider(verifier, overrides.cognitoClients),
       'login-endpoint':
         overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
+      'oauth2-client-credentials':
+        overrides.providers?.['oauth2-client-credentials'] ??
+        new OAuth2ClientCredentialsProvider(verifier, overrides.fetch, clock),
     },
     cache: overrides.cache ?? new MemorySessionCache(),
     failureMarks: overrides.failureMarks ?? new MemoryFailureMarks(),
@@ -125,6 +138,28 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
       ...overrides.vendorOptions,
     },
   });
-  const api = new TokenApi(vendor, new AccessPolicy(config.consumers), clock);
-  return { api, vendor, tenants, clock };
+  const sharedCredentials =
+    overrides.sharedCredentials === undefined
+      ? overrides.shared === undefined && config.cacheTable
+        ? new DynamoDbCredentialsCache({ tableName: config.cacheTable, envelope: cacheEnvelopeFor(config) })
+        : undefined
+      : (overrides.sharedCredentials ?? undefined);
+  const credentials = new CredentialsVendor({
+    tenants,
+    tokens: vendor,
+    identityPool: overrides.identityPool ?? new CognitoIdentityPool(),
+    cache: new MemoryCredentialsCache(),
+    ...(sharedCredentials ? { shared: sharedCredentials } : {}),
+    clock,
+    ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
+    options: {
+      clockSkewSeconds: config.clockSkewSeconds,
+      maxUpstreamAttempts: config.upstreamAttempts,
+      ...(overrides.vendorOptions?.retryBaseMs !== undefined
+        ? { retryBaseMs: overrides.vendorOptions.retryBaseMs }
+        : {}),
+    },
+  });
+  const api = new TokenApi(vendor, new AccessPolicy(config.consumers), clock, credentials);
+  return { api, vendor, credentials, tenants, clock };
 }

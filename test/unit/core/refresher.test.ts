@@ -15,7 +15,7 @@ function setup() {
       broken: cognitoSecret,
       cold: cognitoSecret,
     }),
-    providers: { cognito: provider, 'login-endpoint': provider },
+    providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
     cache: new MemorySessionCache(),
     failureMarks: new MemoryFailureMarks(),
     clock,
@@ -76,7 +76,7 @@ describe('refreshTenants at scale', () => {
     const tenants = new StaticTenantStore(secrets);
     const vendor = new TokenVendor({
       tenants,
-      providers: { cognito: provider, 'login-endpoint': provider },
+      providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
       cache: new MemorySessionCache(),
       failureMarks: new MemoryFailureMarks(),
       clock,

@@ -21,7 +21,7 @@ function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = {
   const sleeps: number[] = [];
   const vendor = new TokenVendor({
     tenants,
-    providers: { cognito: provider, 'login-endpoint': provider },
+    providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
     cache,
     failureMarks: new MemoryFailureMarks(),
     clock,

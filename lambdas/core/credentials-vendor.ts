@@ -1,0 +1,258 @@
+// Temporary AWS credentials of a tenant's Cognito identity pool identity, vended like tokens: memory (L1), then
+// the shared cache (L2), then one renewal per tenant at a time, served only while they stay valid for the
+// caller's minTtl plus the clock-skew margin. The user pool session underneath comes from the TokenVendor, so
+// its single flight, lockout guard and budget rules apply unchanged.
+
+import type { AwsCredentialsResponseBody } from '../../contract/api';
+import { jitteredDelayMs } from './backoff';
+import { satisfies } from './cache-policy';
+import { InvalidRequestError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
+import type { Clock, TenantRecord, TenantStore, VendorEvent } from './ports';
+import { SingleFlight } from './single-flight';
+import type { CognitoTenantConfig } from './tenant-config';
+import type { VendResult } from './vendor';
+
+/** Temporary AWS credentials as the identity pool hands them out. */
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+/** What is cached per tenant. The identity id is stable for the user: it is reused for every renewal. */
+export interface CredentialsSession {
+  readonly tenantId: string;
+  readonly secretVersion: string;
+  readonly identityPoolId: string;
+  readonly identityId: string;
+  readonly credentials: AwsCredentials;
+  /** Epoch seconds when the credentials were obtained. */
+  readonly issuedAt: number;
+}
+
+/** A Cognito tenant with an identity pool. */
+export type IdentityPoolTenantConfig = CognitoTenantConfig & { readonly identityPoolId: string };
+
+/** The identity pool (GetId, GetCredentialsForIdentity). Implementations treat every answer as hostile. */
+export interface IdentityPool {
+  /**
+   * Credentials for the identity of the ID token's user. With `knownIdentityId`, GetId is skipped (and called
+   * again only if the pool no longer knows that identity). Throws the service's error classes.
+   */
+  credentials(
+    tenantId: string,
+    config: IdentityPoolTenantConfig,
+    idToken: string,
+    knownIdentityId: string | undefined,
+  ): Promise<{ readonly identityId: string; readonly credentials: AwsCredentials }>;
+}
+
+/** Per-tenant credentials cache: L1 (memory) or L2 (shared table). */
+export interface CredentialsCache {
+  get(tenantId: string): Promise<CredentialsSession | undefined>;
+  put(session: CredentialsSession): Promise<void>;
+}
+
+export interface CredentialsVendorOptions {
+  /** Margin added to every minTtl. @default 30 */
+  readonly clockSkewSeconds?: number;
+  /** Attempts for a throttled or unavailable identity pool call, the first included. @default 3 */
+  readonly maxUpstreamAttempts?: number;
+  /** Base and cap of the jittered retry delay. @default 200 / 2000 ms */
+  readonly retryBaseMs?: number;
+  readonly retryCapMs?: number;
+}
+
+export interface CredentialsVendorDeps {
+  readonly tenants: TenantStore;
+  /** The user pool session (ID token) comes from here, with all of its caching and guards. */
+  readonly tokens: { vend(tenantId: string, minTtlSeconds: number): Promise<VendResult> };
+  readonly identityPool: IdentityPool;
+  /** L1: this container's memory. */
+  readonly cache: CredentialsCache;
+  /** L2: the fleet. Every failure degrades to L1 and the upstream. */
+  readonly shared?: CredentialsCache;
+  readonly clock: Clock;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly onEvent?: (event: VendorEvent) => void;
+  readonly options?: CredentialsVendorOptions;
+}
+
+export type CredentialsSource = 'memory' | 'shared' | 'upstream';
+
+export interface CredentialsVendResult {
+  readonly tenant: TenantRecord;
+  readonly session: CredentialsSession;
+  readonly source: CredentialsSource;
+}
+
+/** Identity pool credentials last one hour: a longer minTtl can never be met. */
+export const IDENTITY_POOL_CREDENTIALS_SECONDS = 3600;
+
+/** The tenant's identity pool config, or 400 for a tenant that has none. */
+export function identityPoolConfig(tenant: TenantRecord): IdentityPoolTenantConfig {
+  const config = tenant.config;
+  if (config.provider !== 'cognito' || !config.identityPoolId) {
+    throw new InvalidRequestError(
+      `Tenant '${tenant.tenantId}' has no identity pool: AWS credentials are vended only for cognito tenants with identityPoolId.`,
+    );
+  }
+  return config as IdentityPoolTenantConfig;
+}
+
+/** The 200 body of the aws-credentials route. */
+export function presentCredentials(session: CredentialsSession): AwsCredentialsResponseBody {
+  return {
+    accessKeyId: session.credentials.accessKeyId,
+    secretAccessKey: session.credentials.secretAccessKey,
+    sessionToken: session.credentials.sessionToken,
+    expiration: new Date(session.credentials.expiresAt * 1000).toISOString(),
+    identityId: session.identityId,
+  };
+}
+
+export class CredentialsVendor {
+  private readonly flights = new SingleFlight<{ session: CredentialsSession; source: CredentialsSource }>();
+  private readonly skew: number;
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly retryCapMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly emit: (event: VendorEvent) => void;
+
+  constructor(private readonly deps: CredentialsVendorDeps) {
+    const options = deps.options ?? {};
+    this.skew = options.clockSkewSeconds ?? 30;
+    this.maxAttempts = Math.max(1, options.maxUpstreamAttempts ?? 3);
+    this.retryBaseMs = options.retryBaseMs ?? 200;
+    this.retryCapMs = options.retryCapMs ?? 2000;
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = deps.random ?? Math.random;
+    this.emit = deps.onEvent ?? (() => undefined);
+  }
+
+  /** Credentials valid for at least `minTtlSeconds` (plus the skew margin). */
+  async vend(tenantId: string, minTtlSeconds: number): Promise<CredentialsVendResult> {
+    const tenant = await this.deps.tenants.get(tenantId);
+    const config = identityPoolConfig(tenant);
+    if (minTtlSeconds + this.skew >= IDENTITY_POOL_CREDENTIALS_SECONDS) {
+      throw new InvalidRequestError(
+        `minTtl=${minTtlSeconds} cannot be met: identity pool credentials live ${IDENTITY_POOL_CREDENTIALS_SECONDS} s ` +
+          `(${this.skew} s are kept as clock-skew margin).`,
+      );
+    }
+    const matches = (session: CredentialsSession) =>
+      session.secretVersion === tenant.version && session.identityPoolId === config.identityPoolId;
+    const accept = (session: CredentialsSession) =>
+      matches(session) &&
+      satisfies({ expiresAt: session.credentials.expiresAt }, this.deps.clock.now(), minTtlSeconds, this.skew);
+
+    const local = await this.deps.cache.get(tenantId);
+    if (local && accept(local)) {
+      this.emit({ type: 'cache_hit', tenantId });
+      return { tenant, session: local, source: 'memory' };
+    }
+    this.emit({ type: 'cache_miss', tenantId, reason: !local ? 'empty' : matches(local) ? 'stale' : 'secret_rotated' });
+
+    const run = () => this.flights.run(tenantId, () => this.obtain(tenant, config, accept, matches));
+    let obtained = await run();
+    // A flight started for a smaller minTtl may end with credentials too short for this caller.
+    if (!accept(obtained.session) && obtained.source !== 'upstream') obtained = await run();
+    if (!accept(obtained.session)) {
+      const left = obtained.session.credentials.expiresAt - Math.floor(this.deps.clock.now() / 1000);
+      throw new InvalidRequestError(
+        `minTtl=${minTtlSeconds} cannot be met: the identity pool of tenant '${tenantId}' issued credentials valid for ${left} s ` +
+          `(${this.skew} s are kept as clock-skew margin).`,
+      );
+    }
+    return { tenant, ...obtained };
+  }
+
+  private async obtain(
+    tenant: TenantRecord,
+    config: IdentityPoolTenantConfig,
+    accept: (session: CredentialsSession) => boolean,
+    matches: (session: CredentialsSession) => boolean,
+  ): Promise<{ session: CredentialsSession; source: CredentialsSource }> {
+    const { tenantId } = tenant;
+    const shared = await this.sharedGet(tenantId);
+    if (shared && accept(shared)) {
+      await this.deps.cache.put(shared);
+      this.emit({ type: 'shared_cache_hit', tenantId });
+      return { session: shared, source: 'shared' };
+    }
+    const local = await this.deps.cache.get(tenantId);
+    if (local && accept(local)) return { session: local, source: 'memory' };
+
+    // The identity id is stable: take it from any copy for the same secret and pool, expired or not.
+    const known = [shared, local].find((session) => session && matches(session))?.identityId;
+    // The ID token is only presented to the identity pool: it must be valid now, not for the caller's minTtl.
+    const { session: userPoolSession } = await this.deps.tokens.vend(tenantId, 0);
+    const idToken = userPoolSession.tokens.idToken;
+    if (!idToken) throw new UpstreamTokenInvalidError(`Tenant '${tenantId}' has no ID token for its identity pool.`);
+
+    const answer = await this.withRetries(tenantId, () =>
+      this.deps.identityPool.credentials(tenantId, config, idToken, known),
+    );
+    const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
+    if (answer.credentials.expiresAt <= nowSeconds) {
+      throw new UpstreamTokenInvalidError(
+        `The identity pool of tenant '${tenantId}' returned credentials that have already expired.`,
+      );
+    }
+    const session: CredentialsSession = {
+      tenantId,
+      secretVersion: tenant.version,
+      identityPoolId: config.identityPoolId,
+      identityId: answer.identityId,
+      credentials: answer.credentials,
+      issuedAt: nowSeconds,
+    };
+    try {
+      await this.deps.shared?.put(session);
+    } catch (error) {
+      this.sharedError(tenantId, 'put', error);
+    }
+    await this.deps.cache.put(session);
+    return { session, source: 'upstream' };
+  }
+
+  private async sharedGet(tenantId: string): Promise<CredentialsSession | undefined> {
+    try {
+      return await this.deps.shared?.get(tenantId);
+    } catch (error) {
+      this.sharedError(tenantId, 'get', error);
+      return undefined;
+    }
+  }
+
+  private sharedError(tenantId: string, operation: string, error: unknown): void {
+    this.emit({
+      type: 'shared_cache_error',
+      tenantId,
+      operation: `aws-credentials ${operation}`,
+      error: error instanceof Error ? error.name : String(error),
+    });
+  }
+
+  /** Throttling and outages are retried with jittered backoff; everything else fails at once. */
+  private async withRetries<T>(tenantId: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof UpstreamUnavailableError) || attempt >= this.maxAttempts) {
+          const code = error instanceof Error && 'code' in error ? String(error.code) : 'internal_error';
+          this.emit({ type: 'upstream_failure', tenantId, code });
+          throw error;
+        }
+        this.emit({ type: 'upstream_retry', tenantId, attempt });
+        await this.sleep(jitteredDelayMs(attempt, this.retryBaseMs, this.retryCapMs, this.random));
+      }
+    }
+  }
+}
