@@ -3,6 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { TenantMisconfiguredError, TenantNotFoundError, UpstreamUnavailableError } from '../core/errors';
 import type { TenantRecord, TenantStore } from '../core/ports';
 import { parseTenantConfig } from '../core/tenant-config';
+import { awsClientOptions } from './aws-client-options';
 
 export interface SecretsManagerTenantStoreOptions {
   /** Secret names are `<prefix>/<tenantId>`. */
@@ -36,8 +37,7 @@ export class SecretsManagerTenantStore implements TenantStore {
   private readonly negativeTtlMs: number;
 
   constructor(private readonly options: SecretsManagerTenantStoreOptions) {
-    this.client =
-      options.client ?? new SecretsManagerClient({ requestHandler: { connectionTimeout: 2000, requestTimeout: 3000 } });
+    this.client = options.client ?? new SecretsManagerClient({ ...awsClientOptions('secretsManager') });
     this.clock = options.clock ?? Date;
     this.ttlMs = (options.ttlSeconds ?? 300) * 1000;
     this.negativeTtlMs = Math.min(this.ttlMs, (options.negativeTtlSeconds ?? 30) * 1000);
@@ -73,7 +73,11 @@ export class SecretsManagerTenantStore implements TenantStore {
       output = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretName(tenantId) }));
     } catch (error) {
       const name = (error as { name?: string }).name;
-      if (name === 'ResourceNotFoundException') return this.remember(tenantId, new TenantNotFoundError(tenantId));
+      // A deleted secret (ResourceNotFoundException) or one scheduled for deletion (InvalidRequestException: the only
+      // cause GetSecretValue documents for it) means the tenant is gone: forget the last good copy and answer 404.
+      if (name === 'ResourceNotFoundException' || name === 'InvalidRequestException') {
+        return this.remember(tenantId, new TenantNotFoundError(tenantId));
+      }
       if (lastGood) return this.rememberRecord(lastGood, this.negativeTtlMs);
       if (name === 'AccessDeniedException' || name === 'DecryptionFailure') throw error;
       // The SDK error names the service's answer, never the secret: keep it as the cause for the logs.

@@ -1,4 +1,5 @@
 import type { TokenResponseBody } from '../../contract/api';
+import { assertHeaderSafe, MAX_RENDERED_HEADER_LENGTH } from './header-safety';
 import type { Session, TenantRecord } from './ports';
 
 /** The 200 body of GET /v1/tenants/{tenantId}/token: defined in the API contract, shared with the client. */
@@ -44,7 +45,24 @@ export function selectClaims(
   return selected;
 }
 
+/**
+ * Defence in depth: providers refuse unsafe values before anything is cached, and the presenter checks again what it
+ * hands out (token fields, identity id, every rendered header), so no cached or future path can vend one.
+ */
+function assertPresentable(session: Session, headers: Readonly<Record<string, string>>): void {
+  const { tenantId } = session;
+  for (const [field, value] of Object.entries(session.tokens)) {
+    if (typeof value === 'string') assertHeaderSafe(tenantId, field, value);
+  }
+  if (session.identityId !== undefined) assertHeaderSafe(tenantId, 'identity id', session.identityId);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== '') assertHeaderSafe(tenantId, `header ${name}`, value, MAX_RENDERED_HEADER_LENGTH);
+  }
+}
+
 export function presentToken(tenant: TenantRecord, session: Session, nowMs: number): TokenResponseBody {
+  const headers = renderHeaders(tenant.config.headers, placeholderValues(tenant, session));
+  assertPresentable(session, headers);
   return {
     tenantId: session.tenantId,
     provider: session.provider,
@@ -52,7 +70,7 @@ export function presentToken(tenant: TenantRecord, session: Session, nowMs: numb
     ...(session.identityId ? { identityId: session.identityId } : {}),
     expiresAt: new Date(session.expiresAt * 1000).toISOString(),
     expiresIn: Math.max(0, session.expiresAt - Math.floor(nowMs / 1000)),
-    headers: renderHeaders(tenant.config.headers, placeholderValues(tenant, session)),
+    headers,
     claims: selectClaims(session.claims, tenant.config.claims),
   };
 }

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 
-import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import type { GenericExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
+import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session } from '../core/ports';
 import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
 
@@ -13,6 +14,9 @@ import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-con
  */
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Longest login answer read (1 MiB): a token is at most 16 KB. */
+const MAX_ANSWER_LENGTH = 1024 * 1024;
 
 const credentialsResponse = z.object({
   credentials: z.object({
@@ -86,6 +90,8 @@ export class LoginEndpointProvider implements AuthProvider {
     body: unknown,
     previous: Session | undefined,
   ): Promise<ProviderSession> {
+    // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
+    if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
     const url = new URL(path, config.baseUrl).toString();
     let response: Response;
     try {
@@ -93,6 +99,8 @@ export class LoginEndpointProvider implements AuthProvider {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': config.apiKey },
         body: JSON.stringify(body),
+        // Never follow a redirect: the API key, password and refresh token would go to wherever it points.
+        redirect: 'manual',
         signal: AbortSignal.timeout(config.timeoutMs),
       });
     } catch (error) {
@@ -106,6 +114,14 @@ export class LoginEndpointProvider implements AuthProvider {
       );
     }
 
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new UpstreamAuthFailedError(
+        `The login endpoint of tenant '${tenantId}' answered ${operation} with a redirect (HTTP ${response.status}), ` +
+          'which is never followed: set baseUrl and the paths to the final URL.',
+        'client_rejected',
+      );
+    }
     if (response.status === 401 || response.status === 403) {
       throw new UpstreamAuthFailedError(
         `The login endpoint rejected ${operation} for tenant '${tenantId}' (HTTP ${response.status}): check the username, password and API key.`,
@@ -127,46 +143,84 @@ export class LoginEndpointProvider implements AuthProvider {
 
     let parsed: z.infer<typeof credentialsResponse>;
     try {
-      parsed = credentialsResponse.parse(await response.json());
+      const text = await response.text();
+      if (text.length > MAX_ANSWER_LENGTH) throw new Error('answer too long');
+      parsed = credentialsResponse.parse(JSON.parse(text));
     } catch {
       throw new UpstreamTokenInvalidError(
         `The login endpoint of tenant '${tenantId}' did not answer {credentials: {token, ...}}.`,
       );
     }
-    const { token, identityId, refreshToken } = parsed.credentials;
+    const { token, identityId: answeredIdentityId, refreshToken } = parsed.credentials;
+    assertHeaderSafe(tenantId, 'token', token);
     const { expiresAt, claims } = await this.expiry(tenantId, config, token);
+    const identityId = answeredIdentityId ?? previous?.identityId;
+    if (identityId !== undefined) assertHeaderSafe(tenantId, 'identity id', identityId);
+    checkSubject(tenantId, { identityId: answeredIdentityId, claims }, previous);
     return {
       tokens: { token },
       // Keep the refresh token only when it can be used; otherwise renewal is a fresh sign-in.
       ...(config.refreshPath ? { refreshToken: refreshToken ?? previous?.refreshToken } : {}),
-      ...((identityId ?? previous?.identityId) ? { identityId: identityId ?? previous?.identityId } : {}),
+      ...(identityId !== undefined ? { identityId } : {}),
       claims,
       expiresAt,
     };
   }
 
   /**
-   * A JWT is verified when the tenant says how (`jwt`), and its `exp` is the expiry.
-   * Otherwise the token is treated as opaque: it lives `tokenTtlSeconds`, cut short
-   * by any `exp` it carries (used only to shorten, never to trust its contents).
+   * With `jwt` configured the token must be a JWT that verifies (any other token is refused), and its `exp` is the
+   * expiry. Without it the token is opaque: it lives `tokenTtlSeconds`, cut short by any `exp` it carries (used only
+   * to shorten, never to trust its contents).
    */
   private async expiry(
     tenantId: string,
     config: LoginEndpointTenantConfig,
     token: string,
   ): Promise<{ expiresAt: number; claims: Record<string, unknown> }> {
-    const decoded = decodeJwtPayload(token);
-    if (decoded && config.jwt) {
-      const claims = await this.verifier.verifyJwt(tenantId, token, {
-        issuer: config.jwt.issuer,
-        jwksUri: config.jwt.jwksUri,
-        ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
-      });
+    if (config.jwt) {
+      const claims = await this.verifier.verifyJwt(tenantId, token, jwtExpectation(config, config.jwt));
       if (typeof claims.exp !== 'number')
         throw new UpstreamTokenInvalidError(`The token for tenant '${tenantId}' has no exp claim.`);
       return { expiresAt: claims.exp, claims };
     }
+    const decoded = decodeJwtPayload(token);
     const assumed = Math.floor(this.clock.now() / 1000) + config.tokenTtlSeconds;
     return { expiresAt: decoded?.exp !== undefined ? Math.min(assumed, decoded.exp) : assumed, claims: {} };
+  }
+}
+
+function jwtExpectation(
+  config: LoginEndpointTenantConfig,
+  jwt: NonNullable<LoginEndpointTenantConfig['jwt']>,
+): GenericExpectation {
+  return {
+    issuer: jwt.issuer,
+    jwksUri: jwt.jwksUri,
+    ...(jwt.audience ? { audience: jwt.audience } : {}),
+    maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
+  };
+}
+
+/**
+ * One subject per session: the answer's identityId must match the token's `identityId` claim, and a refresh must
+ * return the identity (`identityId`, `sub`) of the session it renews. Otherwise the answer is refused.
+ */
+function checkSubject(
+  tenantId: string,
+  answer: { readonly identityId: string | undefined; readonly claims: Readonly<Record<string, unknown>> },
+  previous: Session | undefined,
+): void {
+  const claimed = answer.claims.identityId;
+  const differ = (a: unknown, b: unknown) => a !== undefined && b !== undefined && a !== b;
+  if (differ(answer.identityId, claimed)) {
+    throw new UpstreamTokenInvalidError(
+      `The login endpoint of tenant '${tenantId}' answered an identityId that is not the token's.`,
+    );
+  }
+  if (!previous) return;
+  if (differ(previous.identityId, answer.identityId ?? claimed) || differ(previous.claims.sub, answer.claims.sub)) {
+    throw new UpstreamTokenInvalidError(
+      `The login endpoint renewed the session of tenant '${tenantId}' for another identity; the answer is refused.`,
+    );
   }
 }

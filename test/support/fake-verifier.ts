@@ -1,13 +1,26 @@
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 
-import type { CognitoExpectation, GenericExpectation, UpstreamJwtVerifier } from '../../lambdas/adapters/jwt-verifier';
-import { UpstreamTokenInvalidError } from '../../lambdas/core/errors';
+import type {
+  CognitoExpectation,
+  GenericExpectation,
+  JwtExpectation,
+  UpstreamJwtVerifier,
+} from '../../lambdas/adapters/jwt-verifier';
+import { KeySetUnavailableError, UpstreamTokenInvalidError } from '../../lambdas/core/errors';
 
 /** Decodes instead of verifying (signatures are covered in jwt-verifier.test.ts) and records what it was asked to pin. */
 export class RecordingVerifier implements UpstreamJwtVerifier {
   readonly cognitoCalls: CognitoExpectation[] = [];
   readonly jwtCalls: GenericExpectation[] = [];
+  readonly ensureKeysCalls: JwtExpectation[] = [];
   reject = false;
+  /** ensureKeys throws KeySetUnavailableError, as when the JWKS cannot be fetched. */
+  keysUnavailable = false;
+
+  async ensureKeys(tenantId: string, expected: JwtExpectation): Promise<void> {
+    this.ensureKeysCalls.push(expected);
+    if (this.keysUnavailable) throw new KeySetUnavailableError(`keys for ${tenantId} unavailable`);
+  }
 
   async verifyCognito(tenantId: string, token: string, expected: CognitoExpectation): Promise<JwtPayload> {
     this.cognitoCalls.push(expected);

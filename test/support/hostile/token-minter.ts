@@ -14,8 +14,12 @@ export interface TokenMinter {
   signRaw(headerText: string, payloadText: string): string;
 }
 
+let keyPair: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
+
+/** One RSA key per test process (generating one takes long on a busy machine); each minter has its own kid. */
 export function createTokenMinter(kid = 'hostile-key'): TokenMinter {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  keyPair ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = keyPair;
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   const signRaw = (headerText: string, payloadText: string, key: KeyObject = privateKey): string => {
     const data = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;

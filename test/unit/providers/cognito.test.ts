@@ -34,16 +34,17 @@ function config(overrides: Record<string, unknown> = {}): TenantConfig {
   return parseTenantConfig('acme', JSON.stringify({ ...cognitoSecret, ...overrides }));
 }
 
-function tokens(exp = 2_000_000_000, extra: Record<string, unknown> = {}) {
+function tokens(exp = 2_000_000_000, extra: Record<string, unknown> = {}, accessExtra: Record<string, unknown> = {}) {
   return {
     IdToken: fakeJwt({
       token_use: 'id',
+      sub: 'b1f0-sub',
       exp,
       'cognito:username': 'b1f0-sub',
       'custom:identityId': 'ap-southeast-2:abc',
       ...extra,
     }),
-    AccessToken: fakeJwt({ token_use: 'access', exp: exp - 10 }),
+    AccessToken: fakeJwt({ token_use: 'access', sub: 'b1f0-sub', exp: exp - 10, ...accessExtra }),
     RefreshToken: 'refresh-token-1',
     ExpiresIn: 3600,
   };
@@ -56,7 +57,7 @@ function sessionFrom(refreshToken = 'refresh-token-1'): Session {
     secretVersion: 'v1',
     tokens: {},
     refreshToken,
-    claims: { 'cognito:username': 'b1f0-sub' },
+    claims: { sub: 'b1f0-sub', 'cognito:username': 'b1f0-sub' },
     expiresAt: 0,
     issuedAt: 0,
   };
@@ -85,8 +86,18 @@ describe('CognitoProvider sign-in', () => {
     expect(session.expiresAt).toBe(2_000_000_000 - 10); // the earlier of the two tokens
     // Real Cognito: no issuer override, so CognitoJwtVerifier derives it from the pool id.
     expect(verifier.cognitoCalls).toEqual([
-      { userPoolId: cognitoSecret.userPoolId, clientId: cognitoSecret.clientId, tokenUse: 'id' },
-      { userPoolId: cognitoSecret.userPoolId, clientId: cognitoSecret.clientId, tokenUse: 'access' },
+      {
+        userPoolId: cognitoSecret.userPoolId,
+        clientId: cognitoSecret.clientId,
+        tokenUse: 'id',
+        maxLifetimeSeconds: 86400,
+      },
+      {
+        userPoolId: cognitoSecret.userPoolId,
+        clientId: cognitoSecret.clientId,
+        tokenUse: 'access',
+        maxLifetimeSeconds: 86400,
+      },
     ]);
   });
 

@@ -72,7 +72,7 @@ describe('LoginEndpointProvider sign-in', () => {
       config({ jwt: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' } }),
     );
     expect(verifier.jwtCalls).toEqual([
-      { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' },
+      { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json', maxLifetimeSeconds: 86400 },
     ]);
     expect(session.expiresAt).toBe(clock.nowSeconds() + 900);
   });
