@@ -47,6 +47,8 @@ export const ENV = {
   forcedRenewalIntervalSeconds: 'TVM_FORCED_RENEWAL_INTERVAL_SECONDS',
   /** Local mode: `true` runs an in-process dynalite as the shared cache. */
   localSharedCache: 'TVM_LOCAL_SHARED_CACHE',
+  /** CLI: comma-separated role ARNs that `tvm tenant put` lets read the tenant secret (the stack's VendRoleArn, RefreshRoleArn). */
+  secretReaderRoles: 'TVM_SECRET_READER_ROLES',
   /** Base URL of the token API (export jobs, the client, the CLI). */
   endpoint: 'TVM_ENDPOINT',
   /** S3 bucket an export job writes to. */

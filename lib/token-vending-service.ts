@@ -176,6 +176,17 @@ export class TokenVendingService extends Construct {
       description: 'GET with SigV4 (service execute-api)',
     });
     if (this.cacheTable) new CfnOutput(this, 'CacheTableName', { value: this.cacheTable.tableName });
+    // The roles that read tenant secrets: `tvm tenant put --reader-role` lets only these read a secret's value.
+    new CfnOutput(this, 'VendRoleArn', {
+      value: functions.vend.role.roleArn,
+      description: 'Reads tenant secrets: pass to tvm tenant put --reader-role',
+    });
+    if (functions.refresh) {
+      new CfnOutput(this, 'RefreshRoleArn', {
+        value: functions.refresh.role.roleArn,
+        description: 'Reads tenant secrets: pass to tvm tenant put --reader-role',
+      });
+    }
     new CfnOutput(this, 'ConsumerPolicyStatement', {
       description: 'Add to a consumer role (and list the role in the deployment config consumers)',
       value: stack.toJsonString({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: this.tokenMethodArn }),

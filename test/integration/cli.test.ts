@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 
 import {
   CreateSecretCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
@@ -133,6 +134,9 @@ describe('tvm token', () => {
 });
 
 describe('tvm tenant put', () => {
+  const VEND = 'arn:aws:iam::123456789012:role/Tvm-VendRole-AbC';
+  const REFRESH = 'arn:aws:iam::123456789012:role/Tvm-RefreshRole-XyZ';
+
   it('validates, then creates the secret under the prefix, printing no values', async () => {
     secrets.on(CreateSecretCommand).resolves({ VersionId: 'v-1' });
     const result = await run(
@@ -143,6 +147,10 @@ describe('tvm tenant put', () => {
       file('put.json', cognitoSecret),
       '--prefix',
       'prod/tvm',
+      '--reader-role',
+      VEND,
+      '--reader-role',
+      REFRESH,
     );
     expect(result.code).toBe(EXIT.ok);
     expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
@@ -151,13 +159,50 @@ describe('tvm tenant put', () => {
     });
     expect(result.stdout).toContain('created prod/tvm/acme (version v-1)');
     expect(result.all).not.toContain(cognitoSecret.password);
+    // Only the service roles may read the value.
+    const [policyCall] = secrets.commandCalls(PutResourcePolicyCommand);
+    expect(policyCall?.args[0].input).toMatchObject({ SecretId: 'prod/tvm/acme', BlockPublicPolicy: true });
+    expect(JSON.parse(String(policyCall?.args[0].input.ResourcePolicy)).Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'secretsmanager:GetSecretValue',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [VEND, REFRESH] } },
+      }),
+    ]);
+    expect(result.stdout).toContain('restricted prod/tvm/acme');
+  });
+
+  it('refuses to write without reader roles (or --no-resource-policy), or with a session ARN', async () => {
+    const none = await run('tenant', 'put', 'acme', '--file', file('put4.json', cognitoSecret));
+    expect(none.code).toBe(EXIT.usage);
+    expect(none.stderr).toContain('--reader-role');
+    const session = await run(
+      'tenant',
+      'put',
+      'acme',
+      '--file',
+      file('put5.json', cognitoSecret),
+      '--reader-role',
+      'arn:aws:sts::123456789012:assumed-role/Tvm-VendRole-AbC/i-1',
+    );
+    expect(session.code).toBe(EXIT.usage);
+    expect(session.stderr).toContain('give the role ARN');
+    expect(secrets.calls()).toHaveLength(0);
   });
 
   it('adds a new version when the secret exists', async () => {
     secrets.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
     secrets.on(PutSecretValueCommand).resolves({ VersionId: 'v-2' });
-    const result = await run('tenant', 'put', 'acme', '--file', file('put2.json', cognitoSecret));
+    const result = await run(
+      'tenant',
+      'put',
+      'acme',
+      '--file',
+      file('put2.json', cognitoSecret),
+      '--no-resource-policy',
+    );
     expect(result.code).toBe(EXIT.ok);
+    expect(secrets).not.toHaveReceivedCommand(PutResourcePolicyCommand);
     expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: 'tvm/tenants/acme' });
     expect(result.stdout).toContain('updated tvm/tenants/acme (version v-2)');
   });
