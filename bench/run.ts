@@ -1,4 +1,5 @@
 import { execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +41,9 @@ process.env[ENV.powertoolsMetricsDisabled] ??= 'true';
 const autocannon = require('autocannon') as (
   options: Record<string, unknown>,
 ) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
+
+/** The fleet workers' shared master key for the session items' envelope (see lambdas/adapters/envelope.ts). */
+const FLEET_CACHE_KEY = randomBytes(32).toString('base64');
 
 type Results = Record<string, number>;
 const results: Results = {};
@@ -220,6 +224,8 @@ async function runFleet(
           BENCH_TENANTS: JSON.stringify(tenants),
           BENCH_REQUESTS: '100',
           ...(dynamo ? { BENCH_DYNAMO_ENDPOINT: dynamo.endpoint, BENCH_TABLE: dynamo.tableName } : {}),
+          // One local stand-in for the KMS key, shared by the workers as the fleet shares its key.
+          [ENV.localCacheKey]: FLEET_CACHE_KEY,
         },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       }),
