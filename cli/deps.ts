@@ -1,6 +1,7 @@
 // Everything a command needs from the outside world, made by one factory so tests can swap any part.
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 import { TokenClient, type TokenClientOptions } from '../client/token-client';
@@ -20,6 +21,8 @@ export interface AwsTarget {
 export interface CliDeps {
   secretsManager(target: AwsTarget): SecretsManagerClient;
   dynamodb(target: AwsTarget): DynamoDBClient;
+  /** The export bucket's client (`tvm export`); an `endpoint` (emulator) implies path-style addressing. */
+  s3(target: AwsTarget): S3Client;
   tokenClient(options: TokenClientOptions): TokenClient;
   /** The upstream sign-in flow for a provider kind (`tenant test`). */
   provider(kind: ProviderKind): AuthProvider;
@@ -40,6 +43,7 @@ export function defaultDeps(io: Io): CliDeps {
   return {
     secretsManager: (target) => new SecretsManagerClient(config(target)),
     dynamodb: (target) => new DynamoDBClient(config(target)),
+    s3: (target) => new S3Client({ ...config(target), ...(target.endpoint ? { forcePathStyle: true } : {}) }),
     tokenClient: (options) => new TokenClient(options),
     provider: (kind) => {
       verifier ??= new AwsJwtVerifier();

@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 
+import { exportCommand } from './commands/export';
 import { serveCommand } from './commands/serve';
 import { tenantCommand } from './commands/tenant';
 import { tokenCommand } from './commands/token';
@@ -28,6 +29,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(serveCommand(ctx))
     .addCommand(tokenCommand(ctx))
     .addCommand(tenantCommand(ctx))
+    .addCommand(exportCommand(ctx))
     .addHelpText('after', EXIT_CODES_HELP);
   configure(program, ctx);
   return program;

@@ -289,18 +289,18 @@ export async function backfill(
 ): Promise<WindowResult[]> {
   if (!(range.from.getTime() < range.to.getTime()))
     throw new ExportFailedError('invalid_range', 'The backfill range is empty: --from must be before --to.');
-  const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
-  if (windows.length > MAX_BACKFILL_WINDOWS)
+  const size = job.windowMinutes * 60_000;
+  const first = Math.floor(range.from.getTime() / size) * size;
+  const end = Math.ceil(range.to.getTime() / size) * size;
+  if ((end - first) / size > MAX_BACKFILL_WINDOWS)
     throw new ExportFailedError(
       'invalid_range',
-      `The range covers ${windows.length} windows; backfill at most ${MAX_BACKFILL_WINDOWS} at a time.`,
+      `The range covers ${(end - first) / size} windows; backfill at most ${MAX_BACKFILL_WINDOWS} at a time.`,
     );
-  const now = (deps.clock ?? Date).now();
+  if (end > (deps.clock ?? Date).now())
+    throw new ExportFailedError('invalid_range', `The window ending ${new Date(end).toISOString()} has not ended yet.`);
+  const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
   const results: WindowResult[] = [];
-  for (const window of windows) {
-    if (window.to.getTime() > now)
-      throw new ExportFailedError('invalid_range', `Window ${window.to.toISOString()} has not ended yet.`);
-  }
   for (const window of windows) {
     const result = await runExportWindow(job, window, deps, { ...options, replace: true });
     results.push(result);

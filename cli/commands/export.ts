@@ -1,0 +1,11 @@
+import { Command } from 'commander';
+
+import type { CliContext } from '../context';
+import { exportBackfillCommand } from './export-backfill';
+
+/** `tvm export <subcommand>`: analytics export jobs. Without a subcommand: help, exit 2. */
+export function exportCommand(ctx: CliContext): Command {
+  return new Command('export')
+    .description('run and backfill analytics export jobs')
+    .addCommand(exportBackfillCommand(ctx));
+}
