@@ -1,5 +1,7 @@
 import {
   GetSecretValueCommand,
+  InternalServiceError,
+  InvalidRequestException,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -8,7 +10,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 import { SecretsManagerTenantStore } from '../../../lambdas/adapters/secrets-manager-tenant-store';
-import { TenantMisconfiguredError, TenantNotFoundError, UpstreamUnavailableError } from '../../../lambdas/core/errors';
+import {
+  TenantMisconfiguredError,
+  TenantNotFoundError,
+  toErrorResponse,
+  UpstreamUnavailableError,
+} from '../../../lambdas/core/errors';
 import { cognitoSecret, FakeClock } from '../../support/fakes';
 
 const secrets = mockClient(SecretsManagerClient);
@@ -103,5 +110,62 @@ describe('SecretsManagerTenantStore', () => {
   it('answers 503 when Secrets Manager fails and nothing is cached', async () => {
     secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(store().store.get('acme')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+  });
+
+  describe('deleted secrets stop the tenant', () => {
+    // The errors real Secrets Manager answers GetSecretValue with, by name and message.
+    const deleted = () =>
+      new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret.",
+        $metadata: { httpStatusCode: 400 },
+      });
+    const scheduledForDeletion = () =>
+      new InvalidRequestException({
+        message: "You can't perform this operation on the secret because it was marked for deletion.",
+        $metadata: { httpStatusCode: 400 },
+      });
+
+    it.each([
+      ['deleted (ResourceNotFoundException)', deleted],
+      ['scheduled for deletion (InvalidRequestException)', scheduledForDeletion],
+    ])('a secret %s is 404 tenant_not_found, even with a good copy cached, within one TTL', async (_name, error) => {
+      secrets
+        .on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+        .rejects(error());
+      const { store: tenants, clock } = store();
+      await tenants.get('acme');
+      clock.advance(299);
+      await expect(tenants.get('acme')).resolves.toMatchObject({ version: 'v-1' }); // within the TTL: cached
+      clock.advance(2);
+      const refused = await tenants.get('acme').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TenantNotFoundError);
+      expect(toErrorResponse(refused)).toMatchObject({ status: 404, code: 'tenant_not_found' });
+    });
+
+    it('forgets the last good copy once the secret is gone: a later outage is 503, not the deleted tenant', async () => {
+      secrets
+        .on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+        .rejectsOnce(scheduledForDeletion())
+        .rejects(new InternalServiceError({ message: 'internal', $metadata: { httpStatusCode: 500 } }));
+      const { store: tenants, clock } = store();
+      await tenants.get('acme');
+      clock.advance(301);
+      await expect(tenants.get('acme')).rejects.toBeInstanceOf(TenantNotFoundError);
+      clock.advance(31);
+      await expect(tenants.get('acme')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    });
+
+    it('a real outage (InternalServiceError) keeps serving the last good copy', async () => {
+      secrets
+        .on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+        .rejects(new InternalServiceError({ message: 'internal', $metadata: { httpStatusCode: 500 } }));
+      const { store: tenants, clock } = store();
+      await tenants.get('acme');
+      clock.advance(301);
+      await expect(tenants.get('acme')).resolves.toMatchObject({ version: 'v-1' });
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { TenantMisconfiguredError } from '../../../lambdas/core/errors';
-import { parseTenantConfig } from '../../../lambdas/core/tenant-config';
+import { HTTPS_ONLY_MESSAGE, isLoopbackHost, parseTenantConfig } from '../../../lambdas/core/tenant-config';
 import { cognitoSecret, loginEndpointSecret } from '../../support/fakes';
 
 function problemsOf(secret: unknown): string[] {
@@ -56,5 +56,66 @@ describe('tenant secret schema', () => {
 
   it('requires the login endpoint to be an http(s) URL', () => {
     expect(problemsOf({ ...loginEndpointSecret, baseUrl: 'ftp://x' }).join(' ')).toContain('baseUrl');
+  });
+
+  describe('upstream URLs: https, or plain http to this machine only', () => {
+    it.each([
+      ['baseUrl', loginEndpointSecret, { baseUrl: 'http://api.example.com' }],
+      ['jwt.jwksUri', loginEndpointSecret, { jwt: { issuer: 'https://i', jwksUri: 'http://10.0.0.1/jwks.json' } }],
+      ['endpoint', cognitoSecret, { endpoint: 'http://cognito.example.com' }],
+      ['issuer', cognitoSecret, { issuer: 'http://cognito.example.com/pool' }],
+      ['jwksUri', cognitoSecret, { jwksUri: 'http://169.254.169.254/keys' }],
+    ])('refuses a plain-http %s off this machine, with a clear message', (field, base, overrides) => {
+      expect(problemsOf({ ...base, ...overrides })).toContain(`${field}: ${HTTPS_ONLY_MESSAGE}`);
+    });
+
+    it.each([
+      'http://127.0.0.1:9229',
+      'http://127.8.9.10/x',
+      'http://localhost:8080',
+      'http://[::1]:9000',
+      'https://x.example',
+    ])('accepts %s', (baseUrl) => {
+      expect(parseTenantConfig('acme', JSON.stringify({ ...loginEndpointSecret, baseUrl }))).toMatchObject({ baseUrl });
+    });
+
+    it('refuses other schemes, credentials in the URL and look-alike hosts', () => {
+      expect(problemsOf({ ...loginEndpointSecret, baseUrl: 'ftp://api.example.com' })).toContain(
+        `baseUrl: ${HTTPS_ONLY_MESSAGE}`,
+      );
+      expect(problemsOf({ ...loginEndpointSecret, baseUrl: 'https://user:pw@api.example.com' })).toContain(
+        'baseUrl: must not carry a user name or password',
+      );
+      expect(isLoopbackHost('127.0.0.1.evil.example')).toBe(false);
+      expect(isLoopbackHost('localhost.evil.example')).toBe(false);
+      expect(isLoopbackHost('[::1]')).toBe(true);
+    });
+
+    it('refuses a path that would leave the host (//other-host)', () => {
+      expect(problemsOf({ ...loginEndpointSecret, loginPath: '//evil.example/login' }).join(' ')).toContain(
+        'loginPath: must start with a single /',
+      );
+    });
+  });
+
+  it('caps token lifetimes at one day unless the tenant says otherwise (60 s to 7 days)', () => {
+    expect(parseTenantConfig('acme', JSON.stringify(cognitoSecret))).toMatchObject({ maxTokenLifetimeSeconds: 86_400 });
+    expect(
+      parseTenantConfig('acme', JSON.stringify({ ...loginEndpointSecret, maxTokenLifetimeSeconds: 7200 })),
+    ).toMatchObject({ maxTokenLifetimeSeconds: 7200 });
+    expect(problemsOf({ ...cognitoSecret, maxTokenLifetimeSeconds: 30 * 86_400 }).join(' ')).toContain(
+      'maxTokenLifetimeSeconds',
+    );
+  });
+
+  it('refuses an API key or header template that could break a header, without quoting it', () => {
+    const problems = problemsOf({
+      ...loginEndpointSecret,
+      apiKey: 'key\r\nX-Injected: 1',
+      headers: { 'x-api-key': '{apiKey}\n' },
+    });
+    expect(problems).toContain('apiKey: must be header-safe: it contains a control character');
+    expect(problems.join(' ')).toContain('headers.x-api-key: must contain printable ASCII characters only');
+    expect(problems.join(' ')).not.toContain('X-Injected');
   });
 });

@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 import {
+  KeySetUnavailableError,
   toErrorResponse,
   UpstreamAuthFailedError,
   UpstreamChallengeRequiredError,
@@ -23,7 +24,7 @@ import {
 } from '../../../lambdas/core/errors';
 import type { Session } from '../../../lambdas/core/ports';
 import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
-import { CognitoProvider, secretHash } from '../../../lambdas/providers/cognito';
+import { classifyCognitoError, CognitoProvider, secretHash } from '../../../lambdas/providers/cognito';
 import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
 import { cognitoSecret } from '../../support/fakes';
 
@@ -126,7 +127,7 @@ describe('CognitoProvider sign-in', () => {
     const error = await provider.signIn('acme', config()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamChallengeRequiredError);
     expect(toErrorResponse(error)).toMatchObject({ status: 502, code: 'upstream_challenge_required' });
-    expect((error as Error).message).toMatch(/NEW_PASSWORD_REQUIRED.*operator/);
+    expect((error as Error).message).toMatch(/NEW_PASSWORD_REQUIRED.*permanent password/);
   });
 
   it('never caches tokens that fail verification', async () => {
@@ -259,5 +260,73 @@ describe('CognitoProvider refresh', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamAuthFailedError);
     expect((error as UpstreamAuthFailedError).reason).toBe('not_authorized');
+  });
+});
+
+describe('CognitoProvider integrity', () => {
+  it('does not sign in when the signing keys cannot be fetched', async () => {
+    cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: tokens() });
+    verifier.keysUnavailable = true;
+    const error = await provider.signIn('acme', config()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeySetUnavailableError);
+    expect(cognito).not.toHaveReceivedCommand(InitiateAuthCommand);
+    await expect(provider.refresh('acme', config(), sessionFrom())).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(cognito).not.toHaveReceivedCommand(InitiateAuthCommand);
+  });
+
+  it('pins the tenant jwksUri and lifetime cap in every expectation', async () => {
+    cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: tokens() });
+    const realIssuer = `https://cognito-idp.ap-southeast-2.amazonaws.com/${cognitoSecret.userPoolId}`;
+    await provider.signIn(
+      'acme',
+      config({
+        endpoint: 'http://127.0.0.1:4566',
+        issuer: realIssuer,
+        jwksUri: 'http://127.0.0.1:4566/keys.json',
+        maxTokenLifetimeSeconds: 3600,
+      }),
+    );
+    const pinned = { issuer: realIssuer, jwksUri: 'http://127.0.0.1:4566/keys.json', maxLifetimeSeconds: 3600 };
+    expect(verifier.ensureKeysCalls).toEqual([expect.objectContaining(pinned)]);
+    expect(verifier.cognitoCalls).toEqual([expect.objectContaining(pinned), expect.objectContaining(pinned)]);
+  });
+
+  it('refuses ID and access tokens of different subjects', async () => {
+    cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: tokens(2_000_000_000, {}, { sub: 'other' }) });
+    await expect(provider.signIn('acme', config())).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+  });
+
+  it('refuses tokens without a subject', async () => {
+    cognito
+      .on(InitiateAuthCommand)
+      .resolves({ AuthenticationResult: tokens(2_000_000_000, { sub: undefined }, { sub: undefined }) });
+    await expect(provider.signIn('acme', config())).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+  });
+
+  it('refuses a refresh that returns another subject', async () => {
+    cognito
+      .on(InitiateAuthCommand)
+      .resolves({ AuthenticationResult: tokens(2_000_000_000, { sub: 'intruder' }, { sub: 'intruder' }) });
+    const error = await provider.refresh('acme', config(), sessionFrom()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect((error as Error).message).toContain('another subject');
+  });
+
+  it('refuses tokens or an identity id that are not header-safe, before verifying them', async () => {
+    cognito
+      .on(InitiateAuthCommand)
+      .resolvesOnce({ AuthenticationResult: { ...tokens(), IdToken: `${tokens().IdToken}\r\nX-Injected: 1` } })
+      .resolves({ AuthenticationResult: tokens(2_000_000_000, { 'custom:identityId': 'ap-southeast-2:a\nb' }) });
+    await expect(provider.signIn('acme', config())).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+    expect(verifier.cognitoCalls).toHaveLength(0);
+    await expect(provider.signIn('acme', config())).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+  });
+
+  it('reports a redirect as a rejected client (never followed, never retried)', () => {
+    const redirect = Object.assign(new Error('Found'), { name: 'Unknown', $metadata: { httpStatusCode: 302 } });
+    const error = classifyCognitoError('acme', 'sign-in', redirect);
+    expect(error).toBeInstanceOf(UpstreamAuthFailedError);
+    expect((error as UpstreamAuthFailedError).reason).toBe('client_rejected');
+    expect(error.message).toContain('redirect (HTTP 302)');
   });
 });

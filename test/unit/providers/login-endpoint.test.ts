@@ -1,4 +1,5 @@
 import {
+  KeySetUnavailableError,
   toErrorResponse,
   UpstreamAuthFailedError,
   UpstreamTokenInvalidError,
@@ -174,5 +175,92 @@ describe('decodeJwtPayload', () => {
     expect(decodeJwtPayload(fakeJwt({ exp: 5 }))).toEqual({ exp: 5 });
     expect(decodeJwtPayload('nkiOiJNeSIsImN1c3Rvb')).toBeUndefined();
     expect(decodeJwtPayload('a.b.c')).toBeUndefined();
+  });
+});
+
+describe('LoginEndpointProvider integrity', () => {
+  const jwt = { jwt: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' } };
+  const previous: Session = {
+    tenantId: 'globex',
+    provider: 'login-endpoint',
+    secretVersion: 'v1',
+    tokens: { token: 'old' },
+    refreshToken: 'DnTY4m2l',
+    identityId: 'eu-west-1:72ty',
+    claims: { sub: 'ops' },
+    expiresAt: 0,
+    issuedAt: 0,
+  };
+
+  it('with jwt configured, hands an opaque token to the verifier instead of vending it unverified', async () => {
+    const { fetch } = fetchAnswering(json(200, { credentials: { token: 'opaque-token' } }));
+    const verifier = new RecordingVerifier();
+    verifier.reject = true;
+    await expect(
+      new LoginEndpointProvider(verifier, fetch, clock).signIn('globex', config(jwt)),
+    ).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+    expect(verifier.jwtCalls).toHaveLength(1);
+  });
+
+  it('does not send the password when the signing keys cannot be fetched', async () => {
+    const { fetch, calls } = fetchAnswering();
+    const verifier = new RecordingVerifier();
+    verifier.keysUnavailable = true;
+    await expect(
+      new LoginEndpointProvider(verifier, fetch, clock).signIn('globex', config(jwt)),
+    ).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each([301, 302, 307, 308])('never follows a redirect: HTTP %d is a rejected client', async (status) => {
+    const { fetch, calls } = fetchAnswering(
+      new Response(null, { status, headers: { location: 'https://evil.example/' } }),
+    );
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
+    expect(calls[0]?.init.redirect).toBe('manual');
+    expect(toErrorResponse(error)).toMatchObject({ status: 502, code: 'upstream_auth_failed' });
+    expect((error as UpstreamAuthFailedError).reason).toBe('client_rejected');
+  });
+
+  it.each([
+    ['a CR LF in the token', { token: 'abc\r\nX-Injected: 1' }],
+    ['a control character in the identityId', { token: 'ok', identityId: 'eu-west-1:\u0007' }],
+    ['an oversized token', { token: 'a'.repeat(16_385) }],
+  ])('refuses %s', async (_name, credentials) => {
+    const { fetch } = fetchAnswering(json(200, { credentials }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect((error as Error).message).not.toContain('X-Injected');
+  });
+
+  it('refuses an answer larger than 1 MiB', async () => {
+    const { fetch } = fetchAnswering(json(200, { credentials: { token: 'ok' }, padding: 'x'.repeat(1024 * 1024) }));
+    await expect(
+      new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()),
+    ).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
+  });
+
+  it.each([
+    ['another identityId', { token: fakeJwt({ sub: 'ops', exp: 2_000_000_000 }), identityId: 'eu-west-1:other' }],
+    ['a token of another sub', { token: fakeJwt({ sub: 'intruder', exp: 2_000_000_000 }) }],
+  ])('refuses a refresh for %s', async (_name, credentials) => {
+    const { fetch } = fetchAnswering(json(200, { credentials }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .refresh('globex', config({ ...jwt, refreshPath: '/auth/refresh' }), previous)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect((error as Error).message).toContain('another identity');
+  });
+
+  it('refuses an answer whose identityId is not the token’s', async () => {
+    const token = fakeJwt({ sub: 'ops', identityId: 'eu-west-1:72ty', exp: 2_000_000_000 });
+    const { fetch } = fetchAnswering(json(200, { credentials: { token, identityId: 'eu-west-1:other' } }));
+    await expect(
+      new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config(jwt)),
+    ).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
   });
 });
