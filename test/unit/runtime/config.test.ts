@@ -34,4 +34,16 @@ describe('loadRuntimeConfig', () => {
       loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'bob', tenants: ['acme'] }]) }),
     ).toThrow(/TVM_CONSUMERS\.0\.principal/);
   });
+
+  it('requires the KMS key of the session items with the cache table', () => {
+    expect(() => loadRuntimeConfig({ TVM_CACHE_TABLE: 'tvm-cache' })).toThrow(
+      /TVM_CACHE_KEY_ID: required when TVM_CACHE_TABLE is set/,
+    );
+    const keyArn = 'arn:aws:kms:ap-southeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(loadRuntimeConfig({ TVM_CACHE_TABLE: 'tvm-cache', TVM_CACHE_KEY_ID: keyArn })).toMatchObject({
+      cacheTable: 'tvm-cache',
+      cacheKeyId: keyArn,
+    });
+    expect(() => loadRuntimeConfig({ TVM_CACHE_TABLE: 't', TVM_CACHE_KEY_ID: 'key id' })).toThrow(/TVM_CACHE_KEY_ID/);
+  });
 });
