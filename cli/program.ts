@@ -2,9 +2,11 @@
 
 import { Command } from 'commander';
 
+import { credentialsCommand } from './commands/credentials';
 import { exportCommand } from './commands/export';
 import { serveCommand } from './commands/serve';
 import { tenantCommand } from './commands/tenant';
+import { tenantsCommand } from './commands/tenants';
 import { tokenCommand } from './commands/token';
 import type { CliContext } from './context';
 import { packageVersion } from './version';
@@ -28,7 +30,9 @@ export function buildProgram(ctx: CliContext): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .addCommand(serveCommand(ctx))
     .addCommand(tokenCommand(ctx))
+    .addCommand(credentialsCommand(ctx))
     .addCommand(tenantCommand(ctx))
+    .addCommand(tenantsCommand(ctx))
     .addCommand(exportCommand(ctx))
     .addHelpText('after', EXIT_CODES_HELP);
   configure(program, ctx);

@@ -4,11 +4,19 @@ export {
   regionFromEndpoint,
   TokenApiError,
   TokenClient,
+  type AwsCredentialsResponse,
+  type GetAwsCredentialsOptions,
   type GetTokenOptions,
   type TokenApiErrorCode,
   type TokenClientOptions,
   type TokenResponse,
 } from './token-client';
-export type { ErrorResponseBody, TokenProvider, TokenResponseBody, VendedTokens } from '../contract/api';
+export type {
+  AwsCredentialsResponseBody,
+  ErrorResponseBody,
+  TokenProvider,
+  TokenResponseBody,
+  VendedTokens,
+} from '../contract/api';
 export { ERROR_CODES, isErrorCode, STATUS_BY_CODE, type ErrorCode } from '../contract/error-codes';
 export { fingerprint, primaryToken } from '../contract/fingerprint';

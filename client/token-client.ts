@@ -4,7 +4,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
-import type { TokenResponseBody } from '../contract/api';
+import type { AwsCredentialsResponseBody, TokenResponseBody } from '../contract/api';
 import { isErrorCode, type ErrorCode } from '../contract/error-codes';
 import { fingerprint, primaryToken } from '../contract/fingerprint';
 
@@ -12,6 +12,14 @@ import { fingerprint, primaryToken } from '../contract/fingerprint';
 
 /** The API's 200 body (HTTP API v1). */
 export type TokenResponse = TokenResponseBody;
+
+/** The 200 body of the aws-credentials route. */
+export type AwsCredentialsResponse = AwsCredentialsResponseBody;
+
+export interface GetAwsCredentialsOptions {
+  /** Seconds the credentials must stay valid, 0 to 3540 (identity pool credentials live one hour). @default 300 */
+  readonly minTtl?: number;
+}
 
 export interface GetTokenOptions {
   /** Seconds the token must stay valid. @default 300 */
@@ -85,6 +93,8 @@ export class TokenClient {
   private readonly signer: SignatureV4;
   private readonly cache = new Map<string, TokenResponse>();
   private readonly inFlight = new Map<string, Promise<TokenResponse>>();
+  private readonly credentialsCache = new Map<string, AwsCredentialsResponse>();
+  private readonly credentialsInFlight = new Map<string, Promise<AwsCredentialsResponse>>();
   private readonly fetchFn: (url: string, init: RequestInit) => Promise<Response>;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -129,6 +139,45 @@ export class TokenClient {
     return token;
   }
 
+  /**
+   * Temporary AWS credentials of the tenant's identity pool identity (`GET /v1/tenants/{id}/aws-credentials`),
+   * valid for at least `minTtl` seconds, from this client's cache when it can; concurrent calls share one request.
+   */
+  async getAwsCredentials(tenantId: string, options: GetAwsCredentialsOptions = {}): Promise<AwsCredentialsResponse> {
+    const minTtl = options.minTtl ?? 300;
+    const cached = this.credentialsCache.get(tenantId);
+    const skew = this.options.clockSkewSeconds ?? 30;
+    if (cached && Math.floor((Date.parse(cached.expiration) - this.clock.now()) / 1000) >= minTtl + skew) return cached;
+    const key = `${tenantId}|${minTtl}`;
+    let pending = this.credentialsInFlight.get(key);
+    if (!pending) {
+      pending = this.fetchJson<AwsCredentialsResponse>(tenantId, minTtl, undefined, 'aws-credentials').finally(() =>
+        this.credentialsInFlight.delete(key),
+      );
+      this.credentialsInFlight.set(key, pending);
+    }
+    const credentials = await pending;
+    this.credentialsCache.set(tenantId, credentials);
+    return credentials;
+  }
+
+  /**
+   * An AWS SDK v3 credential provider for the tenant's identity pool identity:
+   * `new S3Client({ credentials: tokens.awsCredentials('acme') })`. The SDK calls it again when the credentials
+   * are within five minutes of `expiration`; this client then asks the API for a set valid for `minTtl` more.
+   */
+  awsCredentials(tenantId: string, options: GetAwsCredentialsOptions = {}): AwsCredentialIdentityProvider {
+    return async () => {
+      const credentials = await this.getAwsCredentials(tenantId, options);
+      return {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        sessionToken: credentials.sessionToken,
+        expiration: new Date(credentials.expiration),
+      };
+    };
+  }
+
   /** The upstream's request headers, ready to use. */
   async headers(tenantId: string, options: GetTokenOptions = {}): Promise<Record<string, string>> {
     return (await this.getToken(tenantId, options)).headers;
@@ -144,8 +193,9 @@ export class TokenClient {
     tenantId: string,
     minTtl: number,
     rejected?: string,
+    route: 'token' | 'aws-credentials' = 'token',
   ): Promise<{ url: string; headers: Record<string, string> }> {
-    const url = new URL(`v1/tenants/${encodeURIComponent(tenantId)}/token`, this.endpoint);
+    const url = new URL(`v1/tenants/${encodeURIComponent(tenantId)}/${route}`, this.endpoint);
     const query: Record<string, string> = { minTtl: String(minTtl), ...(rejected ? { rejected } : {}) };
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     const request = new HttpRequest({
@@ -165,10 +215,19 @@ export class TokenClient {
     return Math.floor((Date.parse(token.expiresAt) - this.clock.now()) / 1000);
   }
 
-  private async fetchToken(tenantId: string, minTtl: number, rejected: string | undefined): Promise<TokenResponse> {
+  private fetchToken(tenantId: string, minTtl: number, rejected: string | undefined): Promise<TokenResponse> {
+    return this.fetchJson<TokenResponse>(tenantId, minTtl, rejected, 'token');
+  }
+
+  private async fetchJson<T>(
+    tenantId: string,
+    minTtl: number,
+    rejected: string | undefined,
+    route: 'token' | 'aws-credentials',
+  ): Promise<T> {
     const maxRetries = this.options.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
-      const { url, headers } = await this.signedRequest(tenantId, minTtl, rejected);
+      const { url, headers } = await this.signedRequest(tenantId, minTtl, rejected, route);
       let response: Response;
       try {
         response = await this.fetchFn(url, { method: 'GET', headers });
@@ -177,7 +236,7 @@ export class TokenClient {
         await this.sleep(this.backoff(attempt, undefined));
         continue;
       }
-      if (response.ok) return (await response.json()) as TokenResponse;
+      if (response.ok) return (await response.json()) as T;
       const error = await this.toError(response);
       if (response.status !== 503 || attempt >= maxRetries) throw error;
       await this.sleep(this.backoff(attempt, error.retryAfterSeconds));

@@ -16,13 +16,13 @@ interface TokenOptions {
 }
 
 /** Why fetch failed, from its cause: `ECONNREFUSED`, `ENOTFOUND`, a TLS code, … */
-function networkReason(error: unknown): string | undefined {
+export function networkReason(error: unknown): string | undefined {
   if (!(error instanceof TypeError)) return undefined;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? error.message;
 }
 
-function endpointFromEnv(value: string | undefined): string | undefined {
+export function endpointFromEnv(value: string | undefined): string | undefined {
   if (!value) return undefined;
   try {
     return parseEndpoint(value);
