@@ -37,7 +37,7 @@ export const ENV = {
   cacheKeyId: 'TVM_CACHE_KEY_ID',
   /** Local mode: base64 32-byte master key of the in-process stand-in for KMS (shared by local processes). */
   localCacheKey: 'TVM_LOCAL_CACHE_KEY',
-  /** JSON array of tenant ids the scheduled refresher keeps warm. */
+  /** Optional JSON array: the scheduled refresher keeps only these tenants warm; unset, it discovers every tenant secret under the prefix. */
   tenants: 'TVM_TENANTS',
   /** The refresher renews sessions past this share of their lifetime. */
   refreshAtFraction: 'TVM_REFRESH_AT_FRACTION',
