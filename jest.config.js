@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The package test (pack, install, use) takes minutes: `npm run test:package` runs it, CI too.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/package/'],
   // @middy/core (and cognito-local's OTP dependencies) are ESM-only: ts-jest turns them into CommonJS like our sources.
   transform: {
     '^.+\\.m?[tj]s$': [

@@ -30,6 +30,8 @@ export class SessionItemCodec {
       secretVersion: { S: session.secretVersion },
       expiresAt: { N: String(session.expiresAt) },
       issuedAt: { N: String(session.issuedAt) },
+      // Presence only, for operators (`tvm tenants`): whether the session can renew without the password.
+      hasRefreshToken: { BOOL: session.refreshToken !== undefined },
     };
   }
 
@@ -44,4 +46,35 @@ export class SessionItemCodec {
     const data = JSON.parse(Buffer.from(await this.envelope.open(sealed, this.context(tenantId))).toString('utf8'));
     return { ...(data as Session), tenantId, revision: Number(item.rev?.N ?? 0) };
   }
+}
+
+/** What an operator may see of a session item without opening it: never a token, never the sealed part. */
+export interface SessionSummary {
+  readonly secretVersion: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+  /** Epoch seconds: when the session was obtained (the last sign-in or refresh). */
+  readonly issuedAt: number;
+  /** Undefined for items written before the flag existed. */
+  readonly hasRefreshToken?: boolean;
+  readonly revision: number;
+}
+
+/** Attributes {@link sessionSummaryOf} reads (a ProjectionExpression can name exactly these). */
+export const SUMMARY_ATTRIBUTES = ['secretVersion', 'expiresAt', 'issuedAt', 'hasRefreshToken', 'rev'] as const;
+
+/** The readable part of a session item; undefined when it lacks one (written before it existed). */
+export function sessionSummaryOf(item: Record<string, AttributeValue>): SessionSummary | undefined {
+  const secretVersion = item.secretVersion?.S;
+  const expiresAt = Number(item.expiresAt?.N);
+  const issuedAt = Number(item.issuedAt?.N);
+  if (secretVersion === undefined || !Number.isFinite(expiresAt) || !Number.isFinite(issuedAt)) return undefined;
+  const flag = item.hasRefreshToken?.BOOL;
+  return {
+    secretVersion,
+    expiresAt,
+    issuedAt,
+    ...(flag === undefined ? {} : { hasRefreshToken: flag }),
+    revision: Number(item.rev?.N ?? 0),
+  };
 }

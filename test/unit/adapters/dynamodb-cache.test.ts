@@ -78,7 +78,18 @@ describe('DynamoDbSessionCache', () => {
       .client()
       .send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: 't4#session' } } }));
     const item = raw.Item ?? {};
-    expect(Object.keys(item).sort()).toEqual(['expiresAt', 'issuedAt', 'pk', 'rev', 'sealed', 'secretVersion', 'ttl']);
+    expect(Object.keys(item).sort()).toEqual([
+      'expiresAt',
+      'hasRefreshToken',
+      'issuedAt',
+      'pk',
+      'rev',
+      'sealed',
+      'secretVersion',
+      'ttl',
+    ]);
+    // Presence only (for `tvm tenants`), never the value.
+    expect(item.hasRefreshToken).toEqual({ BOOL: true });
     const everything = JSON.stringify(item) + Buffer.from(item.sealed?.B ?? []).toString('latin1');
     for (const secret of ['rt-secret-4', 'id-rt-secret-4', 'ops@example.com']) expect(everything).not.toContain(secret);
     // The same sealed bytes under another tenant's key do not open.
