@@ -65,8 +65,8 @@ export class ExportStore {
         Key: to,
         // Keys here hold only letters, digits and `/=._-`, which encodeURI leaves alone as S3 expects.
         CopySource: encodeURI(`${this.bucket}/${from}`),
-        ContentType: 'application/x-ndjson',
-        ContentEncoding: 'gzip',
+        // A .gz file, not a transfer encoding: readers get the stored bytes (the manifest's SHA-256).
+        ContentType: 'application/gzip',
         MetadataDirective: 'REPLACE',
       }),
     );

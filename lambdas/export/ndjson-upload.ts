@@ -64,8 +64,8 @@ export class NdjsonUpload {
         Bucket: options.bucket,
         Key: options.key,
         Body: body,
-        ContentType: 'application/x-ndjson',
-        ContentEncoding: 'gzip',
+        // A .gz file, not a transfer encoding: readers get the stored bytes (the manifest's SHA-256).
+        ContentType: 'application/gzip',
       },
       partSize: options.partSize ?? 8 * 1024 * 1024,
       queueSize: options.queueSize ?? 2,
