@@ -60,7 +60,9 @@ export class TokenCache extends Construct {
         ],
         resources: ['*'],
         conditions: {
+          // Only calls made directly by an IAM principal: never DynamoDB's own use of the key (through its grant).
           Null: { 'kms:ViaService': 'true' },
+          Bool: { 'aws:PrincipalIsAWSService': 'false' },
           ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.keyUsers.map((role) => role.roleArn) }) },
         },
       }),

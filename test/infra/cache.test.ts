@@ -23,7 +23,7 @@ describe('TokenCache', () => {
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']),
-      Condition: { Null: { 'kms:ViaService': 'true' } },
+      Condition: { Null: { 'kms:ViaService': 'true' }, Bool: { 'aws:PrincipalIsAWSService': 'false' } },
     });
     const roles = JSON.stringify(deny.Condition.ArnNotEquals['aws:PrincipalArn']);
     expect(roles).toMatch(/VendRole/);
