@@ -21,11 +21,37 @@ export interface ObservabilityOptions {
   readonly tracing?: boolean;
 }
 
+const EMPTY_METRICS_WARNING = 'No application metrics to publish';
+
+/** The `logger` option of Metrics (Powertools' GenericLogger). */
+type MetricsDiagnostics = NonNullable<NonNullable<ConstructorParameters<typeof Metrics>[0]>['logger']>;
+
+/**
+ * The Metrics utility's own messages, through the Logger (JSON, with the request context). Its warning that an
+ * invocation emitted no metrics (health checks, refusals) is routine here: debug, not a warning per request.
+ */
+function metricsDiagnostics(logger: Logger): MetricsDiagnostics {
+  return {
+    debug: (...content) => logger.debug(String(content[0]), ...content.slice(1)),
+    info: (...content) => logger.info(String(content[0]), ...content.slice(1)),
+    warn: (...content) =>
+      String(content[0]).startsWith(EMPTY_METRICS_WARNING)
+        ? logger.debug(String(content[0]))
+        : logger.warn(String(content[0]), ...content.slice(1)),
+    error: (...content) => logger.error(String(content[0]), ...content.slice(1)),
+  };
+}
+
 export function createObservability(options: ObservabilityOptions = {}): Observability {
   const serviceName = options.serviceName ?? SERVICE_NAME;
+  const logger = new Logger({ serviceName });
   return {
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ serviceName, namespace: process.env[ENV.powertoolsMetricsNamespace] ?? METRICS_NAMESPACE }),
+    logger,
+    metrics: new Metrics({
+      serviceName,
+      namespace: process.env[ENV.powertoolsMetricsNamespace] ?? METRICS_NAMESPACE,
+      logger: metricsDiagnostics(logger),
+    }),
     ...(options.tracing === false ? {} : { tracer: new Tracer({ serviceName }) }),
   };
 }

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { createServer } from 'cognito-local';
 import { DefaultConfig, type Config } from 'cognito-local/lib/server/config';
@@ -20,6 +17,8 @@ import { JwtTokenGenerator } from 'cognito-local/lib/services/tokenGenerator';
 import { TriggersService } from 'cognito-local/lib/services/triggers';
 import { UserPoolServiceFactoryImpl } from 'cognito-local/lib/services/userPoolService';
 import pino from 'pino';
+
+import { makeTempDir, removeTempDir } from './temp-dirs';
 
 // cognito-local, the Cognito emulator, started in this process on an ephemeral
 // port with its data in memory. Counts the requests it receives per operation
@@ -120,7 +119,7 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions = {})
   const logger = pino({ level: 'silent' });
   const ctx = { logger };
   const clock = { get: () => new Date((options.clock ?? Date).now()) };
-  const dataDirectory = mkdtempSync(join(tmpdir(), 'tvm-cognito-'));
+  const dataDirectory = makeTempDir('tvm-cognito-');
   const config: Config = {
     ...DefaultConfig,
     TokenConfig: { IssuerDomain: 'http://127.0.0.1' },
@@ -181,10 +180,15 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions = {})
       app(req, res);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    removeTempDir(dataDirectory);
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   // Tokens name the issuer as <IssuerDomain>/<userPoolId>: point it at the real port.
@@ -203,7 +207,7 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions = {})
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-        rmSync(dataDirectory, { recursive: true, force: true });
+        removeTempDir(dataDirectory);
       }),
   };
 }

@@ -1,12 +1,46 @@
+// Serves a Lambda proxy handler over plain HTTP, building the same event API Gateway would. No request can take
+// the server down: a request line the adapter cannot read, a handler that throws, or a request Node's HTTP parser
+// rejects all get an answer in the API's error shape, and the server keeps serving.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
-/** Serves a Lambda proxy handler over plain HTTP, building the same event API Gateway would. */
+import type { ErrorCode } from '../../contract/error-codes';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** The request target could not be read as a path and query. */
+export class BadRequestTargetError extends Error {
+  override readonly name = 'BadRequestTargetError';
+}
+
+const ERROR_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
+
+/** The API's error body. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message }, requestId });
+}
+
+/**
+ * Path and query of a request target, as API Gateway hands them to the function: the path as sent (dot segments
+ * resolved), every query parameter with all its values in null-prototype objects, so `__proto__`, `constructor`
+ * or `toString` are plain parameter names.
+ */
+export function parseTarget(target: string): { path: string; query: [string, string][] } {
+  // Origin-form targets start with "/"; anything else (absolute-form, "*") is not an API request. The base is
+  // prepended as text, so "//host/x" stays a path instead of becoming an authority.
+  if (!target.startsWith('/'))
+    throw new BadRequestTargetError(`Cannot read the request target '${target.slice(0, 80)}'.`);
+  let url: URL;
+  try {
+    url = new URL(`http://localhost${target}`);
+  } catch {
+    throw new BadRequestTargetError(`Cannot read the request target '${target.slice(0, 80)}'.`);
+  }
+  return { path: url.pathname, query: [...url.searchParams] };
+}
 
 export function toProxyEvent(
   request: IncomingMessage,
@@ -14,34 +48,35 @@ export function toProxyEvent(
   callerArn: string,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  const multi: Record<string, string[]> = {};
-  url.searchParams.forEach((value, name) => {
-    (multi[name] ??= []).push(value);
-  });
-  const single = Object.fromEntries(
-    Object.entries(multi).map(([name, values]) => [name, values[values.length - 1] ?? '']),
-  );
-  const headers: Record<string, string> = {};
+  const { path, query } = parseTarget(request.url ?? '/');
+  const multi = Object.create(null) as Record<string, string[]>;
+  const single = Object.create(null) as Record<string, string>;
+  for (const [name, value] of query) {
+    (Object.hasOwn(multi, name) ? multi[name] : (multi[name] = []))?.push(value);
+    single[name] = value;
+  }
+  const headers = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
+  const method = request.method ?? 'GET';
+  const hasQuery = query.length > 0;
   return {
-    httpMethod: request.method ?? 'GET',
-    path: url.pathname,
-    resource: url.pathname,
+    httpMethod: method,
+    path,
+    resource: path,
     headers,
     multiValueHeaders: {},
-    queryStringParameters: Object.keys(single).length ? single : null,
-    multiValueQueryStringParameters: Object.keys(multi).length ? multi : null,
+    queryStringParameters: hasQuery ? single : null,
+    multiValueQueryStringParameters: hasQuery ? multi : null,
     pathParameters: null,
     stageVariables: null,
     body: body || null,
     isBase64Encoded: false,
     requestContext: {
       requestId,
-      httpMethod: request.method ?? 'GET',
-      path: url.pathname,
+      httpMethod: method,
+      path,
       stage: 'local',
       identity: { userArn: callerArn, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' },
     } as APIGatewayProxyEvent['requestContext'],
@@ -65,6 +100,61 @@ function localContext(requestId: string): Context {
   };
 }
 
+/** Answer in the API's error shape, unless an answer is already under way. */
+function sendError(
+  response: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = errorBody(code, message, requestId);
+  response.writeHead(status, {
+    ...ERROR_HEADERS,
+    'Content-Length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+  });
+  response.end(body);
+}
+
+/** What Node's HTTP parser rejected, as the status, code and message of the answer. */
+function parserRejection(error: NodeJS.ErrnoException): { status: number; code: ErrorCode; message: string } {
+  if (error.code === 'HPE_HEADER_OVERFLOW')
+    return { status: 431, code: 'invalid_request', message: 'Request headers are too large.' };
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { status: 408, code: 'invalid_request', message: 'The request took too long to arrive.' };
+  return { status: 400, code: 'invalid_request', message: 'The request is not valid HTTP.' };
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/**
+ * `clientError`: Node's parser rejected the bytes (huge headers, bad characters, a broken request line). Answer
+ * with a raw HTTP response in the API's error shape where the socket still takes one, then close it.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const { status, code, message } = parserRejection(error);
+  const body = errorBody(code, message, requestId);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
+      'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
+      `x-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 export interface LocalHttpServer {
   readonly server: Server;
   readonly url: string;
@@ -72,34 +162,64 @@ export interface LocalHttpServer {
   close(): Promise<void>;
 }
 
-export async function serveHandler(
-  handler: ProxyHandler,
-  options: { host: string; port: number; callerArn: string },
-): Promise<LocalHttpServer> {
+export interface ServeOptions {
+  /** Address to bind. */
+  readonly host: string;
+  /** Port to bind; 0 picks a free one. */
+  readonly port: number;
+  /** The caller ARN every request carries (local mode has no SigV4). */
+  readonly callerArn: string;
+  /** Told about a request that failed outside the handler's own error handling (a bug). @default ignore */
+  readonly onError?: (error: unknown) => void;
+}
+
+export async function serveHandler(handler: ProxyHandler, options: ServeOptions): Promise<LocalHttpServer> {
+  const onError = options.onError ?? (() => undefined);
+  const serve = async (request: IncomingMessage, body: string, response: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    let event: APIGatewayProxyEvent;
+    try {
+      event = toProxyEvent(request, body, options.callerArn, requestId);
+    } catch (error) {
+      const message = error instanceof BadRequestTargetError ? error.message : 'The request could not be read.';
+      sendError(response, 400, 'invalid_request', message, requestId);
+      return;
+    }
+    try {
+      const result = await handler(event, localContext(requestId));
+      response.writeHead(result.statusCode, {
+        ...(result.headers as Record<string, string>),
+        'Content-Length': Buffer.byteLength(result.body),
+        'x-request-id': requestId,
+      });
+      response.end(result.body);
+    } catch (error) {
+      onError(error);
+      sendError(response, 500, 'internal_error', 'Internal error.', requestId);
+    }
+  };
+
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('error', () => response.destroy());
     request.on('end', () => {
-      const requestId = randomUUID();
-      const event = toProxyEvent(request, Buffer.concat(chunks).toString('utf8'), options.callerArn, requestId);
-      handler(event, localContext(requestId))
-        .then((result) => {
-          response.writeHead(result.statusCode, {
-            ...(result.headers as Record<string, string>),
-            'x-request-id': requestId,
-          });
-          response.end(result.body);
-        })
-        .catch(() => {
-          response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ error: { code: 'internal_error', message: 'Internal error.' }, requestId }));
-        });
+      serve(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
+        onError(error);
+        response.destroy();
+      });
     });
   });
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Once listening, a server error is reported, never thrown at the process.
+  server.on('error', onError);
   const { port } = server.address() as AddressInfo;
   return {
     server,

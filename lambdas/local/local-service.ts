@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { ENV, SERVICE_NAME } from '../../contract/names';
-import { FileTenantStore, StaticTenantStore } from '../adapters/file-tenant-store';
+import { FileTenantStore, StaticTenantStore, TenantsFileError } from '../adapters/file-tenant-store';
 import { systemClock } from '../adapters/system-clock';
 import type { Consumer } from '../core/access-policy';
 import type { Clock, SessionCache, TenantStore } from '../core/ports';
@@ -13,6 +13,7 @@ import { loadRuntimeConfig } from '../runtime/config';
 import { startCognitoEmulator, type CognitoEmulator } from './cognito-emulator';
 import { startLocalDynamo, type LocalDynamo } from './dynalite';
 import { serveHandler } from './http-adapter';
+import { listenError, LocalStartError, resolvePort } from './local-start';
 import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
 import { seedCognitoTenant } from './seed-cognito';
 
@@ -20,6 +21,8 @@ import { seedCognitoTenant } from './seed-cognito';
 // tenants file it embeds two upstreams: cognito-local (tenant `demo`) and a
 // login-endpoint emulator (tenant `demo-rest`). Every local caller is the
 // principal `local`, allowed all tenants.
+
+export { LocalStartError, resolvePort } from './local-start';
 
 export const LOCAL_PRINCIPAL = 'local';
 
@@ -44,6 +47,8 @@ export interface LocalServiceOptions {
   readonly sharedCache?: boolean;
   /** Lifetime of the demo tenants' tokens. @default 60 */
   readonly tokenValidityMinutes?: number;
+  /** Told about problems met while serving (e.g. the tenants file became invalid). @default a line on stderr */
+  readonly warn?: (message: string) => void;
 }
 
 export interface DemoUpstreams {
@@ -60,11 +65,18 @@ export interface LocalService {
   readonly tenantIds: readonly string[];
   /** The in-process DynamoDB when the shared cache is on. */
   readonly dynamo?: LocalDynamo;
+  /** Tenants whose secrets are invalid, found at start (they answer 500 tenant_misconfigured). */
+  readonly tenantProblems: readonly { tenantId: string; message: string }[];
+  /** Stop serving and stop every embedded upstream; temporary directories are removed. */
   close(): Promise<void>;
 }
 
 export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60): Promise<DemoUpstreams> {
   const cognito = await startCognitoEmulator({ clock });
+  const stopCognito = async (error: unknown): Promise<never> => {
+    await cognito.close();
+    throw error;
+  };
   const seeded = await seedCognitoTenant(cognito.endpoint, {
     username: 'demo@example.com',
     customAttributes: {
@@ -73,7 +85,7 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
       teamId: 'team-demo',
     },
     tokenValidityMinutes,
-  });
+  }).catch(stopCognito);
   const restUser = 'demo-rest@example.com';
   const restPassword = `Tvm-${randomBytes(12).toString('base64url')}`;
   const apiKey = `local-${randomBytes(16).toString('hex')}`;
@@ -82,7 +94,7 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
     apiKey,
     clock,
     tokenTtlSeconds: tokenValidityMinutes * 60,
-  });
+  }).catch(stopCognito);
   return {
     cognito,
     loginEndpoint,
@@ -105,50 +117,77 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
 export async function startLocalService(options: LocalServiceOptions = {}): Promise<LocalService> {
   process.env[ENV.powertoolsMetricsDisabled] ??= 'true';
   process.env[ENV.powertoolsServiceName] ??= SERVICE_NAME;
+  const host = options.host ?? '127.0.0.1';
+  // Checked before anything starts, so a bad PORT costs nothing.
+  const port = resolvePort(options.port, process.env.PORT);
   const clock = options.clock ?? systemClock;
   const config = loadRuntimeConfig({
     ...process.env,
     [ENV.consumers]: JSON.stringify(options.consumers ?? [{ principal: LOCAL_PRINCIPAL, tenants: ['*'] }]),
   });
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
 
-  let upstreams: DemoUpstreams | undefined;
-  let tenants: TenantStore & { tenantIds(): string[] };
-  const tenantsFile = options.tenantsFile ?? config.tenantsFile;
-  if (tenantsFile) {
-    tenants = new FileTenantStore(tenantsFile, clock);
-  } else {
-    upstreams = await startDemoUpstreams(clock, options.tokenValidityMinutes);
-    tenants = new StaticTenantStore({ ...upstreams.tenants, ...options.extraTenants?.(upstreams.tenants) });
-  }
-
-  const useSharedCache = options.sharedCache ?? process.env[ENV.localSharedCache] === 'true';
-  const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
-
-  const observability = createObservability({ tracing: false });
-  const runtime = composeRuntime(config, {
-    tenants,
-    clock,
-    shared: dynamo ? sharedStateFor(dynamo.tableName, clock, dynamo.client()) : null,
-    onEvent: vendorEventSink(observability),
-    ...(options.cache ? { cache: options.cache } : {}),
-    ...(options.vendorOptions ? { vendorOptions: options.vendorOptions } : {}),
-  });
-  const handler = createHttpHandler(runtime, observability);
-  const port = options.port ?? Number(process.env.PORT ?? 8787);
-  const http = await serveHandler(handler, { host: options.host ?? '127.0.0.1', port, callerArn: LOCAL_PRINCIPAL });
-
-  return {
-    url: http.url,
-    port: http.port,
-    runtime,
-    ...(upstreams ? { upstreams } : {}),
-    ...(dynamo ? { dynamo } : {}),
-    tenantIds: tenants.tenantIds(),
-    close: async () => {
-      await http.close();
-      await dynamo?.close();
-      await upstreams?.cognito.close();
-      await upstreams?.loginEndpoint.close();
-    },
+  // Everything started so far, stopped in reverse order if a later step fails (and by close()).
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   };
+  try {
+    let upstreams: DemoUpstreams | undefined;
+    let tenants: TenantStore & { tenantIds(): string[]; problems(): { tenantId: string; message: string }[] };
+    const tenantsFile = options.tenantsFile ?? config.tenantsFile;
+    if (tenantsFile) {
+      try {
+        tenants = new FileTenantStore(tenantsFile, { clock, warn });
+      } catch (error) {
+        throw error instanceof TenantsFileError ? new LocalStartError(error.message, { cause: error }) : error;
+      }
+    } else {
+      const started = await startDemoUpstreams(clock, options.tokenValidityMinutes);
+      upstreams = started;
+      closers.push(
+        () => started.cognito.close(),
+        () => started.loginEndpoint.close(),
+      );
+      tenants = new StaticTenantStore({ ...started.tenants, ...options.extraTenants?.(started.tenants) });
+    }
+
+    const useSharedCache = options.sharedCache ?? process.env[ENV.localSharedCache] === 'true';
+    const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
+    if (dynamo) closers.push(() => dynamo.close());
+
+    const observability = createObservability({ tracing: false });
+    const runtime = composeRuntime(config, {
+      tenants,
+      clock,
+      shared: dynamo ? sharedStateFor(dynamo.tableName, clock, dynamo.client()) : null,
+      onEvent: vendorEventSink(observability),
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.vendorOptions ? { vendorOptions: options.vendorOptions } : {}),
+    });
+    const handler = createHttpHandler(runtime, observability);
+    const http = await serveHandler(handler, {
+      host,
+      port,
+      callerArn: LOCAL_PRINCIPAL,
+      onError: (error) => observability.logger.error('local server error', { error: error as Error }),
+    }).catch((error: unknown) => {
+      throw listenError(error, host, port);
+    });
+    closers.push(() => http.close());
+
+    return {
+      url: http.url,
+      port: http.port,
+      runtime,
+      ...(upstreams ? { upstreams } : {}),
+      ...(dynamo ? { dynamo } : {}),
+      tenantIds: tenants.tenantIds(),
+      tenantProblems: tenants.problems(),
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }

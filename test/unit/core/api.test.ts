@@ -167,3 +167,17 @@ describe('TokenApi', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('health', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'x'])(
+    'rejects any query parameter, %s included (400)',
+    async (name) => {
+      const { api, request } = setup();
+      const { response } = await api.handle(request('/v1/health', q(`${name}=1`)));
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringContaining('takes none') },
+      });
+    },
+  );
+});

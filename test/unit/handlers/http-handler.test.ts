@@ -219,3 +219,51 @@ describe('vend handler: error logging', () => {
     });
   });
 });
+
+describe('vend handler: odd query parameter names', () => {
+  // Lambda hands the handler JSON.parse(event): "__proto__" arrives as an own property, as here.
+  const eventWith = (name: string) =>
+    JSON.parse(
+      JSON.stringify(proxyEvent({ path: '/v1/tenants/acme/token', callerArn: platformRole })).replace(
+        '"queryStringParameters":null,"multiValueQueryStringParameters":null',
+        `"queryStringParameters":{"${name}":"1"},"multiValueQueryStringParameters":{"${name}":["1"]}`,
+      ),
+    );
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    '?%s=1 is an unknown parameter (400)',
+    async (name) => {
+      const event = eventWith(name);
+      expect(Object.keys(event.queryStringParameters)).toEqual([name]);
+      const handler = createHttpHandler(
+        composeRuntime(
+          loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: platformRole, tenants: ['*'] }]) }),
+          {
+            tenants: new StaticTenantStore({ acme: cognitoSecret }),
+            clock: new FakeClock(),
+            providers: {
+              cognito: new FakeProvider(new FakeClock()),
+              'login-endpoint': new FakeProvider(new FakeClock()),
+            },
+          },
+        ),
+        createObservability({ tracing: false }),
+      );
+      const result = (await handler(event, lambdaContext)) as APIGatewayProxyResult;
+      expect(result.statusCode).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringContaining(name) },
+      });
+    },
+  );
+});
+
+describe('vend handler: quiet metrics', () => {
+  it('an invocation without metrics (health) logs no "no metrics to publish" warning', async () => {
+    const { call } = setup();
+    const before = capturedLogLines().length;
+    expect((await call({ path: '/v1/health' })).statusCode).toBe(200);
+    const lines = capturedLogLines().slice(before);
+    expect(lines.join('\n')).not.toMatch(/No application metrics to publish/);
+  });
+});
