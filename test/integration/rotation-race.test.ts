@@ -27,8 +27,8 @@ let dynamo: LocalDynamo;
 function tokens(refreshToken: string | undefined) {
   const exp = Math.floor(clock.now() / 1000) + 3600;
   return {
-    IdToken: fakeJwt({ token_use: 'id', exp, rt: refreshToken }),
-    AccessToken: fakeJwt({ token_use: 'access', exp }),
+    IdToken: fakeJwt({ token_use: 'id', sub: 'user-1', exp, rt: refreshToken }),
+    AccessToken: fakeJwt({ token_use: 'access', sub: 'user-1', exp }),
     ...(refreshToken ? { RefreshToken: refreshToken } : {}),
   };
 }
