@@ -8,12 +8,20 @@ export type ErrorCode =
   | 'not_found'
   | 'tenant_not_found'
   | 'method_not_allowed'
+  | 'renewal_rate_limited'
   | 'tenant_misconfigured'
   | 'internal_error'
   | 'upstream_auth_failed'
   | 'upstream_challenge_required'
   | 'upstream_token_invalid'
-  | 'upstream_unavailable';
+  | 'upstream_unavailable'
+  // Answered by API Gateway itself (gateway responses in lib/gateway-responses.ts), never by the function:
+  /** Missing, malformed, expired or wrongly signed SigV4 (403). */
+  | 'unauthenticated'
+  /** API Gateway stage throttling or quota (429, `Retry-After`). */
+  | 'throttled'
+  /** API Gateway's integration timeout (504); the vend budget ends before it, so this should not happen. */
+  | 'upstream_timeout';
 
 /** HTTP status of each error code. */
 export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -22,12 +30,16 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   tenant_not_found: 404,
   method_not_allowed: 405,
+  renewal_rate_limited: 429,
   tenant_misconfigured: 500,
   internal_error: 500,
   upstream_auth_failed: 502,
   upstream_challenge_required: 502,
   upstream_token_invalid: 502,
   upstream_unavailable: 503,
+  unauthenticated: 403,
+  throttled: 429,
+  upstream_timeout: 504,
 };
 
 /** Every error code, in table order. */

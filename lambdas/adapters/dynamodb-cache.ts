@@ -7,7 +7,16 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 
-import type { Clock, FailureMark, FailureMarks, LeaseStore, Session, SharedSessionCache } from '../core/ports';
+import type {
+  Clock,
+  FailureMark,
+  FailureMarks,
+  LeaseStore,
+  RenewalClaim,
+  RenewalMarks,
+  Session,
+  SharedSessionCache,
+} from '../core/ports';
 import { awsClientOptions, type AwsClientTimeouts } from './aws-client-options';
 import { EnvelopeOpenError, type Envelope } from './envelope';
 import { SessionItemCodec } from './session-item';
@@ -18,6 +27,7 @@ import { SessionItemCodec } from './session-item';
  *   `<tenant>#session`  the session (tokens, refresh token, claims: sealed with KMS; expiry, secret version) and its revision `rev`
  *   `<tenant>#lease`    who renews the tenant right now, until when
  *   `<tenant>#mark`     the lockout guard's failure mark
+ *   `<tenant>#renewal`  when the tenant was last renewed because a caller reported its token refused (`rejected=`)
  */
 
 export interface DynamoDbTableOptions {
@@ -29,6 +39,28 @@ export interface DynamoDbTableOptions {
 /** Short timeouts that fire (see `aws-client-options.ts`): the table is an optimisation, and vending must not wait long on it. */
 export function cacheTableClient(overrides: Partial<AwsClientTimeouts> = {}): DynamoDBClient {
   return new DynamoDBClient({ ...awsClientOptions('dynamodb', overrides) });
+}
+
+/** The kinds of item the table holds for each tenant (see the key layout above). */
+export type TableItemKind = 'session' | 'lease' | 'mark' | 'renewal';
+
+/** `acme#session` -> `{ tenantId: 'acme', kind: 'session' }`; undefined for keys of another shape. */
+export function parseItemKey(pk: string): { tenantId: string; kind: TableItemKind } | undefined {
+  const match = /^(.+)#(session|lease|mark|renewal)$/.exec(pk);
+  return match ? { tenantId: match[1] as string, kind: match[2] as TableItemKind } : undefined;
+}
+
+/** Attributes {@link failureMarkOf} reads. */
+export const FAILURE_MARK_ATTRIBUTES = ['secretVersion', 'failures', 'blockedUntil', 'reason'] as const;
+
+/** A lockout guard's mark from its item. */
+export function failureMarkOf(item: Record<string, AttributeValue>): FailureMark {
+  return {
+    secretVersion: item.secretVersion?.S ?? '',
+    failures: Number(item.failures?.N ?? 0),
+    blockedUntil: Number(item.blockedUntil?.N ?? 0),
+    reason: item.reason?.S ?? 'not_authorized',
+  };
 }
 
 /** How long a session item outlives its tokens: its refresh token can still renew without the password. */
@@ -45,14 +77,11 @@ abstract class TableAdapter {
     this.clock = options.clock ?? { now: () => Date.now() };
   }
 
-  protected key(tenantId: string, kind: 'session' | 'lease' | 'mark'): Record<string, AttributeValue> {
+  protected key(tenantId: string, kind: TableItemKind): Record<string, AttributeValue> {
     return { pk: { S: `${tenantId}#${kind}` } };
   }
 
-  protected async getItem(
-    tenantId: string,
-    kind: 'session' | 'lease' | 'mark',
-  ): Promise<Record<string, AttributeValue> | undefined> {
+  protected async getItem(tenantId: string, kind: TableItemKind): Promise<Record<string, AttributeValue> | undefined> {
     const output = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: this.key(tenantId, kind), ConsistentRead: true }),
     );
@@ -186,13 +215,7 @@ export class DynamoDbLeases extends TableAdapter implements LeaseStore {
 export class DynamoDbFailureMarks extends TableAdapter implements FailureMarks {
   async get(tenantId: string): Promise<FailureMark | undefined> {
     const item = await this.getItem(tenantId, 'mark');
-    if (!item) return undefined;
-    return {
-      secretVersion: item.secretVersion?.S ?? '',
-      failures: Number(item.failures?.N ?? 0),
-      blockedUntil: Number(item.blockedUntil?.N ?? 0),
-      reason: item.reason?.S ?? 'not_authorized',
-    };
+    return item ? failureMarkOf(item) : undefined;
   }
 
   async put(tenantId: string, mark: FailureMark): Promise<void> {
@@ -214,5 +237,32 @@ export class DynamoDbFailureMarks extends TableAdapter implements FailureMarks {
 
   async clear(tenantId: string): Promise<void> {
     await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(tenantId, 'mark') }));
+  }
+}
+
+/** The forced-renewal rate limit: one conditional put claims the tenant's slot for the whole fleet. */
+export class DynamoDbRenewalMarks extends TableAdapter implements RenewalMarks {
+  async tryClaim(tenantId: string, nowMs: number, intervalMs: number): Promise<RenewalClaim> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(tenantId, 'renewal'),
+            renewedAt: { N: String(nowMs) },
+            ttl: { N: String(Math.ceil((nowMs + intervalMs) / 1000) + 3600) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR renewedAt <= :cutoff',
+          ExpressionAttributeValues: { ':cutoff': { N: String(nowMs - intervalMs) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // DynamoDB returns the item that holds the slot; emulators that do not are asked.
+      const item = error.Item ?? (await this.getItem(tenantId, 'renewal'));
+      return { claimed: false, lastAt: Number(item?.renewedAt?.N ?? nowMs) };
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { ProviderKind, TenantConfig } from './tenant-config';
 
-/** Interfaces the core depends on; adapters and providers implement them at the edges. */
+// Interfaces the core depends on; adapters and providers implement them at the edges.
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -49,11 +49,21 @@ export interface Session {
 /** What a provider returns; the vendor stamps tenant, version and issue time. */
 export type ProviderSession = Omit<Session, 'tenantId' | 'secretVersion' | 'issuedAt' | 'provider' | 'revision'>;
 
+/** What the vendor hands a provider with each call. */
+export interface UpstreamCall {
+  /**
+   * Aborts when the vend's time budget is spent: pass it to `fetch` (combined with the per-request timeout,
+   * `AbortSignal.any`) and to SDK clients (`client.send(command, { abortSignal })`). The vendor stops waiting
+   * at that moment anyway; honouring the signal also stops the request itself.
+   */
+  readonly signal: AbortSignal;
+}
+
 /** One upstream auth flow. Implementations verify every JWT before returning it. */
 export interface AuthProvider {
-  signIn(tenantId: string, config: TenantConfig): Promise<ProviderSession>;
+  signIn(tenantId: string, config: TenantConfig, call?: UpstreamCall): Promise<ProviderSession>;
   /** Renew with the refresh token. Throws UpstreamAuthFailedError when the refresh token no longer works. */
-  refresh(tenantId: string, config: TenantConfig, session: Session): Promise<ProviderSession>;
+  refresh(tenantId: string, config: TenantConfig, session: Session, call?: UpstreamCall): Promise<ProviderSession>;
 }
 
 /** Per-tenant session cache. L1 lives in one container's memory. */
@@ -103,6 +113,20 @@ export interface FailureMarks {
   clear(tenantId: string): Promise<void>;
 }
 
+/**
+ * Rate limit of forced renewals (`rejected=`): when each tenant was last renewed because a caller reported
+ * its current token refused. Memory per container, and a DynamoDB item for the fleet.
+ */
+export interface RenewalMarks {
+  /**
+   * Record a forced renewal at `nowMs` unless one was recorded after `nowMs - intervalMs`.
+   * Returns whether this caller may renew; otherwise when the recorded one happened.
+   */
+  tryClaim(tenantId: string, nowMs: number, intervalMs: number): Promise<RenewalClaim>;
+}
+
+export type RenewalClaim = { readonly claimed: true } | { readonly claimed: false; readonly lastAt: number };
+
 /** Domain events the vendor reports; the handler turns them into logs and metrics. */
 export type VendorEvent =
   | { readonly type: 'cache_hit'; readonly tenantId: string }
@@ -126,4 +150,10 @@ export type VendorEvent =
   | { readonly type: 'refresh_rejected'; readonly tenantId: string }
   | { readonly type: 'upstream_retry'; readonly tenantId: string; readonly attempt: number }
   | { readonly type: 'upstream_failure'; readonly tenantId: string; readonly code: string; readonly reason?: string }
-  | { readonly type: 'locked_out'; readonly tenantId: string; readonly retryAfterSeconds: number };
+  | { readonly type: 'locked_out'; readonly tenantId: string; readonly retryAfterSeconds: number }
+  /** A caller reported the current token refused (`rejected=`) and the session is renewed for it. */
+  | { readonly type: 'forced_renewal'; readonly tenantId: string }
+  /** A forced renewal was refused: one already ran within the interval. */
+  | { readonly type: 'renewal_rate_limited'; readonly tenantId: string; readonly retryAfterSeconds: number }
+  /** The vend's time budget ran out while `stage` was under way. */
+  | { readonly type: 'budget_exceeded'; readonly tenantId: string; readonly stage: string };

@@ -70,6 +70,9 @@ export const METRIC_BY_EVENT: Readonly<Record<VendorEvent['type'], MetricName>> 
   upstream_retry: METRIC.upstreamRetry,
   upstream_failure: METRIC.upstreamFailure,
   locked_out: METRIC.lockedOut,
+  forced_renewal: METRIC.forcedRenewal,
+  renewal_rate_limited: METRIC.renewalRateLimited,
+  budget_exceeded: METRIC.budgetExceeded,
 };
 
 /** Vendor events become metrics (failures also by error code) and, except cache hits, log lines. None carries a token. */
@@ -83,7 +86,10 @@ export function vendorEventSink({ logger, metrics }: Observability): (event: Ven
     }
     if (event.type === 'cache_hit') return;
     const level =
-      event.type === 'upstream_failure' || event.type === 'locked_out' || event.type === 'shared_cache_error'
+      event.type === 'upstream_failure' ||
+      event.type === 'locked_out' ||
+      event.type === 'shared_cache_error' ||
+      event.type === 'budget_exceeded'
         ? 'warn'
         : 'info';
     logger[level](`vendor ${event.type}`, { ...event });

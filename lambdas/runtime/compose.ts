@@ -3,6 +3,7 @@ import {
   cacheTableClient,
   DynamoDbFailureMarks,
   DynamoDbLeases,
+  DynamoDbRenewalMarks,
   DynamoDbSessionCache,
 } from '../adapters/dynamodb-cache';
 import { DynamoDbSessionSchedules } from '../adapters/dynamodb-session-schedules';
@@ -80,6 +81,7 @@ export function sharedStateFor(
     cache: new DynamoDbSessionCache({ ...options, envelope }),
     leases: new DynamoDbLeases(options),
     failureMarks: new DynamoDbFailureMarks(options),
+    renewals: new DynamoDbRenewalMarks(options),
   };
 }
 
@@ -135,6 +137,8 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
     options: {
       clockSkewSeconds: config.clockSkewSeconds,
       maxUpstreamAttempts: config.upstreamAttempts,
+      budgetMs: config.vendBudgetMs,
+      forcedRenewalIntervalMs: config.forcedRenewalIntervalSeconds * 1000,
       ...overrides.vendorOptions,
     },
   });

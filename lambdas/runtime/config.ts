@@ -34,6 +34,9 @@ const envSchema = z.object({
   /** Tenants the scheduled refresher keeps warm: a JSON array of tenant ids. */
   [ENV.tenants]: z.string().default('[]'),
   [ENV.refreshAtFraction]: z.coerce.number().gt(0).lt(1).default(0.75),
+  /** One vend's whole time budget; it must end before the function's timeout and API Gateway's 29 s. */
+  [ENV.vendBudgetMs]: z.coerce.number().int().min(500).max(28_000).default(20_000),
+  [ENV.forcedRenewalIntervalSeconds]: z.coerce.number().int().min(0).max(3600).default(30),
 });
 
 export interface RuntimeConfig {
@@ -47,6 +50,10 @@ export interface RuntimeConfig {
   readonly upstreamAttempts: number;
   readonly tenants: readonly string[];
   readonly refreshAtFraction: number;
+  /** Milliseconds one vend may take in all; then 503 `upstream_unavailable` with Retry-After. */
+  readonly vendBudgetMs: number;
+  /** Seconds between two forced renewals (`rejected=`) of one tenant, fleet-wide. */
+  readonly forcedRenewalIntervalSeconds: number;
 }
 
 /** A bad environment variable: the message names the variable and the field, never its value. */
@@ -107,5 +114,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
     upstreamAttempts: parsed.data[ENV.upstreamAttempts],
     tenants,
     refreshAtFraction: parsed.data[ENV.refreshAtFraction],
+    vendBudgetMs: parsed.data[ENV.vendBudgetMs],
+    forcedRenewalIntervalSeconds: parsed.data[ENV.forcedRenewalIntervalSeconds],
   };
 }

@@ -10,7 +10,17 @@ describe('loadRuntimeConfig', () => {
       upstreamAttempts: 3,
       tenants: [],
       refreshAtFraction: 0.75,
+      vendBudgetMs: 20_000,
+      forcedRenewalIntervalSeconds: 30,
     });
+  });
+
+  it("keeps the vend budget inside API Gateway's 29 s", () => {
+    expect(loadRuntimeConfig({ TVM_VEND_BUDGET_MS: '1500' }).vendBudgetMs).toBe(1500);
+    expect(() => loadRuntimeConfig({ TVM_VEND_BUDGET_MS: '29000' })).toThrow(/TVM_VEND_BUDGET_MS/);
+    expect(() => loadRuntimeConfig({ TVM_FORCED_RENEWAL_INTERVAL_SECONDS: '-1' })).toThrow(
+      /TVM_FORCED_RENEWAL_INTERVAL_SECONDS/,
+    );
   });
 
   it('reads consumers and numbers from the environment', () => {

@@ -1,0 +1,314 @@
+// The vendor's upstream budget (issue 18, items 7-11): an unsatisfiable minTtl costs nothing, forced renewals
+// are rate-limited fleet-wide, operator-action failures pause sign-in, every wait ends with the vend's time
+// budget, and a key-set outage never repeats a sign-in. Each case counts the upstream calls exactly.
+import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
+import {
+  InvalidRequestError,
+  KeySetUnavailableError,
+  RenewalRateLimitedError,
+  TimeBudgetExceededError,
+  toErrorResponse,
+  UpstreamAuthFailedError,
+  UpstreamUnavailableError,
+} from '../../../lambdas/core/errors';
+import { fingerprint, primaryToken } from '../../../lambdas/core/fingerprint';
+import type {
+  FailureMark,
+  LeaseStore,
+  Session,
+  SharedSessionCache,
+  TenantStore,
+  UpstreamCall,
+  VendorEvent,
+} from '../../../lambdas/core/ports';
+import { MemoryRenewalMarks } from '../../../lambdas/core/renewal-limit';
+import { TokenVendor, type SharedState, type VendorOptions } from '../../../lambdas/core/vendor';
+import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
+
+/** The fleet-wide layer in memory, with the same compare-and-swap contract as the DynamoDB adapter. */
+class MemorySharedCache implements SharedSessionCache {
+  session: Session | undefined;
+  async get(): Promise<Session | undefined> {
+    return this.session;
+  }
+  async putIfUnchanged(session: Session, expected: number | undefined) {
+    if ((this.session?.revision ?? undefined) !== expected && this.session) {
+      return { stored: this.session, conflict: true };
+    }
+    this.session = { ...session, revision: (expected ?? 0) + 1 };
+    return { stored: this.session, conflict: false };
+  }
+}
+
+class MemoryLeases implements LeaseStore {
+  readonly ttls: number[] = [];
+  heldBy: string | undefined;
+  async tryAcquire(_tenantId: string, holder: string, ttlMs: number): Promise<boolean> {
+    this.ttls.push(ttlMs);
+    if (this.heldBy && this.heldBy !== holder) return false;
+    this.heldBy = holder;
+    return true;
+  }
+  async release(_tenantId: string, holder: string): Promise<void> {
+    if (this.heldBy === holder) this.heldBy = undefined;
+  }
+}
+
+function fleetLayer(): SharedState & { cache: MemorySharedCache; leases: MemoryLeases } {
+  const marks = new Map<string, FailureMark>();
+  return {
+    cache: new MemorySharedCache(),
+    leases: new MemoryLeases(),
+    failureMarks: {
+      get: async (tenantId) => marks.get(tenantId),
+      put: async (tenantId, mark) => void marks.set(tenantId, mark),
+      clear: async (tenantId) => void marks.delete(tenantId),
+    },
+    renewals: new MemoryRenewalMarks(),
+  };
+}
+
+interface Container {
+  readonly vendor: TokenVendor;
+  readonly events: VendorEvent[];
+  readonly sleeps: number[];
+}
+
+function setup(options: VendorOptions = {}) {
+  const clock = new FakeClock();
+  const provider = new FakeProvider(clock);
+  const tenants = new StaticTenantStore({ acme: cognitoSecret });
+  /** One container; those sharing `shared` form a fleet. Sleeping moves the fake clock. */
+  const container = (shared?: SharedState, store: TenantStore = tenants): Container => {
+    const events: VendorEvent[] = [];
+    const sleeps: number[] = [];
+    const vendor = new TokenVendor({
+      tenants: store,
+      providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
+      cache: new MemorySessionCache(),
+      failureMarks: new MemoryFailureMarks(),
+      ...(shared ? { shared } : {}),
+      clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock.advance(ms / 1000);
+      },
+      random: () => 0.5,
+      onEvent: (event) => events.push(event),
+      options,
+    });
+    return { vendor, events, sleeps };
+  };
+  const calls = () => provider.signIns + provider.refreshes;
+  return { clock, provider, tenants, container, calls };
+}
+
+const refused = (session: Session) => fingerprint(primaryToken(session.tokens));
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+describe('an unsatisfiable minTtl costs nothing (item 8)', () => {
+  it('answers 400 without any upstream call once the tenant token lifetime is known', async () => {
+    const { provider, container, calls } = setup();
+    provider.lifetimeSeconds = 600;
+    const { vendor } = container();
+    await vendor.vend('acme', 0);
+    expect(calls()).toBe(1);
+    for (let i = 0; i < 10; i++) {
+      const error = await failure(vendor.vend('acme', 3600));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect((error as Error).message).toContain('valid for 600 s');
+    }
+    expect(calls()).toBe(1);
+    // A minTtl the tokens can meet is still served from the cache.
+    await expect(vendor.vend('acme', 500)).resolves.toMatchObject({ cacheHit: true });
+  });
+
+  it('learns the lifetime from the shared session in a container that has never renewed', async () => {
+    const { provider, container, calls } = setup();
+    provider.lifetimeSeconds = 600;
+    const shared = fleetLayer();
+    await container(shared).vendor.vend('acme', 0);
+    const cold = container(shared).vendor;
+    await expect(cold.vend('acme', 3600)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(calls()).toBe(1);
+  });
+
+  it('costs one renewal while the lifetime is unknown, and asks again after a secret rotation', async () => {
+    const { provider, container, calls, tenants } = setup();
+    provider.lifetimeSeconds = 600;
+    const { vendor } = container();
+    await expect(vendor.vend('acme', 3600)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(calls()).toBe(1);
+    tenants.replace({ acme: { ...cognitoSecret, password: 'Rotated-Pa55!' } });
+    provider.lifetimeSeconds = 7200;
+    await expect(vendor.vend('acme', 3600)).resolves.toMatchObject({ source: 'upstream' });
+    expect(calls()).toBe(2);
+  });
+});
+
+describe('rejected= is rate-limited per tenant, fleet-wide (item 9)', () => {
+  it('renews once per interval; reports of the current token inside it get 429 with Retry-After', async () => {
+    const { clock, container, calls } = setup({ forcedRenewalIntervalMs: 30_000 });
+    const { vendor, events } = container();
+    let current = (await vendor.vend('acme', 300)).session;
+    const renewed = await vendor.vend('acme', 300, refused(current));
+    expect(refused(renewed.session)).not.toBe(refused(current));
+    current = renewed.session;
+    expect(calls()).toBe(2);
+
+    clock.advance(10);
+    const limited: unknown[] = [];
+    for (let i = 0; i < 10; i++) limited.push(await failure(vendor.vend('acme', 300, refused(current))));
+    expect(calls()).toBe(2);
+    expect(limited.every((error) => error instanceof RenewalRateLimitedError)).toBe(true);
+    const answer = toErrorResponse(limited[0]);
+    expect(answer).toMatchObject({ status: 429, code: 'renewal_rate_limited', headers: { 'Retry-After': '20' } });
+    expect(events.filter((event) => event.type === 'forced_renewal')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'renewal_rate_limited')).toHaveLength(10);
+
+    clock.advance(20);
+    await expect(vendor.vend('acme', 300, refused(current))).resolves.toMatchObject({ source: 'upstream' });
+    expect(calls()).toBe(3);
+  });
+
+  it('hands callers whose report is out of date the renewed session without an upstream call', async () => {
+    const { container, calls } = setup();
+    const { vendor } = container();
+    const first = (await vendor.vend('acme', 300)).session;
+    await vendor.vend('acme', 300, refused(first));
+    const late = await Promise.all(Array.from({ length: 20 }, () => vendor.vend('acme', 300, refused(first))));
+    expect(calls()).toBe(2);
+    expect(late.every((result) => result.cacheHit && refused(result.session) !== refused(first))).toBe(true);
+  });
+
+  it('holds across containers: another container adopts the renewed session, then answers 429 for it', async () => {
+    const { clock, container, calls } = setup();
+    const shared = fleetLayer();
+    const a = container(shared).vendor;
+    const b = container(shared).vendor;
+    const first = (await a.vend('acme', 300)).session;
+    await b.vend('acme', 300); // b holds the same token in its memory
+    const renewed = (await a.vend('acme', 300, refused(first))).session;
+    expect(calls()).toBe(2);
+
+    const adopted = await b.vend('acme', 300, refused(first));
+    expect(adopted.source).toBe('shared');
+    expect(adopted.session.tokens).toEqual(renewed.tokens);
+    clock.advance(5);
+    const error = await failure(b.vend('acme', 300, refused(renewed)));
+    expect(error).toBeInstanceOf(RenewalRateLimitedError);
+    expect((error as RenewalRateLimitedError).retryAfterSeconds).toBe(25);
+    expect(calls()).toBe(2);
+  });
+
+  it('does not rate-limit renewals that are due anyway', async () => {
+    const { clock, container, calls } = setup();
+    const { vendor } = container();
+    const first = (await vendor.vend('acme', 300)).session;
+    await vendor.vend('acme', 300, refused(first));
+    clock.advance(3400); // the renewed token now has 200 s left: too short for minTtl 300
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(calls()).toBe(3);
+  });
+});
+
+describe('operator-action failures pause sign-in (item 10)', () => {
+  it('pauses after the app client rejects the request: one sign-in for 10 requests, with Retry-After', async () => {
+    const { provider, container } = setup();
+    const { vendor } = container();
+    provider.signInSteps.push(() => {
+      throw new UpstreamAuthFailedError(
+        'ResourceNotFoundException: User pool client x does not exist.',
+        'client_rejected',
+      );
+    });
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(toErrorResponse(await failure(vendor.vend('acme', 300))));
+    expect(provider.signIns).toBe(1);
+    expect(answers[0]).toMatchObject({ status: 502, code: 'upstream_auth_failed', headers: { 'Retry-After': '300' } });
+    expect(answers.slice(1).every((answer) => answer.status === 502 && answer.headers['Retry-After'])).toBe(true);
+  });
+});
+
+describe('one time budget per vend (item 11)', () => {
+  it('stops retrying when the next backoff would end after the budget, with the outage Retry-After', async () => {
+    const { provider, container } = setup({ budgetMs: 1500, maxUpstreamAttempts: 5, retryBaseMs: 400 });
+    const { vendor, sleeps } = container();
+    for (let i = 0; i < 5; i++) {
+      provider.signInSteps.push(() => {
+        throw new UpstreamUnavailableError('down', 7);
+      });
+    }
+    const error = await failure(vendor.vend('acme', 300));
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, headers: { 'Retry-After': '7' } });
+    expect(sleeps).toEqual([400, 800]); // a third wait (1000 ms) no longer fits the 300 ms left
+    expect(provider.signIns).toBe(3);
+  });
+
+  it('ends the wait for another container renewal with the budget: 503, no upstream call', async () => {
+    const { container, calls } = setup({ budgetMs: 2000 });
+    const shared = fleetLayer();
+    shared.leases.heldBy = 'another-container';
+    const { vendor, events } = container(shared);
+    const error = await failure(vendor.vend('acme', 300));
+    expect(error).toBeInstanceOf(TimeBudgetExceededError);
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+    expect(calls()).toBe(0);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'lease_wait', outcome: 'timeout' }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'budget_exceeded' }));
+  });
+
+  it('takes a lease that outlasts the longest renewal the budget allows', async () => {
+    const { container } = setup({ budgetMs: 20_000, leaseTtlMs: 1000 });
+    const shared = fleetLayer();
+    await container(shared).vendor.vend('acme', 300);
+    expect(shared.leases.ttls).toEqual([25_000]);
+  });
+
+  it('answers 503 when the upstream never answers, and aborts the provider call', async () => {
+    let signal: AbortSignal | undefined;
+    const hanging = {
+      signIn: (_tenantId: string, _config: unknown, call?: UpstreamCall) => {
+        signal = call?.signal;
+        return new Promise<never>(() => undefined);
+      },
+      refresh: () => new Promise<never>(() => undefined),
+    };
+    const vendor = new TokenVendor({
+      tenants: new StaticTenantStore({ acme: cognitoSecret }),
+      providers: { cognito: hanging, 'login-endpoint': hanging, 'oauth2-client-credentials': hanging },
+      cache: new MemorySessionCache(),
+      failureMarks: new MemoryFailureMarks(),
+      clock: { now: () => Date.now() },
+      options: { budgetMs: 50 },
+    });
+    const error = await failure(vendor.vend('acme', 300));
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('answers 503 when the tenant store never answers', async () => {
+    const { container } = setup({ budgetMs: 50 });
+    const hung: TenantStore = { get: () => new Promise(() => undefined), invalidate: () => undefined };
+    const { vendor } = container(undefined, hung);
+    // The fake clock does not move: only the real-time signal can end this wait.
+    await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(TimeBudgetExceededError);
+  });
+});
+
+describe('a key-set outage never repeats a sign-in (item 7, vendor side)', () => {
+  it('makes one sign-in although attempts remain', async () => {
+    const { provider, container } = setup({ maxUpstreamAttempts: 3 });
+    const { vendor } = container();
+    provider.signInSteps.push(() => {
+      throw new KeySetUnavailableError('keys unreachable', 5);
+    });
+    await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(provider.signIns).toBe(1);
+  });
+});
