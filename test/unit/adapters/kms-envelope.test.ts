@@ -6,6 +6,7 @@ import {
   type Envelope,
 } from '../../../lambdas/adapters/envelope';
 import { kmsEnvelope, KmsKeyProvider } from '../../../lambdas/adapters/kms-envelope';
+import { cacheEnvelopeFor } from '../../../lambdas/runtime/compose';
 import { fakeKms, KEY_ARN, type FakeKms } from '../../support/fake-kms';
 import { FakeClock } from '../../support/fakes';
 
@@ -97,6 +98,16 @@ describe('KMS envelope', () => {
     await writer.open(sealed, context);
     await writer.open(sealed, context);
     expect(kms.calls).toEqual({ generate: 2, decrypt: 2 });
+  });
+});
+
+describe('composition', () => {
+  it('uses KMS with the configured key in Lambda, the local stand-in without one', async () => {
+    const sealed = await cacheEnvelopeFor({ cacheKeyId: KEY_ARN }).seal(bytes('s'), context);
+    expect(kms.calls.generate).toBe(1); // the mocked KMS client answered, under KEY_ARN
+    expect(text(await envelope().open(sealed, context))).toBe('s');
+    await cacheEnvelopeFor({}).seal(bytes('t'), context);
+    expect(kms.calls.generate).toBe(1);
   });
 });
 
