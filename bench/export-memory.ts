@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     });
     await new Promise((resolve) => child.on('exit', resolve));
     const mb = uncompressed / 1024 / 1024;
-    const rows = [
+    const rows: Array<[string, string]> = [
       ['records exported', String(figures.records)],
       ['pages', String(figures.pages)],
       ['NDJSON size (MB)', mb.toFixed(1)],

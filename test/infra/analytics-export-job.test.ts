@@ -162,7 +162,8 @@ describe('AnalyticsExportJob', () => {
 
 describe('job definition file', () => {
   it('holds the whole validated job', () => {
-    const job = jobs[0];
+    const [job] = jobs;
+    if (!job) throw new Error('no job');
     const dir = jobDefinitionAsset(job);
     expect(JSON.parse(readFileSync(join(dir, 'tvm', 'export-job.json'), 'utf8'))).toEqual(job);
   });
