@@ -27,6 +27,10 @@ export interface GetTokenOptions {
   /**
    * The upstream refused the cached token (e.g. answered 401): get a different one. The API is told
    * the refused token's fingerprint and renews its session unless it already holds a newer token.
+   * The API renews a tenant on request at most once per interval (30 s by default) for all callers:
+   * inside it, a report of the current token is answered 429 `renewal_rate_limited` with Retry-After.
+   * The client then waits Retry-After once (up to `maxRenewalWaitMs`) and asks again; a second 429,
+   * or a longer Retry-After, throws a TokenApiError with that code and `retryAfterSeconds`.
    * @default false
    */
   readonly forceRefresh?: boolean;
@@ -43,6 +47,11 @@ export interface TokenClientOptions {
   readonly maxRetries?: number;
   /** Longest wait between retries, whatever Retry-After says. @default 10000 ms */
   readonly maxRetryDelayMs?: number;
+  /**
+   * Longest Retry-After a `forceRefresh` waits out once when the API answers 429 `renewal_rate_limited`
+   * (0: never wait, throw at once). @default 30000 ms (the API's default renewal interval)
+   */
+  readonly maxRenewalWaitMs?: number;
   /** Margin kept on top of minTtl for cached tokens. @default 30 */
   readonly clockSkewSeconds?: number;
   /** Sends the signed requests (tests, proxies, custom agents). @default global fetch */
@@ -226,6 +235,7 @@ export class TokenClient {
     route: 'token' | 'aws-credentials',
   ): Promise<T> {
     const maxRetries = this.options.maxRetries ?? 3;
+    let waitedForRenewal = false;
     for (let attempt = 0; ; attempt++) {
       const { url, headers } = await this.signedRequest(tenantId, minTtl, rejected, route);
       let response: Response;
@@ -238,6 +248,15 @@ export class TokenClient {
       }
       if (response.ok) return (await response.json()) as T;
       const error = await this.toError(response);
+      if (error.code === 'renewal_rate_limited' && !waitedForRenewal) {
+        // Another caller had the tenant renewed moments ago: once the interval is over, the API renews again
+        // (or already serves a newer token). Wait for it once; a second refusal is the caller's to handle.
+        const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+        if (waitMs > (this.options.maxRenewalWaitMs ?? 30_000)) throw error;
+        waitedForRenewal = true;
+        await this.sleep(waitMs);
+        continue;
+      }
       if (response.status !== 503 || attempt >= maxRetries) throw error;
       await this.sleep(this.backoff(attempt, error.retryAfterSeconds));
     }

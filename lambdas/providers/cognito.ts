@@ -83,8 +83,16 @@ const UNAVAILABLE = new Set([
   'RequestTimeout',
 ]);
 
+/**
+ * Real Cognito answers a wrong or missing SECRET_HASH with NotAuthorizedException ("Unable to verify secret hash
+ * for client ...", "Client ... is configured with secret but SECRET_HASH was not received"): the app client
+ * settings are wrong, not the password.
+ */
+const CLIENT_SECRET_MESSAGE = /secret hash|SECRET_HASH/i;
+
 interface SdkErrorShape {
   name?: string;
+  message?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
 }
@@ -94,7 +102,10 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
   const shape = (error ?? {}) as SdkErrorShape;
   const name = shape.name ?? 'Error';
   const status = shape.$metadata?.httpStatusCode;
-  const reason = AUTH_FAILURES[name];
+  const reason =
+    name === 'NotAuthorizedException' && CLIENT_SECRET_MESSAGE.test(shape.message ?? '')
+      ? 'client_rejected'
+      : AUTH_FAILURES[name];
   if (status !== undefined && status >= 300 && status < 400) {
     // The endpoint redirected: the request (password, refresh token) is never sent on, and retrying cannot help.
     return new UpstreamAuthFailedError(

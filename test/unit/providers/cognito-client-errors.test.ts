@@ -1,0 +1,89 @@
+// Operator-action failures pause too (issue 18, item 10): an app client that rejects the request is paused
+// with backoff like a rejected password. Real Cognito error names and messages, through the real SDK client
+// (aws-sdk-client-mock), the real provider and the real vendor: exact InitiateAuth counts.
+import {
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  InvalidParameterException,
+  NotAuthorizedException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import 'aws-sdk-client-mock-jest';
+
+import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
+import { toErrorResponse, UpstreamAuthFailedError } from '../../../lambdas/core/errors';
+import { TokenVendor } from '../../../lambdas/core/vendor';
+import { classifyCognitoError, CognitoProvider } from '../../../lambdas/providers/cognito';
+import { RecordingVerifier } from '../../support/fake-verifier';
+import { cognitoSecret, FakeClock } from '../../support/fakes';
+
+const cognito = mockClient(CognitoIdentityProviderClient);
+const meta = { $metadata: { httpStatusCode: 400 } };
+const clientId = cognitoSecret.clientId;
+
+/** The errors real Cognito answers when the app client, not the user, is misconfigured. */
+const CLIENT_ERRORS = [
+  {
+    what: 'unknown app client',
+    error: () => new ResourceNotFoundException({ ...meta, message: `User pool client ${clientId} does not exist.` }),
+  },
+  {
+    what: 'auth flow not enabled',
+    error: () =>
+      new InvalidParameterException({ ...meta, message: 'USER_PASSWORD_AUTH flow not enabled for this client' }),
+  },
+  {
+    what: 'bad secret hash',
+    error: () =>
+      new NotAuthorizedException({ ...meta, message: `Unable to verify secret hash for client ${clientId}` }),
+  },
+] as const;
+
+function vendorWith(clock: FakeClock) {
+  const client = new CognitoIdentityProviderClient({ region: 'ap-southeast-2' });
+  const provider = new CognitoProvider(new RecordingVerifier(), () => client);
+  return new TokenVendor({
+    tenants: new StaticTenantStore({ acme: { ...cognitoSecret, clientSecret: 'app-client-secret' } }),
+    providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
+    cache: new MemorySessionCache(),
+    failureMarks: new MemoryFailureMarks(),
+    clock,
+    sleep: async () => undefined,
+  });
+}
+
+beforeEach(() => cognito.reset());
+
+describe.each(CLIENT_ERRORS)('Cognito app client rejection: $what', ({ error }) => {
+  it('is classified as client_rejected, naming the error but never the request', () => {
+    const classified = classifyCognitoError('acme', 'sign-in', error());
+    expect(classified).toBeInstanceOf(UpstreamAuthFailedError);
+    expect((classified as UpstreamAuthFailedError).reason).toBe('client_rejected');
+    expect(classified.message).toContain(error().name);
+    expect(classified.message).toMatch(/client id, its auth flows and secret/);
+    expect(classified.message).not.toContain('app-client-secret');
+  });
+
+  it('pauses sign-in: one InitiateAuth for 10 requests, 502 with Retry-After, then doubling after the pause', async () => {
+    cognito.on(InitiateAuthCommand).rejects(error());
+    const clock = new FakeClock();
+    const vendor = vendorWith(clock);
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(toErrorResponse(await vendor.vend('acme', 300).catch((e: unknown) => e)));
+    expect(cognito).toHaveReceivedCommandTimes(InitiateAuthCommand, 1);
+    expect(answers[0]).toMatchObject({ status: 502, code: 'upstream_auth_failed', headers: { 'Retry-After': '300' } });
+    for (const answer of answers.slice(1)) {
+      expect(answer.status).toBe(502);
+      expect(Number(answer.headers['Retry-After'])).toBeGreaterThan(0);
+      expect(answer.message).toMatch(/paused/);
+    }
+
+    clock.advance(300);
+    const next = toErrorResponse(await vendor.vend('acme', 300).catch((e: unknown) => e));
+    expect(cognito).toHaveReceivedCommandTimes(InitiateAuthCommand, 2);
+    expect(next.headers['Retry-After']).toBe('600');
+  });
+});
