@@ -15,7 +15,9 @@ import { startLocalDynamo, type LocalDynamo } from './dynalite';
 import { serveHandler } from './http-adapter';
 import { listenError, LocalStartError, resolvePort } from './local-start';
 import { startLoginEndpointEmulator, type LoginEndpointEmulator } from './login-endpoint-emulator';
+import type { OAuth2Emulator } from './oauth2-emulator';
 import { seedCognitoTenant } from './seed-cognito';
+import { DEMO_OAUTH2_TENANT, seedOAuth2Tenant } from './seed-oauth2';
 
 // Local mode: the same handler as in Lambda, served on 127.0.0.1. Without a
 // tenants file it embeds two upstreams: cognito-local (tenant `demo`) and a
@@ -54,6 +56,8 @@ export interface LocalServiceOptions {
 export interface DemoUpstreams {
   readonly cognito: CognitoEmulator;
   readonly loginEndpoint: LoginEndpointEmulator;
+  /** OAuth 2.0 token endpoint of the `demo-oauth2` tenant (client credentials). */
+  readonly oauth2: OAuth2Emulator;
   readonly tenants: Record<string, Record<string, unknown>>;
 }
 
@@ -95,11 +99,17 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
     clock,
     tokenTtlSeconds: tokenValidityMinutes * 60,
   }).catch(stopCognito);
+  const oauth2 = await seedOAuth2Tenant(tokenValidityMinutes * 60).catch(async (error: unknown) => {
+    await loginEndpoint.close();
+    return stopCognito(error);
+  });
   return {
     cognito,
     loginEndpoint,
+    oauth2: oauth2.emulator,
     tenants: {
       demo: seeded.secret,
+      [DEMO_OAUTH2_TENANT]: oauth2.secret,
       'demo-rest': {
         provider: 'login-endpoint',
         baseUrl: loginEndpoint.baseUrl,
@@ -148,6 +158,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
       closers.push(
         () => started.cognito.close(),
         () => started.loginEndpoint.close(),
+        () => started.oauth2.close(),
       );
       tenants = new StaticTenantStore({ ...started.tenants, ...options.extraTenants?.(started.tenants) });
     }

@@ -45,7 +45,7 @@ export async function serve(): Promise<void> {
   const lines = [
     `${SERVICE_NAME} listening on ${service.url} (ready in ${Date.now() - started} ms)`,
     service.upstreams
-      ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest)`
+      ? `  embedded upstreams: cognito-local ${service.upstreams.cognito.endpoint} (tenant demo), login endpoint ${service.upstreams.loginEndpoint.baseUrl} (tenant demo-rest), OAuth2 token endpoint ${service.upstreams.oauth2.tokenUrl} (tenant demo-oauth2)`
       : `  tenants from ${process.env[ENV.tenantsFile]}: ${service.tenantIds.join(', ') || '(none)'}`,
     ...service.tenantProblems.map(({ message }) => `  warning: ${message}`),
     service.dynamo

@@ -5,7 +5,9 @@
  */
 import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
 import type { ApiRequest } from '../../lambdas/core/api';
+import { startLocalService } from '../../lambdas/local/local-service';
 import { startOAuth2Emulator, type OAuth2Emulator } from '../../lambdas/local/oauth2-emulator';
+import { DEMO_OAUTH2_TENANT } from '../../lambdas/local/seed-oauth2';
 import { composeRuntime, type Runtime } from '../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { OffsetClock } from '../support/fakes';
@@ -160,5 +162,22 @@ describe('oauth2-client-credentials against oauth2-mock-server', () => {
     expect(reply).toMatchObject({ status: 503, body: { error: { code: 'upstream_unavailable' } } });
     expect(reply.headers['Retry-After']).toBeDefined();
     expect(upstream.tokenRequests() - before).toBe(3);
+  });
+});
+
+describe('local mode', () => {
+  it('serves demo-oauth2 from the embedded OAuth2 server', async () => {
+    const service = await startLocalService({ port: 0 });
+    try {
+      const response = await fetch(`${service.url}/v1/tenants/${DEMO_OAUTH2_TENANT}/token?minTtl=300`);
+      const body = (await response.json()) as Record<string, any>;
+      expect(response.status).toBe(200);
+      expect(body.provider).toBe('oauth2-client-credentials');
+      expect(body.headers.Authorization).toBe(`Bearer ${body.accessToken}`);
+      expect(body.claims).toEqual({ scope: 'reports.read', client_id: 'demo-m2m-client' });
+      expect(service.upstreams?.oauth2.tokenRequests()).toBe(1);
+    } finally {
+      await service.close();
+    }
   });
 });
