@@ -144,7 +144,7 @@ export class PageFetcher {
     const wait =
       retryAfter ??
       jitteredDelayMs(
-        attempt,
+        attempt - 1, // the first retry waits up to retryBaseMs
         this.options.retryBaseMs ?? 1000,
         this.options.retryCapMs ?? 30_000,
         this.options.random,

@@ -1,0 +1,111 @@
+import { ExportFailedError, OutOfTimeError } from '../../../lambdas/export/export-errors';
+import { PageFetcher, type PageFetcherOptions } from '../../../lambdas/export/page-fetcher';
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+function setup(answers: Array<Response | Error>, overrides: Partial<PageFetcherOptions> = {}) {
+  const sleeps: number[] = [];
+  const sent: Array<Record<string, string>> = [];
+  const renewals: unknown[] = [];
+  let token = 'token-1';
+  const fetcher = new PageFetcher({
+    tenant: 'acme',
+    tokens: {
+      headers: async () => ({ authorization: token }),
+      getToken: async (_tenant, options) => {
+        renewals.push(options);
+        token = 'token-2';
+        return { headers: { authorization: token } } as never;
+      },
+    },
+    fetch: async (_url, init) => {
+      sent.push(init.headers as Record<string, string>);
+      const next = answers.shift();
+      if (!next) throw new Error('no more answers');
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+    clock: { now: () => 0 },
+    deadline: 600_000,
+    maxAttempts: 3,
+    requestTimeoutMs: 30_000,
+    maxPageBytes: 1024,
+    ...overrides,
+  });
+  return { fetcher, sleeps, sent, renewals };
+}
+
+const request = { url: 'https://api.example.com/x', method: 'GET' as const };
+
+it('waits exactly Retry-After after a 429, and a jittered backoff after a 503 or a network error', async () => {
+  const { fetcher, sleeps } = setup(
+    [json(429, {}, { 'retry-after': '7' }), json(503, {}), new TypeError('fetch failed'), json(200, { ok: true })],
+    { maxAttempts: 4 },
+  );
+  await expect(fetcher.fetchJson(request)).resolves.toMatchObject({ json: { ok: true } });
+  expect(sleeps).toEqual([7000, 1000, 2000]);
+  expect(fetcher.retries).toBe(3);
+});
+
+it('renews the token once on 401 and fails if the renewed token is refused too', async () => {
+  const ok = setup([json(401, {}), json(200, [1])]);
+  await expect(ok.fetcher.fetchJson(request)).resolves.toMatchObject({ json: [1] });
+  expect(ok.renewals).toEqual([{ minTtl: 300, forceRefresh: true }]);
+  expect(ok.sent.map((h) => h.authorization)).toEqual(['token-1', 'token-2']);
+
+  const refused = setup([json(401, {}), json(401, {})]);
+  await expect(refused.fetcher.fetchJson(request)).rejects.toMatchObject({ code: 'upstream_unauthorized' });
+  expect(refused.renewals).toHaveLength(1);
+});
+
+it('gives up after maxAttempts with upstream_unavailable', async () => {
+  const { fetcher } = setup([json(500, {}), json(502, {}), json(504, {})]);
+  await expect(fetcher.fetchJson(request)).rejects.toMatchObject({
+    name: 'ExportFailedError',
+    code: 'upstream_unavailable',
+  });
+});
+
+it('refuses answers over maxPageBytes, and answers that are not JSON', async () => {
+  await expect(setup([json(200, 'x'.repeat(2000))]).fetcher.fetchJson(request)).rejects.toThrow(/exceeds maxPageBytes/);
+  const chunked = new Response(
+    new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 3; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(500)));
+        controller.close();
+      },
+    }),
+  );
+  await expect(setup([chunked]).fetcher.fetchJson(request)).rejects.toThrow(/exceeds maxPageBytes/);
+  await expect(setup([new Response('<html>')]).fetcher.fetchJson(request)).rejects.toMatchObject({
+    code: 'upstream_invalid_answer',
+  });
+});
+
+it('fails other 4xx at once, without retrying', async () => {
+  const { fetcher, sleeps } = setup([json(404, {})]);
+  await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(ExportFailedError);
+  expect(sleeps).toEqual([]);
+});
+
+it('stops for the run (OutOfTimeError) when Retry-After reaches past the deadline or the deadline has passed', async () => {
+  await expect(
+    setup([json(429, {}, { 'retry-after': '120' })], { deadline: 60_000 }).fetcher.fetchJson(request),
+  ).rejects.toBeInstanceOf(OutOfTimeError);
+  await expect(setup([json(200, {})], { deadline: 0 }).fetcher.fetchJson(request)).rejects.toBeInstanceOf(
+    OutOfTimeError,
+  );
+});
+
+it('stops for the run when the deadline cuts a hung request', async () => {
+  const { fetcher } = setup([], {
+    clock: { now: () => Date.now() },
+    deadline: Date.now() + 50,
+    fetch: (_url, init) =>
+      new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))),
+  });
+  await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(OutOfTimeError);
+});
