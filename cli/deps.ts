@@ -10,6 +10,7 @@ import type { AuthProvider } from '../lambdas/core/ports';
 import type { ProviderKind } from '../lambdas/core/tenant-config';
 import { CognitoProvider } from '../lambdas/providers/cognito';
 import { LoginEndpointProvider } from '../lambdas/providers/login-endpoint';
+import { OAuth2ClientCredentialsProvider } from '../lambdas/providers/oauth2-client-credentials';
 import type { Io } from './io';
 
 /** Where an AWS client points: `region` from --region or the environment, `endpoint` for emulators. */
@@ -52,8 +53,8 @@ export function defaultDeps(io: Io): CliDeps {
           return new CognitoProvider(verifier);
         case 'login-endpoint':
           return new LoginEndpointProvider(verifier);
-        default:
-          throw new Error(`tvm tenant test cannot sign in to ${kind} tenants yet.`);
+        case 'oauth2-client-credentials':
+          return new OAuth2ClientCredentialsProvider(verifier);
       }
     },
   };
