@@ -20,6 +20,7 @@ import { serveHandler, type LocalHttpServer } from '../../lambdas/local/http-ada
 import { composeRuntime } from '../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { cognitoSecret, FakeProvider, OffsetClock } from '../support/fakes';
+import { capturedLogLines, capturedLogRecords } from '../support/log-capture';
 
 const POOL_ID = 'ap-southeast-2:11111111-2222-4333-8444-555555555555';
 const IDENTITY_ID = 'ap-southeast-2:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
@@ -168,4 +169,17 @@ describe('credential_process through the SDK', () => {
     });
     expect(provided.expiration?.toISOString()).toBe(served.expiration);
   }, 60_000);
+});
+
+describe('audit', () => {
+  it('logs each vend with the session token fingerprint and never a key or token', () => {
+    const records = capturedLogRecords().filter((record) => record.message === 'aws credentials vended');
+    expect(records.length).toBeGreaterThan(0);
+    for (const record of records) {
+      expect(record).toMatchObject({ tenantId: 'acme', identityId: IDENTITY_ID, caller: 'local' });
+      expect(record.credentialsFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    }
+    const everything = capturedLogLines().join('\n');
+    expect(everything).not.toMatch(/secret\/\d+\+key|session-token-\d+/);
+  });
 });
