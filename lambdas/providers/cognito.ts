@@ -16,7 +16,7 @@ import {
   type AuthFailureReason,
 } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
-import type { AuthProvider, ProviderSession, Session } from '../core/ports';
+import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
 import { challengeRequired, srpSignIn, type SrpOutcome } from './cognito-srp';
 
@@ -129,6 +129,11 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
   );
 }
 
+/** SDK call options that abort the request when the vend's budget is spent. */
+function abortWith(call: UpstreamCall | undefined): { abortSignal?: AbortSignal } {
+  return call ? { abortSignal: call.signal } : {};
+}
+
 function cognitoConfig(config: TenantConfig): CognitoTenantConfig {
   if (config.provider !== 'cognito') throw new Error(`cognito provider given a ${config.provider} tenant`);
   return config;
@@ -147,7 +152,7 @@ export class CognitoProvider implements AuthProvider {
     private readonly clientFor: CognitoClientFactory = cachedCognitoClients(),
   ) {}
 
-  async signIn(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
+  async signIn(tenantId: string, tenantConfig: TenantConfig, call?: UpstreamCall): Promise<ProviderSession> {
     const config = cognitoConfig(tenantConfig);
     // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
     await this.verifier.ensureKeys(tenantId, expectation(config, 'id'));
@@ -167,12 +172,18 @@ export class CognitoProvider implements AuthProvider {
           ClientId: config.clientId,
           AuthParameters: parameters,
         }),
+        abortWith(call),
       ),
     );
     return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), undefined);
   }
 
-  async refresh(tenantId: string, tenantConfig: TenantConfig, session: Session): Promise<ProviderSession> {
+  async refresh(
+    tenantId: string,
+    tenantConfig: TenantConfig,
+    session: Session,
+    call?: UpstreamCall,
+  ): Promise<ProviderSession> {
     const config = cognitoConfig(tenantConfig);
     const refreshToken = session.refreshToken;
     if (!refreshToken)
@@ -188,6 +199,7 @@ export class CognitoProvider implements AuthProvider {
             ClientId: config.clientId,
             ...(config.clientSecret ? { ClientSecret: config.clientSecret } : {}),
           }),
+          abortWith(call),
         ),
       );
       if (!output.AuthenticationResult)
@@ -209,6 +221,7 @@ export class CognitoProvider implements AuthProvider {
           ClientId: config.clientId,
           AuthParameters: parameters,
         }),
+        abortWith(call),
       ),
     );
     return this.toSession(tenantId, config, this.authenticationResult(tenantId, output), session);

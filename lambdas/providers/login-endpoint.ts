@@ -3,8 +3,9 @@ import * as z from 'zod';
 import type { GenericExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
-import type { AuthProvider, ProviderSession, Session } from '../core/ports';
+import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
+import { requestSignal } from './request-signal';
 
 /**
  * Upstreams with a login endpoint: `POST {baseUrl}{loginPath}` with
@@ -64,13 +65,18 @@ export class LoginEndpointProvider implements AuthProvider {
     private readonly clock: { now(): number } = Date,
   ) {}
 
-  async signIn(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
+  async signIn(tenantId: string, tenantConfig: TenantConfig, call?: UpstreamCall): Promise<ProviderSession> {
     const config = loginConfig(tenantConfig);
     const body = { userName: config.username, password: config.password };
-    return this.exchange(tenantId, config, config.loginPath, 'sign-in', body, undefined);
+    return this.exchange(tenantId, config, config.loginPath, 'sign-in', body, undefined, call);
   }
 
-  async refresh(tenantId: string, tenantConfig: TenantConfig, session: Session): Promise<ProviderSession> {
+  async refresh(
+    tenantId: string,
+    tenantConfig: TenantConfig,
+    session: Session,
+    call?: UpstreamCall,
+  ): Promise<ProviderSession> {
     const config = loginConfig(tenantConfig);
     if (!config.refreshPath || !session.refreshToken) {
       throw new UpstreamAuthFailedError(
@@ -79,7 +85,7 @@ export class LoginEndpointProvider implements AuthProvider {
       );
     }
     const body = { refreshToken: session.refreshToken, identityId: session.identityId };
-    return this.exchange(tenantId, config, config.refreshPath, 'refresh', body, session);
+    return this.exchange(tenantId, config, config.refreshPath, 'refresh', body, session, call);
   }
 
   private async exchange(
@@ -89,6 +95,7 @@ export class LoginEndpointProvider implements AuthProvider {
     operation: string,
     body: unknown,
     previous: Session | undefined,
+    call: UpstreamCall | undefined,
   ): Promise<ProviderSession> {
     // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
     if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
@@ -101,7 +108,7 @@ export class LoginEndpointProvider implements AuthProvider {
         body: JSON.stringify(body),
         // Never follow a redirect: the API key, password and refresh token would go to wherever it points.
         redirect: 'manual',
-        signal: AbortSignal.timeout(config.timeoutMs),
+        signal: requestSignal(config.timeoutMs, call),
       });
     } catch (error) {
       const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';

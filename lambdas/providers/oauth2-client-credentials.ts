@@ -11,9 +11,10 @@ import {
   UpstreamUnavailableError,
   type AuthFailureReason,
 } from '../core/errors';
-import type { AuthProvider, ProviderSession } from '../core/ports';
+import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { OAuth2ClientCredentialsTenantConfig, TenantConfig } from '../core/tenant-config';
 import { decodeJwtPayload, type FetchLike } from './login-endpoint';
+import { requestSignal } from './request-signal';
 
 /** Longest token answer read; anything bigger is not a token response. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -99,11 +100,11 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
     private readonly clock: { now(): number } = Date,
   ) {}
 
-  async signIn(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
+  async signIn(tenantId: string, tenantConfig: TenantConfig, call?: UpstreamCall): Promise<ProviderSession> {
     const config = oauth2Config(tenantConfig);
     // Without the signing keys the answer could not be verified: do not spend a grant on it.
     if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
-    const response = await this.post(tenantId, config);
+    const response = await this.post(tenantId, config, call);
     const body = await readJson(response);
     if (!response.ok) throw this.refusal(tenantId, response, body);
 
@@ -120,11 +121,20 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
   }
 
   /** Client credentials have no refresh token: renewal is a new grant. */
-  async refresh(tenantId: string, tenantConfig: TenantConfig): Promise<ProviderSession> {
-    return this.signIn(tenantId, tenantConfig);
+  async refresh(
+    tenantId: string,
+    tenantConfig: TenantConfig,
+    _session?: Session,
+    call?: UpstreamCall,
+  ): Promise<ProviderSession> {
+    return this.signIn(tenantId, tenantConfig, call);
   }
 
-  private async post(tenantId: string, config: OAuth2ClientCredentialsTenantConfig): Promise<Response> {
+  private async post(
+    tenantId: string,
+    config: OAuth2ClientCredentialsTenantConfig,
+    call: UpstreamCall | undefined,
+  ): Promise<Response> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (config.scopes.length > 0) form.set('scope', config.scopes.join(' '));
     if (config.audience) form.set('audience', config.audience);
@@ -146,7 +156,7 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
         body: form.toString(),
         // Credentials go to the configured URL only: a redirect is an answer, never followed.
         redirect: 'manual',
-        signal: AbortSignal.timeout(config.timeoutMs),
+        signal: requestSignal(config.timeoutMs, call),
       });
     } catch (error) {
       const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
