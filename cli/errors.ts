@@ -61,7 +61,35 @@ interface Report {
   readonly hint?: string;
 }
 
+/** An Error from any realm: fetch's errors come from Node's own, not the one a test sandbox provides. */
+export function isError(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' && value !== null && typeof (value as Error).message === 'string' && 'name' in value)
+  );
+}
+
+/** The error and its causes (an adapter may wrap the SDK's error, e.g. as upstream_unavailable). */
+function chain(error: unknown): Error[] {
+  const errors: Error[] = [];
+  for (let current = error; isError(current) && errors.length < 5; current = current.cause) errors.push(current);
+  return errors;
+}
+
+/** Missing AWS configuration, wherever it sits in the cause chain. */
+function awsSetupProblem(error: unknown): Report | undefined {
+  for (const cause of chain(error)) {
+    if (cause instanceof MissingRegionError || /region is missing/i.test(cause.message))
+      return { exitCode: EXIT.failed, lines: ['error No AWS region is set.'], hint: REGION_HINT };
+    if (cause.name === 'CredentialsProviderError')
+      return { exitCode: EXIT.failed, lines: ['error No AWS credentials were found.'], hint: CREDENTIALS_HINT };
+  }
+  return undefined;
+}
+
 function describe(error: unknown): Report {
+  const setup = awsSetupProblem(error);
+  if (setup) return setup;
   if (error instanceof UsageError)
     return { exitCode: EXIT.usage, lines: [`error ${error.message}`], hint: "Run 'tvm --help' for usage." };
   if (error instanceof TenantMisconfiguredError)
@@ -86,11 +114,7 @@ function describe(error: unknown): Report {
         : 'Check --endpoint (or TVM_ENDPOINT): it should be the stack ApiUrl output, e.g. https://abc123.execute-api.ap-southeast-2.amazonaws.com/prod/',
     };
   if (error instanceof TvmError) return { exitCode: EXIT.failed, lines: [`error ${error.code}: ${error.message}`] };
-  if (error instanceof Error) {
-    if (error instanceof MissingRegionError || /region is missing/i.test(error.message))
-      return { exitCode: EXIT.failed, lines: ['error No AWS region is set.'], hint: REGION_HINT };
-    if (error.name === 'CredentialsProviderError')
-      return { exitCode: EXIT.failed, lines: ['error No AWS credentials were found.'], hint: CREDENTIALS_HINT };
+  if (isError(error)) {
     const aws = awsErrorName(error);
     if (aws === 'AccessDeniedException' || aws === 'UnrecognizedClientException' || aws === 'ExpiredTokenException')
       return { exitCode: EXIT.failed, lines: [`error ${aws}: ${error.message}`], hint: CREDENTIALS_HINT };

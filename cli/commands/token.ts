@@ -3,7 +3,7 @@ import { Argument, Command, Option } from 'commander';
 import { regionFromEndpoint, TokenApiError } from '../../client/token-client';
 import { ENV } from '../../contract';
 import type { CliContext } from '../context';
-import { EndpointUnreachableError, MissingRegionError, UsageError } from '../errors';
+import { EndpointUnreachableError, isError, MissingRegionError, UsageError } from '../errors';
 import { EXIT, withProgress } from '../io';
 import { DEFAULT_LOCAL_ENDPOINT, integerIn, isLoopback, parseEndpoint, parseTenantId, regionOption } from '../options';
 
@@ -17,7 +17,8 @@ interface TokenOptions {
 
 /** Why fetch failed, from its cause: `ECONNREFUSED`, `ENOTFOUND`, a TLS code, … */
 export function networkReason(error: unknown): string | undefined {
-  if (!(error instanceof TypeError)) return undefined;
+  // fetch rejects with a TypeError whose cause says why (from Node's realm: compare names, not classes).
+  if (!isError(error) || error.name !== 'TypeError') return undefined;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? error.message;
 }

@@ -235,6 +235,17 @@ describe('tvm tenant test', () => {
     expect(service.upstreams?.cognito.count('InitiateAuth')).toBe(before + 1);
   });
 
+  it('accepts a tenants file, as tenant check does, and names the tenants it holds when one is missing', async () => {
+    const demo = service.upstreams?.tenants.demo as Record<string, unknown>;
+    const tenantsFile = file('tenants.json', { other: cognitoSecret, demo });
+    const result = await run('tenant', 'test', 'demo', '--file', tenantsFile);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain('ok demo: signed in to cognito');
+    const missing = await run('tenant', 'test', 'acme', '--file', tenantsFile);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toContain("holds neither a tenant secret nor tenant 'acme' (it has: other, demo)");
+  });
+
   it('reports a rejected password with exit 1', async () => {
     const demo = service.upstreams?.tenants.demo as Record<string, unknown>;
     const result = await run(
