@@ -6,11 +6,12 @@
 import type { AwsCredentialsResponseBody } from '../../contract/api';
 import { jitteredDelayMs } from './backoff';
 import { satisfies } from './cache-policy';
+import { Deadline } from './deadline';
 import { InvalidRequestError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
 import type { Clock, TenantRecord, TenantStore, VendorEvent } from './ports';
 import { SingleFlight } from './single-flight';
 import type { CognitoTenantConfig } from './tenant-config';
-import type { VendResult } from './vendor';
+import { DEFAULT_VEND_BUDGET_MS, type VendResult } from './vendor';
 
 /** Temporary AWS credentials as the identity pool hands them out. */
 export interface AwsCredentials {
@@ -63,6 +64,11 @@ export interface CredentialsVendorOptions {
   /** Base and cap of the jittered retry delay. @default 200 / 2000 ms */
   readonly retryBaseMs?: number;
   readonly retryCapMs?: number;
+  /**
+   * Time budget of one vend, the ID token included: when it is spent the caller gets 503 with Retry-After,
+   * before the Lambda timeout and API Gateway's 29 s. @default 20000
+   */
+  readonly budgetMs?: number;
 }
 
 export interface CredentialsVendorDeps {
@@ -120,6 +126,7 @@ export class CredentialsVendor {
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
   private readonly retryCapMs: number;
+  private readonly budgetMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly emit: (event: VendorEvent) => void;
@@ -130,6 +137,7 @@ export class CredentialsVendor {
     this.maxAttempts = Math.max(1, options.maxUpstreamAttempts ?? 3);
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryCapMs = options.retryCapMs ?? 2000;
+    this.budgetMs = options.budgetMs ?? DEFAULT_VEND_BUDGET_MS;
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = deps.random ?? Math.random;
     this.emit = deps.onEvent ?? (() => undefined);
@@ -158,7 +166,13 @@ export class CredentialsVendor {
     }
     this.emit({ type: 'cache_miss', tenantId, reason: !local ? 'empty' : matches(local) ? 'stale' : 'secret_rotated' });
 
-    const run = () => this.flights.run(tenantId, () => this.obtain(tenant, config, accept, matches));
+    // A joined flight may have started earlier: this caller still waits at most its own budget.
+    const deadline = new Deadline(this.deps.clock, this.budgetMs, `the AWS credentials of tenant '${tenantId}'`);
+    const run = () =>
+      deadline.race(
+        this.flights.run(tenantId, () => this.obtain(tenant, config, accept, matches, deadline)),
+        'aws credentials',
+      );
     let obtained = await run();
     // A flight started for a smaller minTtl may end with credentials too short for this caller.
     if (!accept(obtained.session) && obtained.source !== 'upstream') obtained = await run();
@@ -177,6 +191,7 @@ export class CredentialsVendor {
     config: IdentityPoolTenantConfig,
     accept: (session: CredentialsSession) => boolean,
     matches: (session: CredentialsSession) => boolean,
+    deadline: Deadline,
   ): Promise<{ session: CredentialsSession; source: CredentialsSource }> {
     const { tenantId } = tenant;
     const shared = await this.sharedGet(tenantId);
@@ -195,7 +210,7 @@ export class CredentialsVendor {
     const idToken = userPoolSession.tokens.idToken;
     if (!idToken) throw new UpstreamTokenInvalidError(`Tenant '${tenantId}' has no ID token for its identity pool.`);
 
-    const answer = await this.withRetries(tenantId, () =>
+    const answer = await this.withRetries(tenantId, deadline, () =>
       this.deps.identityPool.credentials(tenantId, config, idToken, known),
     );
     const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
@@ -240,18 +255,19 @@ export class CredentialsVendor {
   }
 
   /** Throttling and outages are retried with jittered backoff; everything else fails at once. */
-  private async withRetries<T>(tenantId: string, call: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(tenantId: string, deadline: Deadline, call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await call();
       } catch (error) {
-        if (!(error instanceof UpstreamUnavailableError) || attempt >= this.maxAttempts) {
+        const delayMs = jitteredDelayMs(attempt, this.retryBaseMs, this.retryCapMs, this.random);
+        if (!(error instanceof UpstreamUnavailableError) || attempt >= this.maxAttempts || !deadline.allows(delayMs)) {
           const code = error instanceof Error && 'code' in error ? String(error.code) : 'internal_error';
           this.emit({ type: 'upstream_failure', tenantId, code });
           throw error;
         }
         this.emit({ type: 'upstream_retry', tenantId, attempt });
-        await this.sleep(jitteredDelayMs(attempt, this.retryBaseMs, this.retryCapMs, this.random));
+        await this.sleep(delayMs);
       }
     }
   }

@@ -159,6 +159,7 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
     options: {
       clockSkewSeconds: config.clockSkewSeconds,
       maxUpstreamAttempts: config.upstreamAttempts,
+      budgetMs: config.vendBudgetMs,
       ...(overrides.vendorOptions?.retryBaseMs !== undefined
         ? { retryBaseMs: overrides.vendorOptions.retryBaseMs }
         : {}),

@@ -17,6 +17,7 @@ import { MemoryCredentialsCache } from '../../../lambdas/adapters/credentials-ca
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import type { ApiRequest } from '../../../lambdas/core/api';
 import { CredentialsVendor, type CredentialsSession } from '../../../lambdas/core/credentials-vendor';
+import { toErrorResponse } from '../../../lambdas/core/errors';
 import type { VendResult } from '../../../lambdas/core/vendor';
 import { CognitoIdentityPool } from '../../../lambdas/providers/identity-pool';
 import { composeRuntime, type Runtime } from '../../../lambdas/runtime/compose';
@@ -222,6 +223,20 @@ describe('CredentialsVendor layers', () => {
     expect((await fresh.vend('acme', 300)).session.credentials.accessKeyId).toBe('ASIAEXAMPLE0000000001');
     // A new secret may name another user: its identity is looked up again.
     expect(identity).toHaveReceivedCommandTimes(GetIdCommand, 1);
+  });
+
+  it('answers 503 with Retry-After when the identity pool hangs past the budget', async () => {
+    const vendor = new CredentialsVendor({
+      tenants: tenants(),
+      tokens,
+      identityPool: { credentials: () => new Promise(() => undefined) },
+      cache: new MemoryCredentialsCache(),
+      clock,
+      options: { budgetMs: 50 },
+    });
+    const error = await vendor.vend('acme', 300).catch((e: unknown) => e);
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    expect(toErrorResponse(error).headers['Retry-After']).toBeDefined();
   });
 
   it('degrades when L2 fails: vends from the upstream and reports shared_cache_error', async () => {
