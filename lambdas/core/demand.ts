@@ -13,7 +13,7 @@ export interface DemandOptions {
   /** Margin added to `minTtlSeconds`. */
   readonly skewSeconds: number;
   /** Fingerprint of a token the upstream refused (`rejected=`): a session holding it is not served. */
-  readonly rejected?: string;
+  readonly rejected?: string | undefined;
   /** Only sessions obtained after this time (epoch seconds) are accepted (the refresher moves forward). */
   readonly issuedAfter?: number;
 }

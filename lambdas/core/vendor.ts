@@ -146,15 +146,8 @@ export class TokenVendor {
     const scope = this.scope(tenantId);
     return this.withinBudget(tenantId, async () => {
       const tenant = await scope.deadline.race(this.tenantRecord(tenantId), 'tenant secret');
-      const demand = new Demand(
-        tenant,
-        {
-          minTtlSeconds,
-          skewSeconds: this.skew,
-          ...(rejectedFingerprint === undefined ? {} : { rejected: rejectedFingerprint }),
-        },
-        this.deps.clock,
-      );
+      const options = { minTtlSeconds, skewSeconds: this.skew, rejected: rejectedFingerprint };
+      const demand = new Demand(tenant, options, this.deps.clock);
       const local = await this.deps.cache.get(tenantId);
       if (local && demand.accepts(local)) {
         this.emit({ type: 'cache_hit', tenantId });
