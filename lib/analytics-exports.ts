@@ -1,13 +1,22 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Tags, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 
 import type { ExportJob } from '../lambdas/core/export-windows';
 import { AnalyticsExportJob } from './analytics-export-job';
+import type { ApiAccessModel } from './resource-policy';
+
+/** Subnets and security groups export jobs run in (to reach a private API through its VPC endpoint). */
+export interface ExportNetwork {
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+}
 
 // The export bucket and the scheduled export jobs that write to it. The jobs' roles are created first
 // (`createRoles`) so that they can be admitted as API consumers before the API exists.
@@ -28,6 +37,16 @@ export interface AnalyticsExportsProps {
    * @default - alarms without actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Run the jobs in these subnets (private API mode: the subnets must reach its VPC endpoint, with private DNS).
+   * @default - outside any VPC
+   */
+  readonly network?: ExportNetwork;
+  /**
+   * How long noncurrent versions of export objects are kept.
+   * @default Duration.days(30)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
 }
 
 /** Export bucket (versioned, access-logged) and one {@link AnalyticsExportJob} per job. */
@@ -35,24 +54,32 @@ export class AnalyticsExports extends Construct {
   readonly bucket: s3.Bucket;
   readonly jobs: AnalyticsExportJob[] = [];
 
-  /** One role per job, to be listed as a consumer of that job's tenant. */
-  static createRoles(scope: Construct, jobs: readonly ExportJob[]): iam.Role[] {
-    return jobs.map(
-      (job) =>
-        new iam.Role(scope, `ExportJob-${job.name}-Role`, {
-          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-          description: `token-vending-machine export ${job.name}`,
-        }),
-    );
+  /**
+   * One role per job, to be listed as a consumer of that job's tenant; under the consumers' role path, or carrying
+   * the consumer tag, when the API admits consumers that way.
+   */
+  static createRoles(scope: Construct, jobs: readonly ExportJob[], access?: ApiAccessModel): iam.Role[] {
+    return jobs.map((job) => {
+      const role = new iam.Role(scope, `ExportJob-${job.name}-Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `token-vending-machine export ${job.name}`,
+        ...(access?.kind === 'rolePath' ? { path: access.rolePath } : {}),
+      });
+      if (access?.kind === 'principalTag') Tags.of(role).add(access.tagKey, 'true');
+      return role;
+    });
   }
 
   constructor(scope: Construct, id: string, props: AnalyticsExportsProps) {
     super(scope, id);
+    // Server access logs delivered through the bucket policy, not the log-delivery ACL (ACLs stay disabled).
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // No ACLs: S3 server access logging is granted through the bucket policy (logging.s3.amazonaws.com).
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
     });
     Validations.of(accessLogs).acknowledge({
@@ -66,20 +93,48 @@ export class AnalyticsExports extends Construct {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'export-bucket/',
       versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'ExpireNoncurrentVersions',
+          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
     });
     props.jobs.forEach((job, index) => {
       const role = props.roles[index];
       if (!role) throw new Error(`AnalyticsExports: no role for export job ${job.name}.`);
-      this.jobs.push(
-        new AnalyticsExportJob(this, `ExportJob-${job.name}`, {
-          job,
-          api: props.api,
-          bucket: this.bucket,
-          role,
-          logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-          ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
-        }),
-      );
+      const exportJob = new AnalyticsExportJob(this, `ExportJob-${job.name}`, {
+        job,
+        api: props.api,
+        bucket: this.bucket,
+        role,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      });
+      if (props.network) placeInNetwork(exportJob, props.network);
+      this.jobs.push(exportJob);
     });
   }
+}
+
+/** Put a job's function in the subnets, with the network-interface permissions Lambda needs for that. */
+function placeInNetwork(job: AnalyticsExportJob, network: ExportNetwork): void {
+  const fn = job.function.function.node.defaultChild as lambda.CfnFunction;
+  fn.vpcConfig = { subnetIds: [...network.subnetIds], securityGroupIds: [...network.securityGroupIds] };
+  // What AWSLambdaVPCAccessExecutionRole grants; the ENI actions support no resource-level permissions.
+  job.function.role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: ['*'],
+    }),
+  );
 }

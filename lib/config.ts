@@ -33,10 +33,13 @@ export const deploymentConfigSchema = z.strictObject({
     .string()
     .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN')
     .optional(),
-  /** Tenants the refresher keeps warm. */
+  /**
+   * Optional: keep only these tenants warm. Without it (recommended) the refresher discovers every tenant secret
+   * under the prefix at each run, so adding a tenant needs no redeploy.
+   */
   tenants: z
     .array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id (lowercase letters, digits, hyphens)'))
-    .default([]),
+    .optional(),
   /** Who may ask for which tenants (DESIGN §5). */
   consumers: z
     .array(
@@ -47,6 +50,21 @@ export const deploymentConfigSchema = z.strictObject({
       }),
     )
     .min(1, 'must list at least one consumer'),
+  /**
+   * How the API's resource policy admits consumers (the handler checks each one per tenant either way). Without it
+   * every consumer ARN is listed, which fits about 60 consumers; at company scale admit by account plus role path
+   * (every consumer role lives under the path) or by principal tag (`<tag>=true` on every consumer role).
+   */
+  apiAccess: z
+    .union([
+      z.strictObject({
+        rolePath: z.string().regex(/^\/([\w+=,.@-]+\/)+$/, 'must be an IAM path such as /tvm-consumers/'),
+      }),
+      z.strictObject({
+        principalTag: z.string().regex(/^[\w.:/=+@-]{1,128}$/, 'must be an IAM tag key'),
+      }),
+    ])
+    .optional(),
   /** Make the API private, reachable only through these interface VPC endpoints. */
   vpcEndpointIds: z
     .array(z.string().regex(/^vpce-[0-9a-f]{8,17}$/, 'must be a VPC endpoint id (vpce-...)'))
@@ -57,6 +75,48 @@ export const deploymentConfigSchema = z.strictObject({
   alarmTopicArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be an SNS topic ARN')
+    .optional(),
+  /** `false` turns the alarms' notifications off explicitly (otherwise alarmEmail or alarmTopicArn is required). */
+  alarms: z.boolean().default(true),
+  /** Retention of the audit logs: the vend function's log (who got which token) and the API access log. */
+  auditLogRetentionDays: z
+    .union(
+      [1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653].map((days) => z.literal(days)),
+      'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827 or 3653)',
+    )
+    .default(365),
+  /** Concurrent executions reserved for the vend function; `null` leaves it unreserved. */
+  vendReservedConcurrency: z.number().int().min(1).max(3000).nullable().default(25),
+  /** API Gateway execution logs (errors). Needs the region's API Gateway CloudWatch role (an account setting). */
+  executionLogging: z.boolean().default(false),
+  /** Create or replace the region-wide API Gateway CloudWatch role: only in an account dedicated to this service. */
+  createApiGatewayCloudWatchRole: z.boolean().default(false),
+  /** IAM settings applied to every role the stack creates. */
+  iam: z
+    .strictObject({
+      permissionsBoundaryArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/, 'must be an IAM managed policy ARN')
+        .optional(),
+      rolePath: z
+        .string()
+        .regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /platform/')
+        .optional(),
+    })
+    .default({}),
+  /** Tags on every resource of the stack. */
+  tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'must be a tag key'), z.string().max(256)).default({}),
+  /** CloudFormation termination protection. */
+  terminationProtection: z.boolean().default(false),
+  /**
+   * With `vpcEndpointIds`, where export jobs run: subnets (and security groups) from which the private API's VPC
+   * endpoint is reachable (private DNS on), and S3 and the upstream too (gateway endpoint, NAT).
+   */
+  exportNetwork: z
+    .strictObject({
+      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id')).min(1),
+      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id')).min(1),
+    })
     .optional(),
   logRetentionDays: z
     .union(
@@ -97,7 +157,29 @@ function crossChecks(config: DeploymentConfig): string[] {
   config.exportJobs.forEach((job, index) => {
     if (names.has(job.name)) problems.push(`  exportJobs.${index}.name: must be unique (got "${job.name}")`);
     names.add(job.name);
+    const url = 'url' in job ? job.url : 'baseUrl' in job ? job.baseUrl : undefined;
+    if (typeof url === 'string' && !url.startsWith('https:'))
+      problems.push(`  exportJobs.${index}: the upstream URL must be https: in a deployment (got "${url}")`);
   });
+  if (config.alarms && !config.alarmEmail && !config.alarmTopicArn) {
+    problems.push(
+      '  alarmEmail: alarms must reach someone: set alarmEmail or alarmTopicArn, or "alarms": false to deploy without notifications',
+    );
+  }
+  const rolePath = config.apiAccess && 'rolePath' in config.apiAccess ? config.apiAccess.rolePath : undefined;
+  if (rolePath) {
+    config.consumers.forEach((consumer, index) => {
+      if (!consumer.principal.includes(`:role${rolePath}`))
+        problems.push(
+          `  consumers.${index}.principal: must be a role under apiAccess.rolePath ${rolePath} (got "${consumer.principal}")`,
+        );
+    });
+  }
+  if (config.vpcEndpointIds && config.exportJobs.length > 0 && !config.exportNetwork) {
+    problems.push(
+      '  exportNetwork: export jobs cannot reach a private API from outside a VPC: add "exportNetwork": {"subnetIds": [...], "securityGroupIds": [...]} with subnets that reach the VPC endpoint (or remove vpcEndpointIds)',
+    );
+  }
   return problems;
 }
 

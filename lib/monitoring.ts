@@ -6,10 +6,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 import type { ErrorCode } from '../contract/error-codes';
-import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../contract/names';
+import { ScheduledInvocations } from './scheduled-invocations';
 import type { TvmFunction } from './tvm-function';
 
-// Alarms of the service: each a named definition with a named threshold.
+// Alarms of the service, each a named definition with a named threshold and a description that tells the person
+// it reaches what happened; and the service's dashboard.
 
 /** One alarm: what it watches, when it fires and what it means to the operator who receives it. */
 export interface AlarmDefinition {
@@ -17,7 +19,7 @@ export interface AlarmDefinition {
   readonly id: string;
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
-  /** What it means, shown in the notification. */
+  /** What it means and what to do, shown in the notification. */
   readonly description: string;
   /** @default cloudwatch.TreatMissingData.NOT_BREACHING */
   readonly treatMissingData?: cloudwatch.TreatMissingData;
@@ -25,49 +27,85 @@ export interface AlarmDefinition {
   readonly comparisonOperator?: cloudwatch.ComparisonOperator;
   /** @default 1 */
   readonly evaluationPeriods?: number;
+  /** @default - evaluationPeriods */
+  readonly datapointsToAlarm?: number;
 }
 
 /** Named thresholds, so a change reads as a decision rather than a number in a tuple. */
 export const THRESHOLDS = {
-  /** Any 5xx answer of the API in the period. */
-  api5xx: 1,
+  /** Share of API requests answered 5xx, in percent, ... */
+  api5xxPercent: 5,
+  /** ... counted only in periods with at least this many requests (one failure in a quiet hour is not an outage). */
+  api5xxMinRequests: 10,
+  /** ... in this many of the last three periods. */
+  api5xxBreachingPeriods: 2,
   /** An upstream rejected the tenant's credentials: needs an operator. */
   upstreamAuthFailed: 1,
   /** Upstream throttling or outage, counted over the period. */
   upstreamUnavailable: 5,
   /** An upstream answer failed verification. */
   upstreamTokenInvalid: 1,
+  /** Shared cache (DynamoDB) errors in the period: vending carries on per container, sign-ins multiply. */
+  sharedCacheErrors: 5,
+  /** Requests refused because a tenant's sign-in is paused (lockout guard). */
+  lockedOut: 1,
   /** Function errors in the period. */
   functionErrors: 1,
   /** Function throttles in the period. */
   functionThrottles: 1,
+  /** Runs of a scheduled function in its heartbeat window below which it counts as stopped. */
+  heartbeatRuns: 1,
+  /** Scheduler invocations dropped or failed at the target, and failures kept in the failure queue. */
+  schedulerFailures: 1,
 } as const;
+
+/** A scheduled function that must keep running, and how long it may stay silent. */
+export interface HeartbeatTarget {
+  readonly name: string;
+  readonly function: TvmFunction;
+  /** Longest expected gap between two runs; the alarm window is twice this (at least 5 minutes, at most a day). */
+  readonly interval: Duration;
+}
 
 export interface TokenVendingMonitoringProps {
   readonly api: apigw.RestApi;
   /** The service functions: each gets an errors and a throttles alarm. */
   readonly functions: readonly TvmFunction[];
   /**
+   * Scheduled functions with a heartbeat alarm (missing data is breaching).
+   * @default []
+   */
+  readonly heartbeats?: readonly HeartbeatTarget[];
+  /**
    * Topic every alarm notifies.
    * @default - alarms without actions
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Period of the alarms.
+   * Period of the alarms and the dashboard.
    * @default Duration.minutes(5)
    */
   readonly period?: Duration;
 }
 
-/** The service's alarms, each notifying the topic. */
+/** Heartbeat window for a schedule interval: twice the interval, between 5 minutes and a day, in whole minutes. */
+export function heartbeatWindow(interval: Duration): Duration {
+  const minutes = Math.min(24 * 60, Math.max(5, Math.ceil(interval.toMinutes({ integral: false }) * 2)));
+  return Duration.minutes(minutes);
+}
+
+/** The service's alarms, each notifying the topic, and its dashboard. */
 export class TokenVendingMonitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
   private readonly topic?: sns.ITopic;
+  private readonly period: Duration;
 
   constructor(scope: Construct, id: string, props: TokenVendingMonitoringProps) {
     super(scope, id);
     if (props.alarmTopic) this.topic = props.alarmTopic;
-    const period = props.period ?? Duration.minutes(5);
+    const period = (this.period = props.period ?? Duration.minutes(5));
+    const { api } = props;
     const upstreamFailures = (code: ErrorCode) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
@@ -76,30 +114,57 @@ export class TokenVendingMonitoring extends Construct {
         statistic: 'Sum',
         period,
       });
+    const api5xxRate = new cloudwatch.MathExpression({
+      expression: `IF(requests >= ${THRESHOLDS.api5xxMinRequests}, 100 * errors / requests, 0)`,
+      usingMetrics: {
+        errors: api.metricServerError({ period, statistic: 'Sum' }),
+        requests: api.metricCount({ period, statistic: 'SampleCount' }),
+      },
+      period,
+      label: 'API 5xx (% of requests)',
+    });
     const definitions: AlarmDefinition[] = [
       {
-        id: 'Api5xx',
-        metric: props.api.metricServerError({ period, statistic: 'Sum' }),
-        threshold: THRESHOLDS.api5xx,
-        description: 'The token API answered 5xx',
+        id: 'Api5xxRate',
+        metric: api5xxRate,
+        threshold: THRESHOLDS.api5xxPercent,
+        evaluationPeriods: 3,
+        datapointsToAlarm: THRESHOLDS.api5xxBreachingPeriods,
+        description: `More than ${THRESHOLDS.api5xxPercent}% of token API requests answered 5xx in ${THRESHOLDS.api5xxBreachingPeriods} of the last 3 periods: callers are failing; check the vend function's logs and the upstream alarms.`,
       },
       {
         id: 'UpstreamAuthFailed',
         metric: upstreamFailures('upstream_auth_failed'),
         threshold: THRESHOLDS.upstreamAuthFailed,
-        description: 'An upstream rejected tenant credentials: an operator must fix the tenant secret',
+        description:
+          "An upstream rejected a tenant's credentials; sign-in for that tenant is paused. Fix the tenant secret (tvm tenant test).",
       },
       {
         id: 'UpstreamUnavailable',
         metric: upstreamFailures('upstream_unavailable'),
         threshold: THRESHOLDS.upstreamUnavailable,
-        description: 'An upstream is throttling or down',
+        description: 'An upstream is throttling, down or too slow; callers get 503 with Retry-After.',
       },
       {
         id: 'UpstreamTokenInvalid',
         metric: upstreamFailures('upstream_token_invalid'),
         threshold: THRESHOLDS.upstreamTokenInvalid,
-        description: 'An upstream returned a token that failed verification',
+        description:
+          "An upstream returned a token that failed verification (issuer, client, lifetime): check the tenant's issuer settings.",
+      },
+      {
+        id: 'SharedCacheErrors',
+        metric: this.serviceMetric(METRIC.sharedCacheError),
+        threshold: THRESHOLDS.sharedCacheErrors,
+        description:
+          'The shared cache (DynamoDB) is failing: containers vend on their own, so upstream sign-ins multiply. Check the table and its key.',
+      },
+      {
+        id: 'TenantsLockedOut',
+        metric: this.serviceMetric(METRIC.lockedOut),
+        threshold: THRESHOLDS.lockedOut,
+        description:
+          "Requests were refused because a tenant's sign-in is paused after rejected credentials: fix the tenant secret; a new secret version clears the pause.",
       },
     ];
     for (const fn of props.functions) {
@@ -109,25 +174,64 @@ export class TokenVendingMonitoring extends Construct {
           id: `${name}Errors`,
           metric: fn.function.metricErrors({ period, statistic: 'Sum' }),
           threshold: THRESHOLDS.functionErrors,
-          description: `${name} function errors`,
+          description: `The ${name} function failed (an unhandled error or a timeout): see its log group.`,
         },
         {
           id: `${name}Throttles`,
           metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
           threshold: THRESHOLDS.functionThrottles,
-          description: `${name} function throttled`,
+          description: `The ${name} function was throttled: its reserved concurrency or the account's limit was reached.`,
+        },
+      );
+    }
+    for (const heartbeat of props.heartbeats ?? []) {
+      const window = heartbeatWindow(heartbeat.interval);
+      definitions.push({
+        id: `${heartbeat.name}Heartbeat`,
+        metric: heartbeat.function.function.metricInvocations({ period: window, statistic: 'Sum' }),
+        threshold: THRESHOLDS.heartbeatRuns,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        description: `${heartbeat.name} has not run for ${window.toMinutes()} minutes: its schedule is disabled, deleted or failing. Check the Scheduler alarms and the failure queue.`,
+      });
+    }
+    const scheduled = ScheduledInvocations.find(this);
+    if (scheduled) {
+      definitions.push(
+        {
+          id: 'SchedulerDropped',
+          metric: scheduled.group.metricDropped({ period, statistic: 'Sum' }),
+          threshold: THRESHOLDS.schedulerFailures,
+          description:
+            'EventBridge Scheduler dropped a scheduled invocation after its retries (refresher or export job did not run).',
+        },
+        {
+          id: 'SchedulerTargetErrors',
+          metric: scheduled.group.metricTargetErrors({ period, statistic: 'Sum' }),
+          threshold: THRESHOLDS.schedulerFailures,
+          description: 'EventBridge Scheduler could not invoke a scheduled function (permissions, throttling).',
+        },
+        {
+          id: 'ScheduledFailures',
+          metric: scheduled.metricFailures({ period }),
+          threshold: THRESHOLDS.schedulerFailures,
+          description:
+            'A scheduled invocation failed for good and was kept in the failure queue: read the message, fix the cause, then purge the queue.',
         },
       );
     }
     definitions.forEach((definition) => this.addAlarm(definition));
+    this.dashboard = this.createDashboard(props);
   }
 
   /** Create an alarm from its definition, notifying the topic. */
   addAlarm(definition: AlarmDefinition): cloudwatch.Alarm {
+    const evaluationPeriods = definition.evaluationPeriods ?? 1;
     const alarm = new cloudwatch.Alarm(this, `${definition.id}Alarm`, {
       metric: definition.metric,
       threshold: definition.threshold,
-      evaluationPeriods: definition.evaluationPeriods ?? 1,
+      evaluationPeriods,
+      datapointsToAlarm: definition.datapointsToAlarm ?? evaluationPeriods,
       comparisonOperator:
         definition.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: definition.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -136,5 +240,136 @@ export class TokenVendingMonitoring extends Construct {
     if (this.topic) alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
     return alarm;
+  }
+
+  /** A custom metric as the functions emit it (Powertools adds the `service` dimension). */
+  private serviceMetric(name: MetricName, statistic = 'Sum'): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { [DIMENSION.service]: SERVICE_NAME },
+      statistic,
+      period: this.period,
+    });
+  }
+
+  /** Every metric of this name in the namespace, whatever its dimensions (e.g. per export job). */
+  private searchMetric(name: MetricName, label: string): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SUM(SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="${name}"', 'Sum', ${this.period.toSeconds()}))`,
+      usingMetrics: {},
+      label,
+      period: this.period,
+    });
+  }
+
+  private createDashboard(props: TokenVendingMonitoringProps): cloudwatch.Dashboard {
+    const { api } = props;
+    const period = this.period;
+    const metric = (name: MetricName, label: string = name) => this.serviceMetric(name).with({ label });
+    const lookups = {
+      l1: metric(METRIC.cacheHit),
+      l2: metric(METRIC.sharedCacheHit),
+      miss: metric(METRIC.cacheMiss),
+    };
+    const vend = props.functions.find((fn) => fn.node.id === 'Vend');
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    const width = 8;
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Vends', width, left: [metric(METRIC.vend, 'tokens vended')] }),
+      new cloudwatch.GraphWidget({
+        title: 'Cache hit ratio (%)',
+        width,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: '100 * l1 / (l1 + l2 + miss)',
+            usingMetrics: lookups,
+            label: 'L1 (container memory)',
+            period,
+          }),
+          new cloudwatch.MathExpression({
+            expression: '100 * l2 / (l1 + l2 + miss)',
+            usingMetrics: lookups,
+            label: 'L2 (DynamoDB)',
+            period,
+          }),
+        ],
+        leftYAxis: { min: 0, max: 100 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Upstream sign-ins and refreshes',
+        width,
+        left: [metric(METRIC.signIn, 'sign-ins'), metric(METRIC.refresh, 'refreshes')],
+        right: [metric(METRIC.refreshRejected, 'refresh tokens rejected')],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Upstream failures by code',
+        width,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},${DIMENSION.code},${DIMENSION.service}} MetricName="${METRIC.upstreamFailureByCode}"', 'Sum', ${period.toSeconds()})`,
+            usingMetrics: {},
+            label: '',
+            period,
+          }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Locked-out tenants and shared cache errors',
+        width,
+        left: [metric(METRIC.lockedOut, 'requests refused (tenant locked out)')],
+        right: [metric(METRIC.sharedCacheError, 'shared cache errors')],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Latency (ms)',
+        width,
+        left: [
+          api.metricLatency({ statistic: 'p50', period, label: 'API p50' }),
+          api.metricLatency({ statistic: 'p99', period, label: 'API p99' }),
+          ...(vend
+            ? [
+                vend.function.metricDuration({ statistic: 'p50', period, label: 'vend p50' }),
+                vend.function.metricDuration({ statistic: 'p99', period, label: 'vend p99' }),
+              ]
+            : []),
+        ],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'API requests, 4xx and 5xx',
+        width,
+        left: [api.metricCount({ period, statistic: 'SampleCount', label: 'requests' })],
+        right: [
+          api.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
+          api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Refresher outcomes (tenants per run)',
+        width,
+        left: [
+          metric(METRIC.refreshRenewed, 'renewed'),
+          metric(METRIC.refreshFresh, 'still fresh'),
+          metric(METRIC.refreshFailed, 'failed'),
+          metric(METRIC.refreshSkipped, 'skipped (out of time)'),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Export outcomes (all jobs)',
+        width,
+        left: [
+          this.searchMetric(METRIC.exportWindowsWritten, 'windows written'),
+          this.searchMetric(METRIC.exportWindowsSkipped, 'windows skipped'),
+          this.searchMetric(METRIC.exportFailed, 'runs failed'),
+        ],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, height: 6, alarms: this.alarms }),
+    );
+    return dashboard;
   }
 }

@@ -73,6 +73,11 @@ export interface ServiceFunctionsProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * Retention of the vend function's log group, an audit log (who got which tenant's token, by fingerprint).
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly auditLogRetention?: logs.RetentionDays;
+  /**
    * When the refresher runs.
    * @default scheduler.ScheduleExpression.rate(Duration.minutes(5))
    */
@@ -136,7 +141,7 @@ export class ServiceFunctions extends Construct {
         [ENV.accessPolicyFile]: `/opt/${ACCESS_POLICY_FILE_NAME}`,
         ...(created.length > 0 ? { [ENV.consumers]: stack.toJsonString(created) } : {}),
       },
-      logRetention,
+      logRetention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,
       timeout: Duration.seconds(25),
       ...(reserved !== null ? { reservedConcurrentExecutions: reserved } : {}),
     });

@@ -11,8 +11,10 @@ import { Construct } from 'constructs';
 
 import type { ExportJob } from '../lambdas/core/export-windows';
 import type { AnalyticsExportJob } from './analytics-export-job';
-import { AnalyticsExports } from './analytics-exports';
+import { AnalyticsExports, type ExportNetwork } from './analytics-exports';
 import { TokenVendingMonitoring } from './monitoring';
+import type { ApiAccessModel } from './resource-policy';
+import { scheduleInterval } from './schedule-interval';
 import { ServiceFunctions, type TokenVendingConsumer } from './service-functions';
 import { TokenApi, type TokenVendingThrottling } from './token-api';
 import { TokenCache } from './token-cache';
@@ -86,10 +88,54 @@ export interface TokenVendingServiceProps {
   readonly exportJobs?: readonly ExportJob[];
 
   /**
-   * Send API Gateway execution logs (errors) to CloudWatch. Creates the account-level API Gateway logging role.
-   * @default true
+   * Send API Gateway execution logs (errors) to CloudWatch (needs the region's API Gateway CloudWatch role).
+   * @default false
    */
   readonly executionLogging?: boolean;
+
+  /**
+   * Create or replace the region-wide API Gateway CloudWatch role (an account setting shared by every API).
+   * @default false
+   */
+  readonly createCloudWatchRole?: boolean;
+
+  /**
+   * How the API's resource policy admits consumers; the handler checks each one per tenant either way.
+   * @default { kind: 'principals' } - every consumer ARN listed (fits about 60 consumers)
+   */
+  readonly apiAccess?: ApiAccessModel;
+
+  /**
+   * Retention of the audit logs: the vend function's log and the API access log.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly auditLogRetention?: logs.RetentionDays;
+
+  /**
+   * Concurrent executions reserved for the vend function; `null` leaves it unreserved.
+   * @default VEND_RESERVED_CONCURRENCY
+   */
+  readonly vendReservedConcurrency?: number | null;
+
+  /**
+   * Where export jobs run when the API is private: subnets that reach its VPC endpoint.
+   * @default - export jobs run outside a VPC (refused together with `vpcEndpointIds`)
+   */
+  readonly exportNetwork?: ExportNetwork;
+}
+
+/**
+ * Statement for an SCP or permissions boundary: deny `lambda:InvokeFunction` on the vend function to every caller
+ * but API Gateway. The function trusts the caller identity in its event, so a direct invoke could claim any.
+ */
+export function vendInvokeGuardrail(functionArn: string): Record<string, unknown> {
+  return {
+    Sid: 'OnlyApiGatewayInvokesTokenVending',
+    Effect: 'Deny',
+    Action: 'lambda:InvokeFunction',
+    Resource: [functionArn, `${functionArn}:*`],
+    Condition: { StringNotEquals: { 'aws:PrincipalServiceName': 'apigateway.amazonaws.com' } },
+  };
 }
 
 /**
@@ -102,6 +148,7 @@ export class TokenVendingService extends Construct {
   readonly refreshFunction?: TvmFunction;
   readonly cacheTable?: dynamodb.Table;
   readonly alarms: cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
   readonly exportJobs: AnalyticsExportJob[] = [];
   readonly exportBucket?: s3.Bucket;
   /** ARN pattern a consumer role needs `execute-api:Invoke` on. */
@@ -111,13 +158,21 @@ export class TokenVendingService extends Construct {
     super(scope, id);
     if (props.consumers.length === 0)
       throw new Error('TokenVendingService: consumers must list at least one principal.');
+    if (props.vpcEndpointIds && (props.exportJobs?.length ?? 0) > 0 && !props.exportNetwork) {
+      throw new Error(
+        'TokenVendingService: export jobs cannot reach a private API from outside a VPC: set exportNetwork (subnets that reach the VPC endpoint) or remove vpcEndpointIds.',
+      );
+    }
     const stack = Stack.of(this);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const auditLogRetention = props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR;
+    const refreshSchedule = props.refreshSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5));
+    const refreshInterval = scheduleInterval(refreshSchedule.expressionString);
     const sharedCache = props.sharedCache ?? true;
 
     // Export job roles exist before the API so that they can be listed as its consumers.
     const exportJobs = props.exportJobs ?? [];
-    const exportRoles = AnalyticsExports.createRoles(this, exportJobs);
+    const exportRoles = AnalyticsExports.createRoles(this, exportJobs, props.apiAccess);
     const consumers: TokenVendingConsumer[] = [
       ...props.consumers,
       ...exportRoles.map((role, index) => ({ principal: role.roleArn, tenants: [exportJobs[index]?.tenant ?? ''] })),
@@ -133,7 +188,11 @@ export class TokenVendingService extends Construct {
       ...(props.tenants ? { tenants: props.tenants } : {}),
       ...(cache ? { cache } : {}),
       logRetention,
-      refreshSchedule: props.refreshSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      auditLogRetention,
+      refreshSchedule,
+      ...(props.vendReservedConcurrency !== undefined
+        ? { vendReservedConcurrency: props.vendReservedConcurrency }
+        : {}),
     });
     this.vendFunction = functions.vend;
     if (functions.refresh) this.refreshFunction = functions.refresh;
@@ -141,19 +200,15 @@ export class TokenVendingService extends Construct {
     const tokenApi = new TokenApi(this, 'Api', {
       handler: functions.vend.function,
       principals: consumers.map((consumer) => consumer.principal),
+      ...(props.apiAccess ? { access: props.apiAccess } : {}),
       ...(props.vpcEndpointIds ? { vpcEndpointIds: props.vpcEndpointIds } : {}),
       ...(props.throttling ? { throttling: props.throttling } : {}),
-      logRetention,
+      accessLogRetention: auditLogRetention,
+      executionLogRetention: logRetention,
       ...(props.executionLogging !== undefined ? { executionLogging: props.executionLogging } : {}),
+      ...(props.createCloudWatchRole !== undefined ? { createCloudWatchRole: props.createCloudWatchRole } : {}),
     });
     this.api = tokenApi.api;
-
-    const monitoring = new TokenVendingMonitoring(this, 'Monitoring', {
-      api: this.api,
-      functions: functions.all,
-      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
-    });
-    this.alarms = monitoring.alarms;
 
     if (exportJobs.length > 0) {
       const exports = new AnalyticsExports(this, 'Exports', {
@@ -162,12 +217,39 @@ export class TokenVendingService extends Construct {
         api: this.api,
         logRetention,
         ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+        ...(props.exportNetwork ? { network: props.exportNetwork } : {}),
       });
       this.exportBucket = exports.bucket;
       this.exportJobs.push(...exports.jobs);
-      this.alarms.push(...exports.jobs.map((job) => job.alarm));
       new CfnOutput(this, 'ExportBucketName', { value: exports.bucket.bucketName });
     }
+
+    const monitoring = new TokenVendingMonitoring(this, 'Monitoring', {
+      api: this.api,
+      functions: functions.all,
+      heartbeats: [
+        ...(functions.refresh ? [{ name: 'Refresher', function: functions.refresh, interval: refreshInterval }] : []),
+        ...this.exportJobs.map((job, index) => ({
+          name: `Export-${exportJobs[index]?.name ?? index}`,
+          function: job.function,
+          interval: scheduleInterval(exportJobs[index]?.schedule ?? 'rate(1 day)'),
+        })),
+      ],
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+    this.alarms = [...monitoring.alarms, ...this.exportJobs.map((job) => job.alarm)];
+    this.dashboard = monitoring.dashboard;
+    new CfnOutput(this, 'DashboardName', {
+      value: monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the service',
+    });
+
+    // The handler trusts the caller identity API Gateway puts in the event, so only API Gateway may invoke it.
+    new CfnOutput(this, 'VendInvokeGuardrail', {
+      description:
+        'SCP (or permissions-boundary) statement: nobody but API Gateway may invoke the vend function, which trusts the caller identity in its event',
+      value: stack.toJsonString(vendInvokeGuardrail(functions.vend.function.functionArn)),
+    });
 
     this.tokenMethodArn = tokenApi.arnForRoute('GET', '/v1/tenants/*/token');
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the token API' });
@@ -189,7 +271,11 @@ export class TokenVendingService extends Construct {
     }
     new CfnOutput(this, 'ConsumerPolicyStatement', {
       description: 'Add to a consumer role (and list the role in the deployment config consumers)',
-      value: stack.toJsonString({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: this.tokenMethodArn }),
+      value: stack.toJsonString({
+        Effect: 'Allow',
+        Action: 'execute-api:Invoke',
+        Resource: [this.tokenMethodArn, tokenApi.arnForRoute('GET', '/v1/tenants/*/aws-credentials')],
+      }),
     });
   }
 }

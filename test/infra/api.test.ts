@@ -1,25 +1,42 @@
 import { Match } from 'aws-cdk-lib/assertions';
 
+import { STATUS_BY_CODE } from '../../contract/error-codes';
+import { GATEWAY_RESPONSES } from '../../lib/gateway-responses';
 import { exampleConfig, serviceConfig, synth } from './support';
 
-const { template } = synth();
+const { template, resolve } = synth();
+const restApi = () => Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
+const statementsOf = (api: any) => api?.Properties.Policy.Statement as Array<Record<string, any>>;
 
 describe('TokenApi', () => {
-  it('requires AWS_IAM on every method', () => {
-    const methods = template.findResources('AWS::ApiGateway::Method');
-    expect(Object.keys(methods).length).toBe(2);
-    for (const method of Object.values(methods)) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  it('requires AWS_IAM on every method: GET routes, and ANY elsewhere so that the function answers 404/405', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual([
+      'ANY',
+      'ANY',
+      'ANY',
+      'ANY',
+      'ANY',
+      'GET',
+      'GET',
+      'GET',
+    ]);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
   });
 
   it('admits exactly the configured principals and denies everyone else', () => {
-    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
-    const statements = api?.Properties.Policy.Statement as Array<Record<string, any>>;
+    const statements = statementsOf(restApi());
     const allow = statements.find((s) => s.Effect === 'Allow');
     const principals = [allow?.Principal.AWS].flat().sort();
     expect(principals).toEqual(exampleConfig.consumers.map((c) => c.principal).sort());
     const deny = statements.find((s) => s.Effect === 'Deny');
     expect(deny?.Condition.ArnNotLike['aws:PrincipalArn'].sort()).toEqual(principals);
-    expect(api?.Properties.EndpointConfiguration.Types).toEqual(['REGIONAL']);
+    expect(restApi()?.Properties.EndpointConfiguration.Types).toEqual(['REGIONAL']);
+  });
+
+  it('has a unique name (alarms and the dashboard find its metrics by name)', () => {
+    expect(restApi()?.Properties.Name).toMatch(/^Test-Service-Api-[A-Za-z0-9]+$/);
   });
 
   it('validates requests, logs access, traces and throttles', () => {
@@ -38,6 +55,50 @@ describe('TokenApi', () => {
     });
   });
 
+  it('access logs record caller ARN, path, status, error and VPC endpoint, kept 365 days', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    const format = JSON.parse(stage?.Properties.AccessLogSetting.Format);
+    expect(format).toMatchObject({
+      caller: '$context.identity.userArn',
+      path: '$context.path',
+      status: '$context.status',
+      error: '$context.error.message',
+      vpceId: '$context.identity.vpceId',
+      requestId: '$context.requestId',
+    });
+    const destination = resolve(stage?.Properties.AccessLogSetting.DestinationArn);
+    const [logicalId] = /ServiceApiAccessLogs[A-Za-z0-9]+/.exec(destination) ?? [];
+    expect(template.toJSON().Resources[logicalId ?? '']?.Properties.RetentionInDays).toBe(365);
+  });
+
+  it('does not take over the region-wide API Gateway CloudWatch role, and logs no execution errors, by default', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(stage?.Properties.MethodSettings[0].LoggingLevel).toBe('OFF');
+  });
+
+  it('with execution logging opted in, creates the execution log group with retention (and the role only if asked)', () => {
+    const { template: logged } = synth({ ...serviceConfig, executionLogging: true });
+    logged.resourceCountIs('AWS::ApiGateway::Account', 0);
+    const group = Object.values(logged.findResources('AWS::Logs::LogGroup')).find((g) =>
+      JSON.stringify(g.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+    );
+    expect(group?.Properties.RetentionInDays).toBe(30);
+    const { template: withRole } = synth({
+      ...serviceConfig,
+      executionLogging: true,
+      createApiGatewayCloudWatchRole: true,
+    });
+    withRole.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  it('lets only the deployed stage invoke the function (no console test-invoke permission)', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    const sources = permissions.map((p) => resolve(p.Properties.SourceArn));
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.filter((s) => s.includes('test-invoke-stage'))).toEqual([]);
+  });
+
   it('has no CORS (no OPTIONS methods)', () => {
     template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' }, 0);
   });
@@ -49,12 +110,86 @@ describe('TokenApi', () => {
       Types: ['PRIVATE'],
       VpcEndpointIds: ['vpce-0123456789abcdef0'],
     });
-    const statements = api?.Properties.Policy.Statement as Array<Record<string, any>>;
     expect(
-      statements.some(
+      statementsOf(api).some(
         (s) =>
           s.Effect === 'Deny' && s.Condition?.StringNotEquals?.['aws:SourceVpce']?.[0] === 'vpce-0123456789abcdef0',
       ),
     ).toBe(true);
+  });
+});
+
+describe('compact resource policy (apiAccess)', () => {
+  const other = 'arn:aws:iam::210987654321:role/tvm/reporting';
+  const consumers = [
+    { principal: 'arn:aws:iam::123456789012:role/tvm/analytics', tenants: ['acme'] },
+    { principal: other, tenants: ['*'] },
+  ];
+
+  it('by role path: admits the consumer accounts, denies other accounts and roles outside the path', () => {
+    const { template: t, resolve: r } = synth({ ...serviceConfig, consumers, apiAccess: { rolePath: '/tvm/' } });
+    const statements = statementsOf(Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0]);
+    const allow = statements.find((s) => s.Effect === 'Allow');
+    expect(r(allow?.Principal.AWS)).toContain(':iam::123456789012:root');
+    expect(r(allow?.Principal.AWS)).toContain(':iam::210987654321:root');
+    const denies = statements.filter((s) => s.Effect === 'Deny');
+    expect(denies.find((s) => s.Condition.StringNotEquals)?.Condition.StringNotEquals['aws:PrincipalAccount']).toEqual([
+      '123456789012',
+      '210987654321',
+    ]);
+    const paths = r(denies.find((s) => s.Condition.ArnNotLike)?.Condition.ArnNotLike['aws:PrincipalArn']);
+    expect(paths).toContain(':iam::123456789012:role/tvm/*');
+    expect(paths).toContain(':iam::210987654321:role/tvm/*');
+    expect(JSON.stringify(statements)).not.toContain('role/tvm/analytics');
+  });
+
+  it('by principal tag: denies principals without <tag>=true', () => {
+    const { template: t } = synth({ ...serviceConfig, consumers, apiAccess: { principalTag: 'tvm-consumer' } });
+    const statements = statementsOf(Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0]);
+    expect(
+      statements.some(
+        (s) => s.Effect === 'Deny' && s.Condition?.StringNotEquals?.['aws:PrincipalTag/tvm-consumer'] === 'true',
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a listed-principals policy over 8,192 characters, saying what to set', () => {
+    const many = Array.from({ length: 120 }, (_, i) => ({
+      principal: `arn:aws:iam::123456789012:role/consumer-number-${i}`,
+      tenants: ['acme'],
+    }));
+    expect(() => synth({ ...serviceConfig, consumers: many })).toThrow(/over API Gateway's 8192.*"apiAccess"/s);
+  });
+});
+
+describe('gateway responses', () => {
+  const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+  const byType = new Map(responses.map((r) => [r.Properties.ResponseType, r.Properties]));
+
+  it.each(GATEWAY_RESPONSES.map((d) => [d.type.responseType, d.code] as const))(
+    '%s answers %s in the API error shape with no-store',
+    (type, code) => {
+      const response = byType.get(type);
+      expect(response?.StatusCode).toBe(String(STATUS_BY_CODE[code]));
+      expect(response?.ResponseParameters['gatewayresponse.header.Cache-Control']).toBe("'no-store'");
+      const body = JSON.parse(response?.ResponseTemplates['application/json']);
+      expect(body).toEqual({ error: { code, message: expect.any(String) }, requestId: '$context.requestId' });
+    },
+  );
+
+  it('covers unsigned, bad signature, resource-policy denial, throttling and integration timeout', () => {
+    const codeOf = (type: string) =>
+      JSON.parse(byType.get(type)?.ResponseTemplates['application/json'] ?? '{}').error?.code;
+    expect(codeOf('MISSING_AUTHENTICATION_TOKEN')).toBe('unauthenticated');
+    expect(codeOf('INVALID_SIGNATURE')).toBe('unauthenticated');
+    expect(codeOf('ACCESS_DENIED')).toBe('forbidden');
+    expect(codeOf('THROTTLED')).toBe('throttled');
+    expect(byType.get('THROTTLED')?.StatusCode).toBe('429');
+    expect(byType.get('THROTTLED')?.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+    expect(codeOf('INTEGRATION_TIMEOUT')).toBe('upstream_timeout');
+    expect(byType.get('INTEGRATION_TIMEOUT')?.StatusCode).toBe('504');
+    expect(codeOf('RESOURCE_NOT_FOUND')).toBe('not_found');
+    expect(codeOf('DEFAULT_4XX')).toBe('invalid_request');
+    expect(codeOf('DEFAULT_5XX')).toBe('internal_error');
   });
 });

@@ -1,14 +1,20 @@
 import { Match } from 'aws-cdk-lib/assertions';
 
+import { ACCESS_POLICY_FILE_NAME } from '../../contract/names';
+import { VEND_RESERVED_CONCURRENCY } from '../../lib/service-functions';
 import { policyStatements, serviceConfig, synth } from './support';
 
 const { template } = synth();
-const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+const byDescription = (prefix: string) =>
+  functions.find(([, f]) => String(f.Properties.Description).startsWith(prefix)) ?? [];
+const [vendId, vend] = byDescription('Vends');
+const [refreshId, refresh] = byDescription('Renews');
 
 describe('ServiceFunctions', () => {
   it('run the newest Node.js runtime on ARM64 with tracing', () => {
     expect(functions.length).toBe(2);
-    for (const fn of functions) {
+    for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
@@ -16,18 +22,27 @@ describe('ServiceFunctions', () => {
     }
   });
 
-  it('pass the consumers, tenants, prefix and cache table to the code', () => {
-    const variables = functions[0]?.Properties.Environment.Variables;
-    expect(JSON.parse(variables.TVM_CONSUMERS)).toEqual(serviceConfig.consumers);
-    expect(JSON.parse(variables.TVM_TENANTS)).toEqual(serviceConfig.tenants);
-    expect(variables.TVM_SECRET_PREFIX).toBe('tvm/tenants');
-    expect(variables.TVM_CACHE_TABLE).toEqual({ Ref: expect.stringMatching(/CacheTable/) });
+  it('give vend the access policy as a file in a layer, not in the environment, and no tenant list', () => {
+    const variables = vend?.Properties.Environment.Variables;
+    expect(variables.TVM_ACCESS_POLICY_FILE).toBe(`/opt/${ACCESS_POLICY_FILE_NAME}`);
+    expect(variables.TVM_CONSUMERS).toBeUndefined();
+    expect(variables.TVM_TENANTS).toBeUndefined();
+    expect(vend?.Properties.Layers).toEqual([{ Ref: expect.stringMatching(/AccessPolicy/) }]);
+    expect(JSON.stringify(variables)).not.toContain(serviceConfig.consumers[0]?.principal);
+  });
+
+  it('pass the prefix and cache table to the code', () => {
+    for (const [, fn] of [vend, refresh].map((f) => [undefined, f] as const)) {
+      const variables = fn?.Properties.Environment.Variables;
+      expect(variables.TVM_SECRET_PREFIX).toBe('tvm/tenants');
+      expect(variables.TVM_CACHE_TABLE).toEqual({ Ref: expect.stringMatching(/CacheTable/) });
+    }
   });
 
   it('may read only secrets under the prefix', () => {
     const statements = policyStatements(template);
     const secretStatements = statements.filter((s) =>
-      [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'),
+      [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:GetSecretValue')),
     );
     expect(secretStatements.length).toBe(2);
     for (const statement of secretStatements) {
@@ -36,30 +51,64 @@ describe('ServiceFunctions', () => {
       expect(resource).toContain(':secret:tvm/tenants/*');
       expect(statement.Resource).not.toBe('*');
     }
-    // The one exception: tenant discovery (ListSecrets has no resource-level permissions; names only, no values).
-    const unscoped = statements.filter(
-      (s) => s.Resource === '*' && [s.Action].flat().some((a: string) => !a.startsWith('xray:')),
-    );
-    expect(unscoped.map((s) => s.Action)).toEqual(['secretsmanager:ListSecrets']);
+    expect(
+      statements.some(
+        (s) =>
+          s.Resource === '*' &&
+          [s.Action].flat().some((a: string) => !a.startsWith('xray:') && a !== 'secretsmanager:ListSecrets'),
+      ),
+    ).toBe(false);
   });
 
   it('use no AWS managed policies', () => {
-    for (const role of Object.entries(template.findResources('AWS::IAM::Role'))) {
-      if (role[0].includes('CloudWatchRole')) continue; // API Gateway account logging role
-      expect(role[1].Properties.ManagedPolicyArns).toBeUndefined();
+    for (const [, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
 
-  it('schedules the refresher at the configured rate without retries', () => {
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'rate(5 minutes)',
-      Target: Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }) }),
-    });
+  it('reserve concurrency: vend as configured, the refresher exactly one run at a time', () => {
+    expect(vend?.Properties.ReservedConcurrentExecutions).toBe(VEND_RESERVED_CONCURRENCY);
+    expect(refresh?.Properties.ReservedConcurrentExecutions).toBe(1);
+    const { template: unreserved } = synth({ ...serviceConfig, vendReservedConcurrency: null });
+    const plainVend = Object.values(unreserved.findResources('AWS::Lambda::Function')).find((f) =>
+      String(f.Properties.Description).startsWith('Vends'),
+    );
+    expect(plainVend?.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('sets a retention on every log group', () => {
-    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+  it('set async-invoke behaviour on every function: no retries; failed scheduled runs go to the encrypted queue', () => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
+    const forFunction = (id?: string) =>
+      configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes(id ?? '?'));
+    expect(forFunction(vendId)?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+    expect(forFunction(vendId)?.Properties.DestinationConfig).toBeUndefined();
+    expect(forFunction(refreshId)?.Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/FailureQueue/), 'Arn'] } },
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('schedule the refresher in the stack own group, with explicit retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      GroupName: Match.anyValue(),
+      Target: Match.objectLike({
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailureQueue'), 'Arn'] } },
+      }),
+    });
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+  });
+
+  it('keep the audit logs (vend, API access) 365 days and the others as configured', () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup'));
     expect(groups.length).toBe(3);
-    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+    const retention = (part: string) => groups.find(([id]) => id.includes(part))?.[1].Properties.RetentionInDays;
+    expect(retention('Vend')).toBe(365);
+    expect(retention('AccessLogs')).toBe(365);
+    expect(retention('Refresh')).toBe(30);
   });
 });

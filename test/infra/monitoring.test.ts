@@ -1,24 +1,131 @@
+import { Duration } from 'aws-cdk-lib';
+
+import { heartbeatWindow, THRESHOLDS } from '../../lib/monitoring';
+import { scheduleInterval } from '../../lib/schedule-interval';
 import { exampleConfig, synth } from './support';
 
-const { template } = synth();
+const { template, resolve } = synth(exampleConfig);
+const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
+const alarm = (part: string) => alarms.find(([id]) => id.includes(part))?.[1].Properties;
 
 describe('TokenVendingMonitoring', () => {
-  it('alarms on 5xx, upstream failures, function errors and throttles, to the topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
+  it('alarms on upstream failures, function errors and throttles, all to the topic', () => {
+    const metrics = alarms.map(([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
     expect(metrics).toEqual(
       expect.arrayContaining([
-        'AWS/ApiGateway/5XXError',
         'TokenVendingMachine/UpstreamFailureByCode',
+        'TokenVendingMachine/SharedCacheError',
+        'TokenVendingMachine/LockedOut',
         'AWS/Lambda/Errors',
         'AWS/Lambda/Throttles',
+        'AWS/Scheduler/InvocationDroppedCount',
+        'AWS/Scheduler/TargetErrorCount',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
       ]),
     );
-    const codes = alarms.flatMap((a) =>
+    const codes = alarms.flatMap(([, a]) =>
       (a.Properties.Dimensions ?? []).filter((d: any) => d.Name === 'code').map((d: any) => d.Value),
     );
     expect(codes).toEqual(expect.arrayContaining(['upstream_auth_failed', 'upstream_unavailable']));
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    for (const [, a] of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: exampleConfig.alarmEmail });
+  });
+
+  it('alarms on the 5xx rate (metric math over a minimum of requests), not on one error', () => {
+    const rate = alarm('Api5xxRate');
+    expect(rate?.Threshold).toBe(THRESHOLDS.api5xxPercent);
+    expect(rate?.EvaluationPeriods).toBe(3);
+    expect(rate?.DatapointsToAlarm).toBe(THRESHOLDS.api5xxBreachingPeriods);
+    const expression = rate?.Metrics.find((m: any) => m.Expression)?.Expression;
+    expect(expression).toBe(`IF(requests >= ${THRESHOLDS.api5xxMinRequests}, 100 * errors / requests, 0)`);
+    const names = rate?.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName);
+    expect(names.sort()).toEqual(['5XXError', 'Count']);
+    const apiName = rate?.Metrics.find((m: any) => m.MetricStat)?.MetricStat.Metric.Dimensions[0];
+    expect(apiName.Name).toBe('ApiName');
+    expect(apiName.Value).toMatch(/^Test-Service-Api-/);
+    expect(alarms.some(([, a]) => a.Properties.MetricName === '5XXError')).toBe(false);
+  });
+
+  it('has heartbeats for the refresher and each export job: missing data is breaching', () => {
+    const refresher = alarm('RefresherHeartbeat');
+    expect(refresher).toMatchObject({
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+      Period: 600,
+    });
+    const exportHeartbeat = alarm('Exportflightanalytics');
+    expect(exportHeartbeat).toMatchObject({ TreatMissingData: 'breaching', Period: 7200 });
+  });
+
+  it('describes what each alarm means', () => {
+    for (const [, a] of alarms) expect(String(a.Properties.AlarmDescription)).toMatch(/^token-vending-machine: .{20,}/);
+  });
+
+  it('encrypts the alarm topic with a key CloudWatch may use, scoped to this account and its alarms', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    const statement = keys
+      .flatMap((k) => k.Properties.KeyPolicy.Statement as Array<Record<string, any>>)
+      .find((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(statement?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(statement?.Condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(resolve(statement?.Condition.ArnLike['aws:SourceArn'])).toMatch(/:cloudwatch:.*:alarm:\*/);
+  });
+
+  it('keeps the topic SSL-only and admits CloudWatch with the same conditions', () => {
+    const statements = Object.values(template.findResources('AWS::SNS::TopicPolicy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>,
+    );
+    expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(
+      true,
+    );
+    const cloudwatch = statements.find((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cloudwatch?.Action).toBe('sns:Publish');
+    expect(cloudwatch?.Condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(cloudwatch?.Condition.ArnLike['aws:SourceArn']).toBeDefined();
+  });
+
+  it('creates the dashboard with every widget operators need, and outputs its name', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = resolve(dashboards[0]?.Properties.DashboardBody);
+    for (const title of [
+      'Vends',
+      'Cache hit ratio',
+      'sign-ins and refreshes',
+      'failures by code',
+      'Locked-out tenants',
+      'Latency',
+      '4xx and 5xx',
+      'Refresher outcomes',
+      'Export outcomes',
+      'Alarms',
+    ])
+      expect(body).toContain(title);
+    for (const needle of ['p50', 'p99', 'CacheHit', 'SharedCacheHit', 'UpstreamFailureByCode', 'RefreshRenewed'])
+      expect(body).toContain(needle);
+    const outputs = Object.keys(template.toJSON().Outputs);
+    expect(outputs.some((name) => name.includes('DashboardName'))).toBe(true);
+  });
+});
+
+describe('schedule intervals and heartbeat windows', () => {
+  it.each([
+    ['rate(5 minutes)', 5],
+    ['rate(1 hour)', 60],
+    ['rate(2 days)', 2880],
+    ['cron(15 * * * ? *)', 60],
+    ['cron(0/10 * * * ? *)', 10],
+    ['cron(0 */6 * * ? *)', 360],
+    ['cron(0 3 * * ? *)', 1440],
+  ])('%s runs at least every %d minutes', (expression, minutes) => {
+    expect(scheduleInterval(expression).toMinutes()).toBe(minutes);
+  });
+
+  it('the window is twice the interval, at least 5 minutes, at most a day', () => {
+    expect(heartbeatWindow(Duration.minutes(1)).toMinutes()).toBe(5);
+    expect(heartbeatWindow(Duration.minutes(5)).toMinutes()).toBe(10);
+    expect(heartbeatWindow(Duration.days(2)).toMinutes()).toBe(1440);
   });
 });

@@ -1,0 +1,109 @@
+import { Aws, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+
+// The API's resource policy: which principals may call `execute-api:Invoke` at all. It only narrows who reaches the
+// function; the handler then checks each caller against the access policy per tenant (deny by default). API Gateway
+// limits a resource policy to 8,192 characters, so a company-sized deployment admits consumers by account plus role
+// path or principal tag instead of listing every role.
+
+/** How the resource policy admits consumers. */
+export type ApiAccessModel =
+  /** List every consumer ARN (exact; fits about 60 consumers). */
+  | { readonly kind: 'principals' }
+  /** Admit roles under this IAM path (e.g. `/tvm-consumers/`) in the consumers' accounts. */
+  | { readonly kind: 'rolePath'; readonly rolePath: string }
+  /** Admit principals tagged `<tagKey>=true` in the consumers' accounts. */
+  | { readonly kind: 'principalTag'; readonly tagKey: string };
+
+export interface ResourcePolicyInput {
+  readonly model: ApiAccessModel;
+  /** Consumer principal ARNs; tokens (roles created by the stack) are in the stack's account. */
+  readonly principals: readonly string[];
+  /** Private API: only these interface endpoints. */
+  readonly vpcEndpointIds?: readonly string[];
+}
+
+const INVOKE = ['execute-api:Invoke'];
+const EVERY_METHOD = ['execute-api:/*'];
+
+/** The 12-digit account of a role or user ARN; the stack's own account for a token (a role created by the stack). */
+export function accountOf(principal: string): string {
+  if (Token.isUnresolved(principal)) return Aws.ACCOUNT_ID;
+  const match = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(principal);
+  if (!match?.[1]) throw new Error(`Not an IAM principal ARN: ${principal}`);
+  return match[1];
+}
+
+/** Distinct accounts of the consumers, in first-seen order. */
+export function consumerAccounts(principals: readonly string[]): string[] {
+  return [...new Set(principals.map(accountOf))];
+}
+
+export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocument {
+  const { model, principals } = input;
+  const statements: iam.PolicyStatement[] = [];
+  if (model.kind === 'principals') {
+    statements.push(
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: principals.map((arn) => new iam.ArnPrincipal(arn)),
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+      }),
+      // Same-account callers could otherwise get in on their own IAM policy alone.
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': [...principals] } },
+      }),
+    );
+  } else {
+    const accounts = consumerAccounts(principals);
+    statements.push(
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: accounts.map((account) => new iam.AccountPrincipal(account)),
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+      }),
+      // Same-account principals outside the consumer accounts' admitted set could otherwise get in on IAM alone.
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
+      }),
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions:
+          model.kind === 'rolePath'
+            ? {
+                ArnNotLike: {
+                  'aws:PrincipalArn': accounts.map(
+                    (account) => `arn:${Aws.PARTITION}:iam::${account}:role${model.rolePath}*`,
+                  ),
+                },
+              }
+            : { StringNotEquals: { [`aws:PrincipalTag/${model.tagKey}`]: 'true' } },
+      }),
+    );
+  }
+  if (input.vpcEndpointIds) {
+    statements.push(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions: { StringNotEquals: { 'aws:SourceVpce': [...input.vpcEndpointIds] } },
+      }),
+    );
+  }
+  return new iam.PolicyDocument({ statements });
+}

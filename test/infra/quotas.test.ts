@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { App } from 'aws-cdk-lib';
+
+import { ACCESS_POLICY_FILE_NAME } from '../../contract/names';
+import { parseDeploymentConfig, type DeploymentConfig } from '../../lib/config';
+import { environmentBytes, policyLength, QUOTAS } from '../../lib/quotas';
+import { exampleConfig, synth, type Synthesized } from './support';
+
+// Company scale: 500 consumers in 25 accounts, 5,000 tenants, three export jobs. Every AWS quota that a bigger
+// config could break is measured on the synthesized template, with intrinsics replaced by long realistic values.
+
+const ACCOUNTS = Array.from({ length: 25 }, (_, i) => String(100000000000 + i * 7919));
+const TENANTS = Array.from({ length: 5_000 }, (_, i) => `tenant-${String(i).padStart(4, '0')}`);
+
+function companyConfig(): DeploymentConfig {
+  const consumers = Array.from({ length: 500 }, (_, i) => ({
+    principal: `arn:aws:iam::${ACCOUNTS[i % ACCOUNTS.length]}:role/tvm-consumers/service-${String(i).padStart(3, '0')}-reader`,
+    // Ten tenants each covers all 5,000; every 50th consumer may also ask for any.
+    tenants: [...TENANTS.slice(i * 10, i * 10 + 10), ...(i % 50 === 0 ? ['*'] : [])],
+  }));
+  const job = exampleConfig.exportJobs[0];
+  return parseDeploymentConfig({
+    ...JSON.parse(JSON.stringify(exampleConfig)),
+    consumers,
+    apiAccess: { rolePath: '/tvm-consumers/' },
+    exportJobs: ['a', 'b', 'c'].map((suffix, index) => ({ ...job, name: `export-${suffix}`, tenant: TENANTS[index] })),
+  });
+}
+
+let company: Synthesized;
+let resources: Record<string, any>;
+const sizes: Record<string, number> = {};
+beforeAll(() => {
+  company = synth(companyConfig());
+  resources = company.template.toJSON().Resources;
+});
+afterAll(() => console.info(`company-scale config (500 consumers, 5,000 tenants): ${JSON.stringify(sizes)}`));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe('company scale: 500 consumers, 5,000 tenants', () => {
+  it('synthesizes, with every consumer and tenant in the access policy file deployed with the function', () => {
+    const layers = ofType('AWS::Lambda::LayerVersion').filter(([id]) => id.includes('AccessPolicy'));
+    expect(layers).toHaveLength(1);
+    // The layer's asset is staged (copied) into the assembly as asset.<hash>, the hash being its S3 key.
+    const assetHash = String(layers[0]?.[1].Properties.Content.S3Key).replace(/\.zip$/, '');
+    const staged = join(App.of(company.stack)?.outdir ?? '', `asset.${assetHash}`, ACCESS_POLICY_FILE_NAME);
+    const file = JSON.parse(readFileSync(staged, 'utf8'));
+    expect(file.consumers).toHaveLength(500);
+    const granted = new Set(file.consumers.flatMap((c: { tenants: string[] }) => c.tenants));
+    expect(TENANTS.every((tenant) => granted.has(tenant))).toBe(true);
+    sizes.accessPolicyFileBytes = JSON.stringify(file).length;
+  });
+
+  it(`keeps every function's environment within Lambda's ${QUOTAS.lambdaEnvironmentBytes} bytes`, () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.length).toBe(5);
+    const largest = Math.max(...functions.map(([, fn]) => environmentBytes(fn.Properties.Environment.Variables)));
+    sizes.largestEnvironmentBytes = largest;
+    expect(largest).toBeLessThanOrEqual(QUOTAS.lambdaEnvironmentBytes);
+    for (const [, fn] of functions) {
+      expect(JSON.stringify(fn.Properties.Environment.Variables)).not.toContain('tenant-0042');
+    }
+  });
+
+  it(`keeps the API resource policy within API Gateway's ${QUOTAS.apiResourcePolicyChars} characters`, () => {
+    const [[, api]] = ofType('AWS::ApiGateway::RestApi') as [[string, any]];
+    sizes.resourcePolicyChars = policyLength(api.Properties.Policy);
+    expect(sizes.resourcePolicyChars).toBeLessThanOrEqual(QUOTAS.apiResourcePolicyChars);
+    expect(JSON.stringify(api.Properties.Policy)).not.toContain('service-001-reader');
+  });
+
+  it('keeps the template within CloudFormation size (via S3, as cdk deploy uploads it) and resource count', () => {
+    sizes.templateBytes = Buffer.byteLength(JSON.stringify(company.template.toJSON()));
+    sizes.resources = Object.keys(resources).length;
+    // cdk deploy passes a TemplateURL (bootstrap bucket), so the 1 MB limit applies, not 51,200 bytes inline.
+    expect(sizes.templateBytes).toBeLessThanOrEqual(QUOTAS.templateBytesViaS3);
+    expect(sizes.resources).toBeLessThanOrEqual(QUOTAS.resourcesPerStack);
+  });
+
+  it('keeps every role within IAM policy size limits (inline per role, managed per policy)', () => {
+    const inlineByRole = new Map<string, number>();
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      for (const role of policy.Properties.Roles ?? []) {
+        const key = JSON.stringify(role);
+        inlineByRole.set(key, (inlineByRole.get(key) ?? 0) + policyLength(policy.Properties.PolicyDocument));
+      }
+    }
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      for (const policy of role.Properties.Policies ?? []) {
+        inlineByRole.set(JSON.stringify(role), policyLength(policy.PolicyDocument));
+      }
+    }
+    sizes.largestInlineRolePolicyChars = Math.max(...inlineByRole.values());
+    expect(sizes.largestInlineRolePolicyChars).toBeLessThanOrEqual(QUOTAS.iamInlinePoliciesPerRoleChars);
+    for (const [, managed] of ofType('AWS::IAM::ManagedPolicy')) {
+      expect(policyLength(managed.Properties.PolicyDocument)).toBeLessThanOrEqual(QUOTAS.iamManagedPolicyChars);
+    }
+  });
+
+  it('puts the export job roles under the consumers role path, so the compact policy admits them', () => {
+    const roles = ofType('AWS::IAM::Role').filter(([id]) => id.includes('ExportJob') && !id.includes('Schedule'));
+    expect(roles.length).toBe(3);
+    for (const [, role] of roles) expect(role.Properties.Path).toBe('/tvm-consumers/');
+  });
+});
