@@ -192,6 +192,9 @@ it('REST with a cursor: 20,000 records over 50 pages through 429, 503 and 401 la
   const result = await runExportWindow(job, WINDOW, deps());
   expect(result).toMatchObject({ outcome: 'written', records: 20_000, pages: 50, retries: 2, renewals: 1 });
   expect(upstream.log.slice(base).filter((l) => l.status !== 200)).toHaveLength(3);
+  // The login-endpoint tenant's vended headers, on every page.
+  for (const entry of upstream.log.slice(base))
+    expect(entry.headers).toEqual(expect.arrayContaining(['identityid', 'x-api-key']));
   expectExactlyOnce(await exported(job), 20_000);
 });
 

@@ -24,8 +24,8 @@ export interface ExportUpstream {
   readonly url: string;
   /** Faults by the number of the request (1-based, counting every request). */
   readonly faults: Map<number, Fault>;
-  /** Every request: path, status, and the token it carried. */
-  readonly log: Array<{ path: string; status: number; token: string }>;
+  /** Every request: path, status, the token it carried and the names of its headers. */
+  readonly log: Array<{ path: string; status: number; token: string; headers: string[] }>;
   /** Bumps the data version: records carry `version` (backfill tests). */
   version: number;
   close(): Promise<void>;
@@ -79,7 +79,8 @@ export async function startExportUpstream(options: ExportUpstreamOptions): Promi
     const url = new URL(req.url ?? '/', upstream.url);
     const token = String(req.headers[authHeader] ?? '');
     const fault = upstream.faults.get(number);
-    const log = (status: number) => upstream.log.push({ path: url.pathname, status, token });
+    const headers = Object.keys(req.headers);
+    const log = (status: number) => upstream.log.push({ path: url.pathname, status, token, headers });
     const missing = (options.requiredHeaders ?? []).filter((h) => !req.headers[h.toLowerCase()]);
     if (!token || revoked.has(token) || missing.length > 0) {
       log(401);
