@@ -68,7 +68,10 @@ export async function srpSignIn(
   client: CognitoIdentityProviderClient,
   call: CognitoCall,
   secretHashFor: SecretHashFor,
+  /** Aborts both requests when the vend's time budget is spent. */
+  abortSignal?: AbortSignal,
 ): Promise<SrpOutcome> {
+  const options = abortSignal ? { abortSignal } : undefined;
   const srp = createSrpSession(config.username, config.password, config.userPoolId, false);
   const initiateHash = secretHashFor(config.username);
   const initiated = await call('sign-in', () =>
@@ -80,6 +83,7 @@ export async function srpSignIn(
           AuthParameters: { USERNAME: config.username, ...(initiateHash ? { SECRET_HASH: initiateHash } : {}) },
         }),
       ),
+      options,
     ),
   );
   if (initiated.AuthenticationResult || initiated.ChallengeName !== 'PASSWORD_VERIFIER') return initiated;
@@ -111,6 +115,7 @@ export async function srpSignIn(
           ...(initiated.Session ? { Session: initiated.Session } : {}),
         }),
       ),
+      options,
     ),
   );
   return responded;

@@ -18,7 +18,7 @@ import {
 import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
-import { challengeRequired, srpSignIn, type SrpOutcome } from './cognito-srp';
+import { challengeRequired, srpSignIn, type CognitoCall, type SrpOutcome } from './cognito-srp';
 
 /**
  * Amazon Cognito user pools: InitiateAuth USER_PASSWORD_AUTH to sign in,
@@ -160,7 +160,8 @@ export class CognitoProvider implements AuthProvider {
       const client = this.clientFor(config.region, config.endpoint);
       const hashFor = (username: string) =>
         config.clientSecret ? secretHash(config.clientSecret, username, config.clientId) : undefined;
-      const outcome = await srpSignIn(tenantId, config, client, (op, call) => this.send(tenantId, op, call), hashFor);
+      const send: CognitoCall = (operation, work) => this.send(tenantId, operation, work);
+      const outcome = await srpSignIn(tenantId, config, client, send, hashFor, call?.signal);
       return this.toSession(tenantId, config, this.authenticationResult(tenantId, outcome), undefined);
     }
     const parameters: Record<string, string> = { USERNAME: config.username, PASSWORD: config.password };

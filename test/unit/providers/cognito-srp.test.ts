@@ -132,6 +132,14 @@ describe('USER_SRP_AUTH against an independent SRP verifier', () => {
     });
   });
 
+  it("passes the vend's abort signal to both calls", async () => {
+    serveSrp(registerUser(POOL, USER_ID, cognitoSecret.password));
+    const signal = new AbortController().signal;
+    await provider.signIn('acme', config(), { signal });
+    const options = cognito.calls().map((call) => (call.args as unknown[])[1]);
+    expect(options).toEqual([{ abortSignal: signal }, { abortSignal: signal }]);
+  });
+
   it('answers a wrong password as not_authorized', async () => {
     serveSrp(registerUser(POOL, USER_ID, 'the-real-password'));
     const error = await provider.signIn('acme', config()).catch((e: unknown) => e);
