@@ -148,6 +148,13 @@ export class ServiceFunctions extends Construct {
     this.vend.function.addLayers(this.accessPolicy);
     // API Gateway invokes vend synchronously; nothing should invoke it asynchronously, and if something does, once.
     this.vend.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+    for (const id of ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination']) {
+      Validations.of(this.vend.function).acknowledge({
+        id,
+        reason:
+          'API Gateway invokes vend synchronously and the caller sees every failure; there are no asynchronous events to keep.',
+      });
+    }
     const all = [this.vend];
     if (props.cache) {
       this.refresh = new TvmFunction(this, 'Refresh', {

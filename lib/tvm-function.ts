@@ -156,6 +156,11 @@ export class TvmFunction extends Construct {
         role,
       }),
     });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous runs go to the on-failure destination (the stack failure queue, with an alarm), which records more than a dead-letter queue would.',
+    });
     const invokePolicy = role.node.tryFindChild('DefaultPolicy');
     if (invokePolicy) {
       const functionLogicalId = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnElement);

@@ -1,26 +1,55 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 
-import { synth } from './support';
+import { exampleConfig, synth } from './support';
 
-// This file also runs CDK's built-in CloudFormation validation (synth fails on its errors).
-const { stack } = synth(undefined, { validate: true });
+// This file also runs CDK's built-in CloudFormation validation (synth fails on its errors). Each pack runs on the
+// service alone and on the full example (export jobs) in private mode, where export jobs run in a VPC.
+const service = synth(undefined, { validate: true }).stack;
+const everything = synth(
+  {
+    ...exampleConfig,
+    vpcEndpointIds: ['vpce-0123456789abcdef0'],
+    exportNetwork: { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+    apiAccess: { principalTag: 'tvm-consumer' },
+    executionLogging: true,
+    createApiGatewayCloudWatchRole: true,
+  },
+  { validate: true },
+).stack;
+
+function open(report: ReturnType<AwsSolutionsChecks['validateScope']>): string[] {
+  return report.violations.map(
+    (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId ?? JSON.stringify(r)).join(', ')}`,
+  );
+}
 
 describe('cdk-nag', () => {
   it('reports violations when there are some (the check is live)', () => {
     const scratch = new Stack(new App(), 'Scratch');
     new sns.Topic(scratch, 'PlainTopic');
+    new sqs.Queue(scratch, 'PlainQueue');
     expect(new AwsSolutionsChecks(scratch).validateScope(scratch).violations.map((v) => v.ruleName)).toContain(
       'AwsSolutions-SNS3',
     );
+    expect(new ServerlessChecks(scratch).validateScope(scratch).violations.map((v) => v.ruleName)).toContain(
+      'Serverless-SQSRedrivePolicy',
+    );
   });
 
-  it('AwsSolutionsChecks finds no unacknowledged violation', () => {
-    const report = new AwsSolutionsChecks(stack).validateScope(stack);
-    const open = report.violations.map(
-      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
-    );
-    expect(open).toEqual([]);
+  it.each([
+    ['the service', service],
+    ['the full example in private mode, opted-in execution logging', everything],
+  ])('AwsSolutionsChecks finds no unacknowledged violation in %s', (_name, stack) => {
+    expect(open(new AwsSolutionsChecks(stack).validateScope(stack))).toEqual([]);
+  });
+
+  it.each([
+    ['the service', service],
+    ['the full example in private mode, opted-in execution logging', everything],
+  ])('ServerlessChecks finds no unacknowledged violation in %s', (_name, stack) => {
+    expect(open(new ServerlessChecks(stack).validateScope(stack))).toEqual([]);
   });
 });
