@@ -47,6 +47,8 @@ export interface IdentityPool {
     config: IdentityPoolTenantConfig,
     idToken: string,
     knownIdentityId: string | undefined,
+    /** Aborts the requests when the vend's time budget is spent. */
+    signal?: AbortSignal,
   ): Promise<{ readonly identityId: string; readonly credentials: AwsCredentials }>;
 }
 
@@ -211,7 +213,7 @@ export class CredentialsVendor {
     if (!idToken) throw new UpstreamTokenInvalidError(`Tenant '${tenantId}' has no ID token for its identity pool.`);
 
     const answer = await this.withRetries(tenantId, deadline, () =>
-      this.deps.identityPool.credentials(tenantId, config, idToken, known),
+      this.deps.identityPool.credentials(tenantId, config, idToken, known, deadline.signal),
     );
     const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
     if (answer.credentials.expiresAt <= nowSeconds) {

@@ -110,22 +110,27 @@ export class CognitoIdentityPool implements IdentityPool {
     config: IdentityPoolTenantConfig,
     idToken: string,
     knownIdentityId: string | undefined,
+    signal?: AbortSignal,
   ): Promise<{ identityId: string; credentials: AwsCredentials }> {
+    const options = signal ? { abortSignal: signal } : undefined;
     const region = config.identityPoolId.split(':')[0] ?? config.region;
     const client = this.clientFor(region);
     const logins = { [userPoolLogin(config)]: idToken };
-    let identityId = knownIdentityId ?? (await this.getId(tenantId, client, config, logins));
+    let identityId = knownIdentityId ?? (await this.getId(tenantId, client, config, logins, options));
     let output: unknown;
     try {
-      output = await client.send(new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }));
+      output = await client.send(
+        new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }),
+        options,
+      );
     } catch (error) {
       // The pool no longer knows a remembered identity (deleted, or the pool was recreated): look it up once more.
       if (!(knownIdentityId && (error as SdkErrorShape)?.name === 'ResourceNotFoundException')) {
         throw classifyIdentityPoolError(tenantId, 'GetCredentialsForIdentity', error);
       }
-      identityId = await this.getId(tenantId, client, config, logins);
+      identityId = await this.getId(tenantId, client, config, logins, options);
       output = await client
-        .send(new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }))
+        .send(new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }), options)
         .catch((retryError: unknown) => {
           throw classifyIdentityPoolError(tenantId, 'GetCredentialsForIdentity', retryError);
         });
@@ -156,10 +161,11 @@ export class CognitoIdentityPool implements IdentityPool {
     client: CognitoIdentityClient,
     config: IdentityPoolTenantConfig,
     logins: Record<string, string>,
+    options: { abortSignal: AbortSignal } | undefined,
   ): Promise<string> {
     let output: { IdentityId?: string | undefined };
     try {
-      output = await client.send(new GetIdCommand({ IdentityPoolId: config.identityPoolId, Logins: logins }));
+      output = await client.send(new GetIdCommand({ IdentityPoolId: config.identityPoolId, Logins: logins }), options);
     } catch (error) {
       throw classifyIdentityPoolError(tenantId, 'GetId', error);
     }
