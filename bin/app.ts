@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 
 import { DeploymentConfigError, loadDeploymentConfig } from '../lib/config';
 import { TokenVendingStack } from '../lib/token-vending-stack';
@@ -21,7 +21,7 @@ try {
     config,
     description: 'token-vending-machine: vends verified upstream tokens to IAM-authenticated internal callers',
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 } catch (error) {
   if (error instanceof DeploymentConfigError) {
     process.stderr.write(`${error.message}\n`);

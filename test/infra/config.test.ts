@@ -22,6 +22,39 @@ describe('deployment config validation', () => {
     expect(() => parseDeploymentConfig({ ...base, ...change }, 'test.json')).toThrow(message);
   });
 
+  it.each([
+    [
+      'no alarm destination (unless alarms are off)',
+      { alarmEmail: undefined },
+      /alarmEmail: alarms must reach someone: set alarmEmail or alarmTopicArn, or "alarms": false/,
+    ],
+    [
+      'a consumer outside apiAccess.rolePath',
+      { apiAccess: { rolePath: '/tvm/' } },
+      /consumers\.0\.principal: must be a role under apiAccess\.rolePath \/tvm\//,
+    ],
+    [
+      'export jobs behind a private API without exportNetwork',
+      { vpcEndpointIds: ['vpce-0123456789abcdef0'] },
+      /exportNetwork: export jobs cannot reach a private API from outside a VPC: add "exportNetwork"/,
+    ],
+    [
+      'an http: export upstream',
+      { exportJobs: [{ ...base.exportJobs[0], graphqlUrl: 'http://127.0.0.1:9/graphql' }] },
+      /exportJobs\.0: the upstream URL must be https: in a deployment/,
+    ],
+    ['a bad apiAccess', { apiAccess: { rolePath: 'tvm' } }, /apiAccess/],
+  ])('rejects %s, saying what to change', (_name, change, message) => {
+    expect(() => parseDeploymentConfig({ ...base, ...change }, 'test.json')).toThrow(message);
+  });
+
+  it('accepts alarms: false without a destination, and optional tenants', () => {
+    const { alarmEmail: _alarmEmail, ...rest } = base;
+    const config = parseDeploymentConfig({ ...rest, alarms: false });
+    expect(config.alarms).toBe(false);
+    expect(config.tenants).toBeUndefined();
+  });
+
   it('accepts the example config', () => {
     expect(exampleConfig.consumers.length).toBeGreaterThan(0);
   });
