@@ -9,16 +9,14 @@ import {
 
 import { awsClientOptions } from '../adapters/aws-client-options';
 import type { CognitoExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
-import {
-  UpstreamAuthFailedError,
-  UpstreamTokenInvalidError,
-  UpstreamUnavailableError,
-  type AuthFailureReason,
-} from '../core/errors';
+import { UpstreamAuthFailedError, UpstreamTokenInvalidError } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
+import { classifyCognitoError } from './cognito-errors';
 import { challengeRequired, srpSignIn, type CognitoCall, type SrpOutcome } from './cognito-srp';
+
+export { classifyCognitoError };
 
 /**
  * Amazon Cognito user pools: InitiateAuth USER_PASSWORD_AUTH to sign in,
@@ -54,79 +52,6 @@ export function secretHash(clientSecret: string, username: string, clientId: str
   return createHmac('sha256', clientSecret)
     .update(username + clientId)
     .digest('base64');
-}
-
-const AUTH_FAILURES: Readonly<Record<string, AuthFailureReason>> = {
-  NotAuthorizedException: 'not_authorized',
-  // cognito-local answers a wrong password with this; real Cognito uses it for password-policy violations.
-  InvalidPasswordException: 'not_authorized',
-  UserNotFoundException: 'user_not_found',
-  PasswordResetRequiredException: 'password_reset_required',
-  UserNotConfirmedException: 'user_not_confirmed',
-};
-
-const OPERATOR_HINTS: Readonly<Record<AuthFailureReason, string>> = {
-  not_authorized: 'the username or password is wrong, or the user is disabled or locked',
-  user_not_found: 'the user does not exist in the pool',
-  password_reset_required: 'the user must reset the password; store the new one in the tenant secret',
-  user_not_confirmed: 'the user is not confirmed; confirm it in the user pool',
-  client_rejected: 'the app client rejected the request; check the client id, its auth flows and secret',
-  locked_out: 'sign-in is paused',
-};
-
-const UNAVAILABLE = new Set([
-  'TooManyRequestsException',
-  'LimitExceededException',
-  'InternalErrorException',
-  'ServiceUnavailableException',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-
-/**
- * Real Cognito answers a wrong or missing SECRET_HASH with NotAuthorizedException ("Unable to verify secret hash
- * for client ...", "Client ... is configured with secret but SECRET_HASH was not received"): the app client
- * settings are wrong, not the password.
- */
-const CLIENT_SECRET_MESSAGE = /secret hash|SECRET_HASH/i;
-
-interface SdkErrorShape {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
-}
-
-/** Map an SDK or network error to the service's error classes. Never includes request parameters. */
-export function classifyCognitoError(tenantId: string, operation: string, error: unknown): Error {
-  const shape = (error ?? {}) as SdkErrorShape;
-  const name = shape.name ?? 'Error';
-  const status = shape.$metadata?.httpStatusCode;
-  const reason =
-    name === 'NotAuthorizedException' && CLIENT_SECRET_MESSAGE.test(shape.message ?? '')
-      ? 'client_rejected'
-      : AUTH_FAILURES[name];
-  if (status !== undefined && status >= 300 && status < 400) {
-    // The endpoint redirected: the request (password, refresh token) is never sent on, and retrying cannot help.
-    return new UpstreamAuthFailedError(
-      `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with a redirect (HTTP ${status}), which is ` +
-        'never followed: set endpoint to the final URL.',
-      'client_rejected',
-    );
-  }
-  if (reason) {
-    return new UpstreamAuthFailedError(
-      `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`,
-      reason,
-    );
-  }
-  if (UNAVAILABLE.has(name) || status === undefined || status >= 500 || status === 429 || shape.$retryable) {
-    return new UpstreamUnavailableError(`Cognito is unavailable for tenant '${tenantId}' (${name}).`);
-  }
-  return new UpstreamAuthFailedError(
-    `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS.client_rejected}.`,
-    'client_rejected',
-  );
 }
 
 /** SDK call options that abort the request when the vend's budget is spent. */
