@@ -12,17 +12,13 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+import { BUNDLE_ALIASES, BUNDLE_SETTINGS, handlerEntry } from './bundle-settings';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** How every function is bundled; the benchmarks build bundles with the same settings. */
-export const BUNDLE_SETTINGS = { minify: true, sourceMap: true, target: 'node24', format: 'cjs' } as const;
-
-export function handlerEntry(handlerName: string): string {
-  return join(__dirname, '..', 'lambdas', 'handlers', `${handlerName}.ts`);
-}
+export { BUNDLE_SETTINGS, esbuildOptions, handlerEntry } from './bundle-settings';
 
 /**
  * The prebuilt bundle of a handler (`dist/bundles/<name>/`, made by `npm run build`) when this code runs from
@@ -30,7 +26,7 @@ export function handlerEntry(handlerName: string): string {
  */
 export function prebuiltBundle(handlerName: string): string | undefined {
   const dir = join(__dirname, '..', 'bundles', handlerName);
-  return existsSync(join(dir, 'index.js')) ? dir : undefined;
+  return existsSync(join(dir, BUNDLE_SETTINGS.outputFile)) ? dir : undefined;
 }
 
 export interface TvmFunctionProps {
@@ -57,7 +53,7 @@ export interface TvmFunctionProps {
 
 /**
  * One Lambda function with the project's defaults: newest Node.js runtime on ARM64,
- * esbuild-minified bundle with source maps and the AWS SDK inside, its own log group
+ * esbuild-minified ES module bundle with source maps and the AWS SDK inside, its own log group
  * with retention, active tracing, and a role that holds only what is granted to it.
  */
 export class TvmFunction extends Construct {
@@ -109,12 +105,18 @@ export class TvmFunction extends Construct {
           ...common,
           entry: handlerEntry(props.handlerName),
           handler: 'handler',
+          // The settings of lib/bundle-settings.ts, which the prebuilt bundles and the benchmarks use too.
           bundling: {
             minify: BUNDLE_SETTINGS.minify,
             sourceMap: BUNDLE_SETTINGS.sourceMap,
-            sourcesContent: false,
+            sourcesContent: BUNDLE_SETTINGS.sourcesContent,
             target: BUNDLE_SETTINGS.target,
-            format: OutputFormat.CJS,
+            format: OutputFormat.ESM,
+            mainFields: [...BUNDLE_SETTINGS.mainFields],
+            banner: BUNDLE_SETTINGS.banner,
+            esbuildArgs: Object.fromEntries(
+              Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+            ),
             // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
             externalModules: [],
           },

@@ -1,4 +1,4 @@
-// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.js, made with the
+// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.mjs, made with the
 // same esbuild settings as the CDK constructs use. The installed package's constructs deploy these, so a
 // consumer's `cdk synth` needs neither esbuild nor Docker nor the TypeScript sources.
 
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { build } from 'esbuild';
 
-import { BUNDLE_SETTINGS, handlerEntry } from '../lib/tvm-function';
+import { BUNDLE_SETTINGS, esbuildOptions } from '../lib/bundle-settings';
 
 const handlersDir = join(__dirname, '..', 'lambdas', 'handlers');
 const outDir = join(__dirname, '..', 'dist', 'bundles');
@@ -24,19 +24,8 @@ function handlerNames(): string[] {
 
 async function main(): Promise<void> {
   for (const name of handlerNames()) {
-    const outfile = join(outDir, name, 'index.js');
-    await build({
-      entryPoints: [handlerEntry(name)],
-      bundle: true,
-      platform: 'node',
-      target: BUNDLE_SETTINGS.target,
-      format: BUNDLE_SETTINGS.format,
-      minify: BUNDLE_SETTINGS.minify,
-      sourcemap: BUNDLE_SETTINGS.sourceMap,
-      sourcesContent: false,
-      outfile,
-      logLevel: 'warning',
-    });
+    const outfile = join(outDir, name, BUNDLE_SETTINGS.outputFile);
+    await build({ ...esbuildOptions(name, outfile), logLevel: 'warning' });
     process.stdout.write(`bundled ${name} -> ${outfile}\n`);
   }
 }

@@ -1,8 +1,7 @@
-// The one middy chain every Lambda entry point runs in: X-Ray tracing (when the Observability has a tracer),
-// the Lambda context on every log line, and metrics flushed (EMF) at the end of each invocation.
+// The one middy chain every Lambda entry point runs in: the Lambda context on every log line, and metrics flushed
+// (EMF) at the end of each invocation. Tracing is Lambda's own (active tracing), outside this chain.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context } from 'aws-lambda';
 
@@ -15,15 +14,13 @@ export interface WithObservabilityOptions {
   readonly logEvent?: boolean;
 }
 
-/** Wrap a handler in the Powertools middlewares: tracer (if any), logger context, metrics flush. */
+/** Wrap a handler in the Powertools middlewares: logger context, metrics flush. */
 export function withObservability<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
   observability: Observability,
   options: WithObservabilityOptions = {},
 ): MiddyfiedHandler<TEvent, TResult> {
-  const chain = middy<TEvent, TResult>(handler);
-  if (observability.tracer) chain.use(captureLambdaHandler(observability.tracer, { captureResponse: false }));
-  return chain
+  return middy<TEvent, TResult>(handler)
     .use(injectLambdaContext(observability.logger, { resetKeys: true, logEvent: options.logEvent ?? false }))
     .use(logMetrics(observability.metrics, { captureColdStartMetric: options.captureColdStartMetric ?? false }));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
+import { BUNDLE_SETTINGS } from '../../lib/bundle-settings';
 import { exampleConfig, synth } from './support';
 
 describe('bundling', () => {
@@ -14,10 +15,16 @@ describe('bundling', () => {
       f.Properties.Description.startsWith('Vends'),
     );
     const assetHash = String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '');
-    const file = join(assembly?.directory ?? '', `asset.${assetHash}`, 'index.js');
+    const file = join(assembly?.directory ?? '', `asset.${assetHash}`, BUNDLE_SETTINGS.outputFile);
     const bytes = statSync(file).size;
-    expect(readFileSync(file, 'utf8')).toContain('handler');
+    const code = readFileSync(file, 'utf8');
+    expect(code).toContain('handler');
+    // An ES module (tree-shaken SDK) whose CommonJS dependencies get their require from the banner.
+    expect(code.startsWith(BUNDLE_SETTINGS.banner)).toBe(true);
+    // The credential chain Lambda needs only: no SSO or INI-file providers inside.
+    expect(code).not.toContain('credential-provider-sso');
+    expect(code).not.toContain('fromIni');
     expect(bytes).toBeGreaterThan(10_000);
-    console.info(`vend bundle: ${bytes} bytes (${(bytes / 1024).toFixed(0)} KiB) minified, AWS SDK included`);
+    console.info(`vend bundle: ${bytes} bytes (${(bytes / 1024).toFixed(0)} KiB) minified ES module, AWS SDK included`);
   }, 60_000);
 });

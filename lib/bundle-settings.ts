@@ -1,0 +1,50 @@
+// How every Lambda function is bundled, in one place: the CDK construct (tvm-function.ts), the prebuilt bundles
+// of the package (scripts/build-bundles.ts) and the benchmarks (bench/) all use these settings. No CDK import
+// here, so the benchmarks can read it without loading aws-cdk-lib.
+import { join } from 'node:path';
+
+/** Modules replaced in the bundles by smaller ones that do what Lambda needs. */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  // Role credentials from the environment (or the container endpoint) only: no SSO, INI or process providers.
+  '@aws-sdk/credential-provider-node': join(__dirname, '..', 'lambdas', 'runtime', 'lambda-credentials.ts'),
+};
+
+/**
+ * ESM output tree-shakes the AWS SDK clients (their `module` entry points are ES modules); the banner gives the
+ * CommonJS dependencies bundled inside an ES module the `require` they expect.
+ */
+export const BUNDLE_SETTINGS = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  target: 'node24',
+  format: 'esm',
+  mainFields: ['module', 'main'],
+  banner:
+    "import { createRequire as __tvmCreateRequire } from 'node:module'; const require = __tvmCreateRequire(import.meta.url);",
+  /** The bundle's file name: `.mjs`, so Node.js (and Lambda) load it as an ES module. */
+  outputFile: 'index.mjs',
+} as const;
+
+/** The entry file of a handler under `lambdas/handlers/`, e.g. `vend`. */
+export function handlerEntry(handlerName: string): string {
+  return join(__dirname, '..', 'lambdas', 'handlers', `${handlerName}.ts`);
+}
+
+/** esbuild options for one handler's bundle, exactly as deployed. */
+export function esbuildOptions(handlerName: string, outfile: string) {
+  return {
+    entryPoints: [handlerEntry(handlerName)],
+    bundle: true,
+    platform: 'node' as const,
+    target: BUNDLE_SETTINGS.target,
+    format: BUNDLE_SETTINGS.format,
+    mainFields: [...BUNDLE_SETTINGS.mainFields],
+    banner: { js: BUNDLE_SETTINGS.banner },
+    alias: { ...BUNDLE_ALIASES },
+    minify: BUNDLE_SETTINGS.minify,
+    sourcemap: BUNDLE_SETTINGS.sourceMap,
+    sourcesContent: BUNDLE_SETTINGS.sourcesContent,
+    outfile,
+  };
+}
