@@ -59,6 +59,38 @@ describe('AnalyticsExports', () => {
     ).toEqual([]);
   });
 
+  it('keeps noncurrent versions 30 days and takes access logs through the bucket policy, without ACLs', () => {
+    const buckets = Object.entries(withJobs.template.findResources('AWS::S3::Bucket'));
+    const exportBucket = buckets.find(([id]) => id.includes('ExportsBucket'))?.[1].Properties;
+    expect(exportBucket?.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(exportBucket?.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+    );
+    for (const [, bucket] of buckets) {
+      expect(bucket.Properties.AccessControl).toBeUndefined();
+      expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    }
+    const policies = JSON.stringify(withJobs.template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).toContain('logging.s3.amazonaws.com');
+  });
+
+  it('runs each job at most once at a time, with explicit async-invoke settings and the failure queue', () => {
+    const [[exportId, exportFunction]] = Object.entries(
+      withJobs.template.findResources('AWS::Lambda::Function'),
+    ).filter(([, f]) => String(f.Properties.Description).startsWith('Analytics export')) as [[string, any]];
+    expect(exportFunction.Properties.ReservedConcurrentExecutions).toBe(1);
+    const invokeConfig = Object.values(withJobs.template.findResources('AWS::Lambda::EventInvokeConfig')).find((c) =>
+      JSON.stringify(c.Properties.FunctionName).includes(exportId),
+    );
+    expect(invokeConfig?.Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/FailureQueue/), 'Arn'] } },
+      },
+    });
+  });
+
   it('rejects duplicate job names', () => {
     expect(() =>
       parseDeploymentConfig({ ...JSON.parse(JSON.stringify(exampleConfig)), exportJobs: [job, job] }),
