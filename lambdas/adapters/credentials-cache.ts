@@ -6,7 +6,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import * as z from 'zod';
 
 import { SESSION_ENCRYPTION_CONTEXT } from '../../contract';
-import type { CredentialsCache, CredentialsSession } from '../core/credentials-vendor';
+import type { CredentialsCache, CredentialsSession } from '../core/aws-credentials';
 import { cacheTableClient } from './dynamodb-cache';
 import type { EncryptionContext, Envelope } from './envelope';
 

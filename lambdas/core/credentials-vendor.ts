@@ -3,60 +3,26 @@
 // caller's minTtl plus the clock-skew margin. The user pool session underneath comes from the TokenVendor, so
 // its single flight, lockout guard and budget rules apply unchanged.
 
-import type { AwsCredentialsResponseBody } from '../../contract/api';
+import { randomUUID } from 'node:crypto';
+
+import {
+  IDENTITY_POOL_CREDENTIALS_SECONDS,
+  identityPoolConfig,
+  type CredentialsCache,
+  type CredentialsSession,
+  type IdentityPool,
+  type IdentityPoolTenantConfig,
+} from './aws-credentials';
 import { jitteredDelayMs } from './backoff';
 import { satisfies } from './cache-policy';
 import { Deadline } from './deadline';
 import { InvalidRequestError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
-import type { Clock, TenantRecord, TenantStore, VendorEvent } from './ports';
+import type { Clock, LeaseStore, TenantRecord, TenantStore, VendorEvent } from './ports';
 import { SingleFlight } from './single-flight';
-import type { CognitoTenantConfig } from './tenant-config';
 import { DEFAULT_VEND_BUDGET_MS, type VendResult } from './vendor';
 
-/** Temporary AWS credentials as the identity pool hands them out. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
-  /** Epoch seconds. */
-  readonly expiresAt: number;
-}
-
-/** What is cached per tenant. The identity id is stable for the user: it is reused for every renewal. */
-export interface CredentialsSession {
-  readonly tenantId: string;
-  readonly secretVersion: string;
-  readonly identityPoolId: string;
-  readonly identityId: string;
-  readonly credentials: AwsCredentials;
-  /** Epoch seconds when the credentials were obtained. */
-  readonly issuedAt: number;
-}
-
-/** A Cognito tenant with an identity pool. */
-export type IdentityPoolTenantConfig = CognitoTenantConfig & { readonly identityPoolId: string };
-
-/** The identity pool (GetId, GetCredentialsForIdentity). Implementations treat every answer as hostile. */
-export interface IdentityPool {
-  /**
-   * Credentials for the identity of the ID token's user. With `knownIdentityId`, GetId is skipped (and called
-   * again only if the pool no longer knows that identity). Throws the service's error classes.
-   */
-  credentials(
-    tenantId: string,
-    config: IdentityPoolTenantConfig,
-    idToken: string,
-    knownIdentityId: string | undefined,
-    /** Aborts the requests when the vend's time budget is spent. */
-    signal?: AbortSignal,
-  ): Promise<{ readonly identityId: string; readonly credentials: AwsCredentials }>;
-}
-
-/** Per-tenant credentials cache: L1 (memory) or L2 (shared table). */
-export interface CredentialsCache {
-  get(tenantId: string): Promise<CredentialsSession | undefined>;
-  put(session: CredentialsSession): Promise<void>;
-}
+// The types, the port and the presenter live in aws-credentials.ts; importers of this module get them here too.
+export * from './aws-credentials';
 
 export interface CredentialsVendorOptions {
   /** Margin added to every minTtl. @default 30 */
@@ -82,6 +48,11 @@ export interface CredentialsVendorDeps {
   readonly cache: CredentialsCache;
   /** L2: the fleet. Every failure degrades to L1 and the upstream. */
   readonly shared?: CredentialsCache;
+  /**
+   * Fleet-wide single flight (with `shared`): one container renews a tenant's credentials while the others poll
+   * L2. The lease is `<tenant>#aws-credentials`, apart from the token lease. Failures degrade to renewing alone.
+   */
+  readonly leases?: LeaseStore;
   readonly clock: Clock;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -97,31 +68,6 @@ export interface CredentialsVendResult {
   readonly source: CredentialsSource;
 }
 
-/** Identity pool credentials last one hour: a longer minTtl can never be met. */
-export const IDENTITY_POOL_CREDENTIALS_SECONDS = 3600;
-
-/** The tenant's identity pool config, or 400 for a tenant that has none. */
-export function identityPoolConfig(tenant: TenantRecord): IdentityPoolTenantConfig {
-  const config = tenant.config;
-  if (config.provider !== 'cognito' || !config.identityPoolId) {
-    throw new InvalidRequestError(
-      `Tenant '${tenant.tenantId}' has no identity pool: AWS credentials are vended only for cognito tenants with identityPoolId.`,
-    );
-  }
-  return config as IdentityPoolTenantConfig;
-}
-
-/** The 200 body of the aws-credentials route. */
-export function presentCredentials(session: CredentialsSession): AwsCredentialsResponseBody {
-  return {
-    accessKeyId: session.credentials.accessKeyId,
-    secretAccessKey: session.credentials.secretAccessKey,
-    sessionToken: session.credentials.sessionToken,
-    expiration: new Date(session.credentials.expiresAt * 1000).toISOString(),
-    identityId: session.identityId,
-  };
-}
-
 export class CredentialsVendor {
   private readonly flights = new SingleFlight<{ session: CredentialsSession; source: CredentialsSource }>();
   private readonly skew: number;
@@ -129,6 +75,7 @@ export class CredentialsVendor {
   private readonly retryBaseMs: number;
   private readonly retryCapMs: number;
   private readonly budgetMs: number;
+  private readonly holder = randomUUID();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly emit: (event: VendorEvent) => void;
@@ -205,6 +152,74 @@ export class CredentialsVendor {
     const local = await this.deps.cache.get(tenantId);
     if (local && accept(local)) return { session: local, source: 'memory' };
 
+    const polled = await this.awaitLease(tenantId, accept, deadline);
+    if (polled) return polled;
+    try {
+      // The previous holder may have written just before its lease ended.
+      const latest = this.deps.leases ? await this.sharedGet(tenantId) : undefined;
+      if (latest && accept(latest)) {
+        await this.deps.cache.put(latest);
+        return { session: latest, source: 'shared' };
+      }
+      return await this.renew(tenant, config, matches, deadline, [latest ?? shared, local]);
+    } finally {
+      await this.releaseLease(tenantId);
+    }
+  }
+
+  /**
+   * Wait for the fleet-wide lease; undefined once held (or when there is no lease store, or it fails). Meanwhile
+   * another container may finish: its credentials from L2 are the answer.
+   */
+  private async awaitLease(
+    tenantId: string,
+    accept: (session: CredentialsSession) => boolean,
+    deadline: Deadline,
+  ): Promise<{ session: CredentialsSession; source: CredentialsSource } | undefined> {
+    const leases = this.deps.leases;
+    if (!leases || !this.deps.shared) return undefined;
+    let delayMs = 50;
+    for (;;) {
+      try {
+        if (await leases.tryAcquire(this.leaseKey(tenantId), this.holder, this.budgetMs + 5000)) return undefined;
+      } catch (error) {
+        this.sharedError(tenantId, 'lease', error);
+        return undefined;
+      }
+      if (!deadline.allows(delayMs)) throw deadline.exceeded('waiting for another container');
+      await this.sleep(delayMs);
+      delayMs = Math.min(Math.round(delayMs * 1.5), 500);
+      const filled = await this.sharedGet(tenantId);
+      if (filled && accept(filled)) {
+        await this.deps.cache.put(filled);
+        this.emit({ type: 'shared_cache_hit', tenantId });
+        return { session: filled, source: 'shared' };
+      }
+    }
+  }
+
+  private leaseKey(tenantId: string): string {
+    return `${tenantId}#aws-credentials`;
+  }
+
+  private async releaseLease(tenantId: string): Promise<void> {
+    if (!this.deps.leases || !this.deps.shared) return;
+    try {
+      await this.deps.leases.release(this.leaseKey(tenantId), this.holder);
+    } catch (error) {
+      this.sharedError(tenantId, 'release', error);
+    }
+  }
+
+  private async renew(
+    tenant: TenantRecord,
+    config: IdentityPoolTenantConfig,
+    matches: (session: CredentialsSession) => boolean,
+    deadline: Deadline,
+    seen: readonly (CredentialsSession | undefined)[],
+  ): Promise<{ session: CredentialsSession; source: CredentialsSource }> {
+    const { tenantId } = tenant;
+    const [shared, local] = seen;
     // The identity id is stable: take it from any copy for the same secret and pool, expired or not.
     const known = [shared, local].find((session) => session && matches(session))?.identityId;
     // The ID token is only presented to the identity pool: it must be valid now, not for the caller's minTtl.

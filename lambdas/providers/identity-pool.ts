@@ -10,7 +10,7 @@ import {
 import * as z from 'zod';
 
 import { awsClientOptions } from '../adapters/aws-client-options';
-import type { AwsCredentials, IdentityPool, IdentityPoolTenantConfig } from '../core/credentials-vendor';
+import type { AwsCredentials, IdentityPool, IdentityPoolTenantConfig } from '../core/aws-credentials';
 import {
   TenantMisconfiguredError,
   UpstreamAuthFailedError,

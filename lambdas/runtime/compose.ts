@@ -77,8 +77,10 @@ export function sharedStateFor(
   envelope: Envelope = localEnvelope(),
 ): SharedState {
   const options = { tableName, client, clock };
+  const cache = new DynamoDbSessionCache({ ...options, envelope });
   return {
-    cache: new DynamoDbSessionCache({ ...options, envelope }),
+    cache,
+    readSessionAndMark: (tenantId) => cache.getWithMark(tenantId),
     leases: new DynamoDbLeases(options),
     failureMarks: new DynamoDbFailureMarks(options),
     renewals: new DynamoDbRenewalMarks(options),
@@ -154,6 +156,7 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
     identityPool: overrides.identityPool ?? new CognitoIdentityPool(),
     cache: new MemoryCredentialsCache(),
     ...(sharedCredentials ? { shared: sharedCredentials } : {}),
+    ...(sharedCredentials && shared ? { leases: shared.leases } : {}),
     clock,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
     options: {

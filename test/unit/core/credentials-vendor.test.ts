@@ -16,8 +16,13 @@ import 'aws-sdk-client-mock-jest';
 import { MemoryCredentialsCache } from '../../../lambdas/adapters/credentials-cache';
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import type { ApiRequest } from '../../../lambdas/core/api';
-import { CredentialsVendor, type CredentialsSession } from '../../../lambdas/core/credentials-vendor';
+import {
+  CredentialsVendor,
+  type CredentialsSession,
+  type IdentityPool,
+} from '../../../lambdas/core/credentials-vendor';
 import { toErrorResponse } from '../../../lambdas/core/errors';
+import type { LeaseStore } from '../../../lambdas/core/ports';
 import type { VendResult } from '../../../lambdas/core/vendor';
 import { CognitoIdentityPool } from '../../../lambdas/providers/identity-pool';
 import { composeRuntime, type Runtime } from '../../../lambdas/runtime/compose';
@@ -237,6 +242,52 @@ describe('CredentialsVendor layers', () => {
     const error = await vendor.vend('acme', 300).catch((e: unknown) => e);
     expect(toErrorResponse(error)).toMatchObject({ status: 503, code: 'upstream_unavailable' });
     expect(toErrorResponse(error).headers['Retry-After']).toBeDefined();
+  });
+
+  it('fleet-wide: 4 containers x 50 concurrent cold requests make one identity pool call (lease + L2)', async () => {
+    const leases = new Map<string, { holder: string; until: number }>();
+    const leaseStore: LeaseStore = {
+      tryAcquire: async (key, holder, ttlMs) => {
+        const current = leases.get(key);
+        if (current && current.until > Date.now()) return false;
+        leases.set(key, { holder, until: Date.now() + ttlMs });
+        return true;
+      },
+      release: async (key, holder) => {
+        if (leases.get(key)?.holder === holder) leases.delete(key);
+      },
+    };
+    let calls = 0;
+    const slowPool: IdentityPool = {
+      credentials: async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return { identityId: IDENTITY_ID, credentials: session().credentials };
+      },
+    };
+    const shared = new MemoryCredentialsCache();
+    const store = tenants();
+    const containers = Array.from(
+      { length: 4 },
+      () =>
+        new CredentialsVendor({
+          tenants: store,
+          tokens,
+          identityPool: slowPool,
+          cache: new MemoryCredentialsCache(),
+          shared,
+          leases: leaseStore,
+          clock,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+        }),
+    );
+    const results = await Promise.all(
+      containers.flatMap((vendor) => Array.from({ length: 50 }, () => vendor.vend('acme', 300))),
+    );
+    expect(calls).toBe(1);
+    expect(new Set(results.map((result) => result.session.credentials.accessKeyId)).size).toBe(1);
+    expect(results.filter((result) => result.source === 'shared').length).toBeGreaterThan(0);
+    expect(leases.size).toBe(0); // released
   });
 
   it('degrades when L2 fails: vends from the upstream and reports shared_cache_error', async () => {
