@@ -5,7 +5,21 @@ export {
   type TokenVendingConsumer,
   type TokenVendingServiceProps,
   type TokenVendingThrottling,
+  vendInvokeGuardrail,
 } from './token-vending-service';
+export { TokenApi, type TokenApiProps } from './token-api';
+export { TokenCache, type TokenCacheProps } from './token-cache';
+export { ServiceFunctions, type ServiceFunctionsProps } from './service-functions';
+export {
+  TokenVendingMonitoring,
+  type TokenVendingMonitoringProps,
+  type AlarmDefinition,
+  THRESHOLDS,
+} from './monitoring';
+export { AlarmTopic, type AlarmTopicProps } from './alarm-topic';
+export { AnalyticsExports, type AnalyticsExportsProps, type ExportNetwork } from './analytics-exports';
+export type { ApiAccessModel } from './resource-policy';
+export { QUOTAS } from './quotas';
 export { AnalyticsExportJob, type AnalyticsExportJobProps } from './analytics-export-job';
 export { TokenVendingStack, type TokenVendingStackProps } from './token-vending-stack';
 export {
