@@ -113,6 +113,12 @@ client.getToken('demo', { minTtl: 300 }).then((token) => {
     expect(token.stdout.trim()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     // Nothing but npm's own notices about this machine's npm configuration: no SDK notice, no warning.
     expect(token.stderr.split('\n').filter((line) => line && !line.startsWith('npm warn'))).toEqual([]);
+    // Local mode's emulators are development dependencies: the installed bin says so instead of crashing.
+    const serve = await inScratch('npx', ['tvm', 'serve']).catch((error: { code: number; stderr: string }) => error);
+    expect(serve).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/tvm serve needs \S+, a development dependency/),
+    });
   }, 120_000);
 
   it('synthesizes a CDK app with TokenVendingService from the package, deploying the prebuilt bundles', async () => {
