@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
@@ -107,6 +108,28 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
   async get(tenantId: string): Promise<Session | undefined> {
     const item = await this.getItem(tenantId, 'session');
     return item ? this.codec.session(tenantId, item) : undefined;
+  }
+
+  /**
+   * The session and the tenant's lockout mark in one consistent `BatchGetItem` (keys DynamoDB leaves unprocessed
+   * are read one by one). Throws like {@link get} when the session cannot be opened.
+   */
+  async getWithMark(tenantId: string): Promise<{ session?: Session; mark?: FailureMark }> {
+    const keys = [this.key(tenantId, 'session'), this.key(tenantId, 'mark')];
+    const output = await this.client.send(
+      new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+    );
+    const items = new Map((output.Responses?.[this.tableName] ?? []).map((item) => [item.pk?.S, item]));
+    for (const key of output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
+      const kind = parseItemKey(key.pk?.S ?? '')?.kind;
+      if (kind) items.set(key.pk?.S, await this.getItem(tenantId, kind));
+    }
+    const sessionItem = items.get(`${tenantId}#session`);
+    const markItem = items.get(`${tenantId}#mark`);
+    return {
+      ...(sessionItem ? { session: await this.codec.session(tenantId, sessionItem) } : {}),
+      ...(markItem ? { mark: failureMarkOf(markItem) } : {}),
+    };
   }
 
   /** The winner of a lost race; undefined when there is none or it can never be opened (so it may be replaced). */

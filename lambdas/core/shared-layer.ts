@@ -22,6 +22,11 @@ export interface SharedState {
   readonly failureMarks: FailureMarks;
   /** Forced-renewal rate limit (`rejected=`); without it the limit holds per container only. */
   readonly renewals?: RenewalMarks;
+  /**
+   * The session and the lockout mark in one read (DynamoDB `BatchGetItem`), for the renewal that follows a lease.
+   * Without it they are read one after the other.
+   */
+  readonly readSessionAndMark?: (tenantId: string) => Promise<{ session?: Session; mark?: FailureMark }>;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -30,6 +35,8 @@ function isTimeout(error: unknown): boolean {
 
 export class SharedLayer {
   private down = false;
+  /** Marks read together with the session by {@link getWithMark}, each handed out once by {@link getMark}. */
+  private readonly prefetchedMarks = new Map<string, FailureMark | undefined>();
 
   constructor(
     private readonly state: SharedState | undefined,
@@ -70,15 +77,36 @@ export class SharedLayer {
     await this.call(tenantId, 'release', undefined, (state) => state.leases.release(tenantId, holder));
   }
 
+  /**
+   * The session, with the lockout mark read in the same round trip when the layer can: the next {@link getMark}
+   * of this vend answers from it instead of reading again (a miss then costs one DynamoDB round trip less).
+   */
+  async getWithMark(tenantId: string): Promise<Session | undefined> {
+    const state = this.state;
+    if (!state?.readSessionAndMark) return this.get(tenantId);
+    const both = await this.call(tenantId, 'get', undefined, (s) =>
+      (s.readSessionAndMark as NonNullable<SharedState['readSessionAndMark']>)(tenantId),
+    );
+    if (both) this.prefetchedMarks.set(tenantId, both.mark);
+    return both?.session;
+  }
+
   async getMark(tenantId: string): Promise<FailureMark | undefined> {
+    if (this.prefetchedMarks.has(tenantId)) {
+      const mark = this.prefetchedMarks.get(tenantId);
+      this.prefetchedMarks.delete(tenantId);
+      return mark;
+    }
     return this.call(tenantId, 'mark', undefined, (state) => state.failureMarks.get(tenantId));
   }
 
   async putMark(tenantId: string, mark: FailureMark): Promise<void> {
+    this.prefetchedMarks.delete(tenantId);
     await this.call(tenantId, 'mark', undefined, (state) => state.failureMarks.put(tenantId, mark));
   }
 
   async clearMark(tenantId: string): Promise<void> {
+    this.prefetchedMarks.delete(tenantId);
     await this.call(tenantId, 'mark', undefined, (state) => state.failureMarks.clear(tenantId));
   }
 

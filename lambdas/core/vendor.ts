@@ -264,8 +264,8 @@ export class TokenVendor {
     for (;;) {
       if (await shared.tryLease(tenantId, this.holder, this.leaseTtlMs)) {
         try {
-          // The previous holder may have written just before its lease ended.
-          const latest = await shared.get(tenantId);
+          // The previous holder may have written just before its lease ended (the lockout mark comes along).
+          const latest = await shared.getWithMark(tenantId);
           if (latest && demand.accepts(latest)) return this.adoptShared(latest);
           const current = demand.isCurrent(latest) ? latest : ((await this.deps.cache.get(tenantId)) ?? latest);
           const session = await this.renewer.renew(demand, current, latest?.revision, scope);

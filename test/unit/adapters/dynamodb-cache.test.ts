@@ -137,6 +137,32 @@ describe('DynamoDbSessionCache', () => {
   });
 });
 
+describe('DynamoDbSessionCache.getWithMark (one round trip for the renewal after a lease)', () => {
+  it('reads the session and the lockout mark together, each absent when there is none', async () => {
+    const client = dynamo.client();
+    const commands: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    const cache = new DynamoDbSessionCache({ ...options(), client });
+    const marks = new DynamoDbFailureMarks({ ...options(), client });
+    expect(await cache.getWithMark('both')).toEqual({});
+    await cache.putIfUnchanged(session('both', 'rt-1'), undefined);
+    expect(await cache.getWithMark('both')).toEqual({ session: { ...session('both', 'rt-1'), revision: 1 } });
+    const mark = { secretVersion: 'v1', failures: 2, blockedUntil: clock.now() + 60_000, reason: 'not_authorized' };
+    await marks.put('both', mark);
+    commands.length = 0;
+    expect(await cache.getWithMark('both')).toEqual({ session: { ...session('both', 'rt-1'), revision: 1 }, mark });
+    expect(commands).toEqual(['BatchGetItemCommand']);
+    await cache.putIfUnchanged(session('other', 'rt-9'), undefined);
+    expect(await cache.getWithMark('other')).toEqual({ session: { ...session('other', 'rt-9'), revision: 1 } });
+  });
+});
+
 describe('DynamoDbLeases', () => {
   it('gives the lease to one holder at a time until it is released or expires', async () => {
     const leases = new DynamoDbLeases(options());
