@@ -28,8 +28,10 @@ async function main(): Promise<void> {
     shared: client ? sharedStateFor(tableName, { now: () => Date.now() }, client) : null,
   });
   const ids = Object.keys(tenants);
-  // Wait for the go signal so that every worker starts together.
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  // Ready handshake: say so once composed, then wait for the go signal so that every worker starts together.
+  const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
+  process.send?.({ ready: true });
+  await go;
   const results = await Promise.allSettled(
     Array.from({ length: requests }, (_, i) => runtime.vendor.vend(ids[i % ids.length] as string, 300)),
   );

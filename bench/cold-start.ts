@@ -1,0 +1,169 @@
+// Cold start of the deployed bundles (built with lib/bundle-settings.ts, exactly as deployed): module init, and
+// init plus the first event, each in a fresh Node.js process run in alternation with `node -e 0`; the figures are
+// medians of the wall times minus the median bare Node start. Peak RSS from the process's own resourceUsage().
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { build } from 'esbuild';
+
+import { ENV } from '../contract/names';
+import { esbuildOptions } from '../lib/bundle-settings';
+import { apiEvent, lambdaContext, lambdaEnv, median, notes, results, round } from './support';
+
+export const COLD_RUNS = 7;
+
+/** Imports the bundle, runs one event if given, and writes timings and peak RSS to BENCH_OUT. */
+const RUNNER = `
+import { writeFileSync } from 'node:fs';
+const t0 = performance.now();
+const mod = await import(process.env.BENCH_BUNDLE);
+const t1 = performance.now();
+let status = 0;
+if (process.env.BENCH_EVENT) {
+  const answer = await mod.handler(JSON.parse(process.env.BENCH_EVENT), { ...JSON.parse(process.env.BENCH_CONTEXT), getRemainingTimeInMillis: () => 10000 });
+  status = answer?.statusCode ?? 0;
+}
+writeFileSync(process.env.BENCH_OUT, JSON.stringify({ importMs: t1 - t0, eventMs: performance.now() - t1, status, maxRssKb: process.resourceUsage().maxRSS }));
+process.exit(0);
+`;
+
+export interface ColdCase {
+  readonly name: string;
+  readonly fn: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Absent: module init only. Given the run's index. */
+  readonly event?: (run: number) => unknown;
+  /** The answer's statusCode the event must get (API events). */
+  readonly expectStatus?: number;
+}
+
+export async function buildBundles(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const fn of ['vend', 'refresh', 'export']) {
+    const outfile = join(dir, fn, 'index.mjs');
+    await build({ ...esbuildOptions(fn, outfile), logLevel: 'silent' });
+    const code = readFileSync(outfile);
+    results[`coldStart.${fn}.bytes`] = statSync(outfile).size;
+    results[`coldStart.${fn}.gzipBytes`] = gzipSync(code).length;
+    files[fn] = outfile;
+  }
+  return files;
+}
+
+export function exportEnv(): NodeJS.ProcessEnv {
+  return lambdaEnv({
+    AWS_LAMBDA_FUNCTION_NAME: 'tvm-export',
+    [ENV.exportJob]: JSON.stringify({
+      name: 'bench',
+      tenant: 'acme',
+      schedule: 'rate(1 hour)',
+      graphqlUrl: 'https://example.com/graphql',
+      query: '{ x }',
+    }),
+    [ENV.endpoint]: 'https://example.com/',
+    [ENV.exportBucket]: 'bench-exports',
+  });
+}
+
+/** Median wall time over bare Node, and the median peak RSS, of each case; the cases and `node -e 0` alternate. */
+export async function runColdCases(bundles: Record<string, string>, cases: ColdCase[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tvm-cold-'));
+  const runner = join(dir, 'runner.mjs');
+  writeFileSync(runner, RUNNER);
+  const out = join(dir, 'out.json');
+  // Asynchronous: the emulators the first events call run in this process.
+  const wall = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('close', (code) => {
+        const ms = performance.now() - t0;
+        if (code === 0) resolve(ms);
+        else reject(new Error(`${args.join(' ')} failed: ${stderr.slice(0, 2000)}`));
+      });
+    });
+  const bare: number[] = [];
+  const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const rss = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const inside = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const statuses = new Map<string, Set<number>>(cases.map((c) => [c.name, new Set()]));
+  for (let run = 0; run < COLD_RUNS; run++) {
+    for (const c of cases) {
+      bare.push(await wall(['-e', '0'], c.env));
+      const env: NodeJS.ProcessEnv = {
+        ...c.env,
+        BENCH_BUNDLE: bundles[c.fn],
+        BENCH_OUT: out,
+        BENCH_CONTEXT: JSON.stringify(lambdaContext),
+        ...(c.event ? { BENCH_EVENT: JSON.stringify(c.event(run)) } : {}),
+      };
+      times.get(c.name)?.push(await wall([runner], env));
+      const measured = JSON.parse(readFileSync(out, 'utf8')) as {
+        maxRssKb: number;
+        status: number;
+        importMs: number;
+        eventMs: number;
+      };
+      rss.get(c.name)?.push(measured.maxRssKb / 1024);
+      inside.get(c.name)?.push(measured.importMs + (c.event ? measured.eventMs : 0));
+      if (c.expectStatus !== undefined) statuses.get(c.name)?.add(measured.status);
+    }
+  }
+  const bareMs = median(bare);
+  results['coldStart.bareNodeMs'] = round(bareMs);
+  for (const c of cases) {
+    results[`coldStart.${c.name}Ms`] = round(median(times.get(c.name) ?? []) - bareMs);
+    results[`coldStart.${c.name}.peakRssMb`] = round(median(rss.get(c.name) ?? []));
+    // The same, timed inside the process (import, then the event): no process start or exit in it.
+    results[`coldStart.${c.name}.insideMs`] = round(median(inside.get(c.name) ?? []));
+    const seen = [...(statuses.get(c.name) ?? [])];
+    if (c.expectStatus !== undefined && seen.some((s) => s !== c.expectStatus))
+      notes.push(`coldStart ${c.name}: answered ${seen.join(', ')}`);
+  }
+}
+
+/** The emulators and tenants the first events need: a warm tenant (Secrets Manager + L2 read) and misses. */
+export async function benchColdStart(
+  seed: (shared: { tableEndpoint: string; tableName: string; kmsEndpoint: string }) => Promise<void>,
+  emulators: { tableEndpoint: string; tableName: string; kmsEndpoint: string; secretsEndpoint: string },
+  keyId: string,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tvm-bundles-'));
+  const bundles = await buildBundles(dir);
+  await seed(emulators);
+  const deployed = lambdaEnv({
+    [ENV.cacheTable]: emulators.tableName,
+    [ENV.cacheKeyId]: keyId,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.tableEndpoint,
+    AWS_ENDPOINT_URL_KMS: emulators.kmsEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulators.secretsEndpoint,
+  });
+  await runColdCases(bundles, [
+    { name: 'vend.init', fn: 'vend', env: deployed },
+    { name: 'vend.firstWarmEvent', fn: 'vend', env: deployed, event: () => apiEvent('warm'), expectStatus: 200 },
+    {
+      name: 'vend.firstMissEvent',
+      fn: 'vend',
+      env: deployed,
+      event: (run) => apiEvent(`miss-${run}`),
+      expectStatus: 200,
+    },
+    {
+      name: 'refresh.init',
+      fn: 'refresh',
+      env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
+    },
+    {
+      name: 'refresh.firstEvent',
+      fn: 'refresh',
+      env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
+      event: () => ({}),
+    },
+    { name: 'export.init', fn: 'export', env: exportEnv() },
+  ]);
+}

@@ -1,0 +1,94 @@
+// Miss path with the shared table, as deployed: tenant lookup, L2 read, lease, lockout mark, InitiateAuth,
+// verification of both JWTs (keys cached, as in a warm container), session item sealed under a KMS data key
+// (the loopback KMS of bench/emulators.ts) and written with compare-and-swap, lease released. DynamoDB is
+// dynalite; every DynamoDB call of a vend is counted (the vendor awaits each, so they are sequential).
+import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+
+import { ENV } from '../contract/names';
+import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
+import { AwsJwtVerifier } from '../lambdas/adapters/jwt-verifier';
+import { kmsEnvelope } from '../lambdas/adapters/kms-envelope';
+import { systemClock } from '../lambdas/adapters/system-clock';
+import type { CognitoEmulator } from '../lambdas/local/cognito-emulator';
+import { startLocalDynamo } from '../lambdas/local/dynalite';
+import { CognitoProvider } from '../lambdas/providers/cognito';
+import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
+import { loadRuntimeConfig } from '../lambdas/runtime/config';
+import { startKms } from './emulators';
+import { median, results, round } from './support';
+
+const local = {
+  region: 'ap-southeast-2',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  maxAttempts: 1,
+};
+
+export async function benchMiss(
+  cognito: CognitoEmulator,
+  tenants: Record<string, Record<string, unknown>>,
+): Promise<void> {
+  const secret = tenants.t0 as Record<string, string>;
+  const dynamo = await startLocalDynamo('tvm-bench-miss');
+  const kms = await startKms();
+  const table = new DynamoDBClient({ ...local, endpoint: dynamo.endpoint });
+  let calls: string[] = [];
+  table.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  const kmsClient = new KMSClient({ ...local, endpoint: kms.endpoint });
+  const envelope = kmsEnvelope({ keyId: 'alias/tvm-cache', client: kmsClient });
+  const shared = sharedStateFor(dynamo.tableName, systemClock, table, envelope);
+  const cognitoClient = new CognitoIdentityProviderClient({ ...local, endpoint: cognito.endpoint });
+  const verifier = new AwsJwtVerifier(); // keys cached after the first vend, as in a warm container
+  const vendTimes: number[] = [];
+  const bareTimes: number[] = [];
+  const roundTrips: number[] = [];
+  let sequence = '';
+  try {
+    for (let i = 0; i < 45; i++) {
+      const runtime = composeRuntime(loadRuntimeConfig({ [ENV.consumers]: '[]' }), {
+        tenants: new StaticTenantStore({ t0: secret }),
+        shared,
+        providers: { cognito: new CognitoProvider(verifier, () => cognitoClient) },
+      });
+      await table.send(new DeleteItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: 't0#session' } } }));
+      calls = [];
+      let t0 = performance.now();
+      await runtime.vendor.vend('t0', 300);
+      const vendMs = performance.now() - t0;
+      t0 = performance.now();
+      await cognitoClient.send(
+        new InitiateAuthCommand({
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          ClientId: secret.clientId,
+          AuthParameters: { USERNAME: secret.username ?? '', PASSWORD: secret.password ?? '' },
+        }),
+      );
+      const bareMs = performance.now() - t0;
+      if (i >= 5) {
+        vendTimes.push(vendMs);
+        bareTimes.push(bareMs);
+        roundTrips.push(calls.length);
+        sequence = calls.join(' ');
+      }
+    }
+  } finally {
+    table.destroy();
+    kmsClient.destroy();
+    cognitoClient.destroy();
+    await kms.close();
+    await dynamo.close();
+  }
+  results['miss.vendMs'] = round(median(vendTimes), 2);
+  results['miss.bareInitiateAuthMs'] = round(median(bareTimes), 2);
+  results['miss.ratio'] = round(median(vendTimes) / median(bareTimes), 2);
+  results['miss.dynamoRoundTrips'] = median(roundTrips);
+  results['miss.kmsCallsPerMiss'] = round((kms.calls.get('GenerateDataKey') ?? 0) / 45, 2);
+  process.stderr.write(`  miss: DynamoDB calls of one miss: ${sequence}\n`);
+}

@@ -1,0 +1,87 @@
+// Shared helpers of the benchmarks: results, statistics, Lambda-like environment and events.
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+
+import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+
+export type Results = Record<string, number>;
+export const results: Results = {};
+export const notes: string[] = [];
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+export const percentile = (sorted: Float64Array, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export const BENCH_PRINCIPAL = 'arn:aws:iam::123456789012:role/bench';
+
+/** The environment Lambda gives the vend function (names and values as the stack sets them; metrics on). */
+export function lambdaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'ap-southeast-2',
+    AWS_DEFAULT_REGION: 'ap-southeast-2',
+    AWS_LAMBDA_FUNCTION_NAME: 'tvm-vend',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_ACCESS_KEY_ID: 'ASIABENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SESSION_TOKEN: 'bench',
+    _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    NODE_OPTIONS: '--enable-source-maps',
+    [ENV.powertoolsServiceName]: SERVICE_NAME,
+    [ENV.powertoolsMetricsNamespace]: METRICS_NAMESPACE,
+    [ENV.consumers]: JSON.stringify([{ principal: BENCH_PRINCIPAL, tenants: ['*'] }]),
+    ...extra,
+  };
+  return env;
+}
+
+export function apiEvent(tenantId: string, requestId = 'bench'): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'GET',
+    path: `/v1/tenants/${tenantId}/token`,
+    resource: '/v1/tenants/{tenantId}/token',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: { minTtl: '300' },
+    multiValueQueryStringParameters: { minTtl: ['300'] },
+    pathParameters: { tenantId },
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId,
+      identity: { userArn: BENCH_PRINCIPAL },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+export const lambdaContext = {
+  awsRequestId: 'bench',
+  functionName: 'tvm-vend',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:ap-southeast-2:123456789012:function:tvm-vend',
+  memoryLimitInMB: '512',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+
+/** An unsigned JWT-shaped token with `exp` one hour away (the hit path never verifies what L1 holds). */
+export function fakeSession(tenantId: string) {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const jwt = `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ exp, sub: 'bench' })).toString('base64url')}.sig`;
+  return {
+    tenantId,
+    provider: 'cognito' as const,
+    tokens: { idToken: jwt, accessToken: jwt },
+    refreshToken: 'refresh',
+    claims: { 'custom:companyId': 'c' },
+    expiresAt: exp,
+    issuedAt: exp - 3600,
+  };
+}
