@@ -76,9 +76,17 @@ export interface LocalService {
 }
 
 export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60): Promise<DemoUpstreams> {
-  const cognito = await startCognitoEmulator({ clock });
+  // The OAuth2 server starts alongside the others (key generation takes a moment); stopped if anything else fails.
+  const oauth2Started = seedOAuth2Tenant(tokenValidityMinutes * 60);
+  oauth2Started.catch(() => undefined); // handled where awaited below; never an unhandled rejection meanwhile
+  const stopOAuth2 = async () => (await oauth2Started.catch(() => undefined))?.emulator.close();
+  const cognito = await startCognitoEmulator({ clock }).catch(async (error: unknown) => {
+    await stopOAuth2();
+    throw error;
+  });
   const stopCognito = async (error: unknown): Promise<never> => {
     await cognito.close();
+    await stopOAuth2();
     throw error;
   };
   const seeded = await seedCognitoTenant(cognito.endpoint, {
@@ -99,7 +107,7 @@ export async function startDemoUpstreams(clock: Clock, tokenValidityMinutes = 60
     clock,
     tokenTtlSeconds: tokenValidityMinutes * 60,
   }).catch(stopCognito);
-  const oauth2 = await seedOAuth2Tenant(tokenValidityMinutes * 60).catch(async (error: unknown) => {
+  const oauth2 = await oauth2Started.catch(async (error: unknown) => {
     await loginEndpoint.close();
     return stopCognito(error);
   });
