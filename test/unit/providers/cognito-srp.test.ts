@@ -22,6 +22,7 @@ import type { AuthProvider } from '../../../lambdas/core/ports';
 import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
 import { TokenVendor } from '../../../lambdas/core/vendor';
 import { CognitoProvider, secretHash } from '../../../lambdas/providers/cognito';
+import { challengeRequired } from '../../../lambdas/providers/cognito-srp';
 import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
 import { cognitoSecret, FakeClock } from '../../support/fakes';
 import { registerUser, SrpServerSession, type SrpUser } from '../../support/srp-server';
@@ -167,18 +168,26 @@ describe('USER_SRP_AUTH against an independent SRP verifier', () => {
 });
 
 describe('USER_SRP_AUTH challenges and hostile answers', () => {
-  it.each([
-    ['SOFTWARE_TOKEN_MFA', /without MFA/],
-    ['SMS_MFA', /without MFA/],
-    ['DEVICE_SRP_AUTH', /device tracking off/],
-    ['NEW_PASSWORD_REQUIRED', /permanent password/],
-  ])('refuses %s after PASSWORD_VERIFIER with an operator message', async (challenge, hint) => {
-    serveSrp(registerUser(POOL, USER_ID, cognitoSecret.password), { challenge });
+  it('refuses a challenge after PASSWORD_VERIFIER (here MFA) with an operator message', async () => {
+    serveSrp(registerUser(POOL, USER_ID, cognitoSecret.password), { challenge: 'SOFTWARE_TOKEN_MFA' });
     const error = await provider.signIn('acme', config()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamChallengeRequiredError);
     expect(toErrorResponse(error)).toMatchObject({ status: 502, code: 'upstream_challenge_required' });
-    expect((error as Error).message).toMatch(hint);
-    expect((error as Error).message).toContain(challenge);
+    expect((error as Error).message).toMatch(/SOFTWARE_TOKEN_MFA.*without MFA/);
+  });
+
+  it.each([
+    ['SMS_MFA', /without MFA/],
+    ['EMAIL_OTP', /without MFA/],
+    ['DEVICE_SRP_AUTH', /device tracking off/],
+    ['NEW_PASSWORD_REQUIRED', /permanent password/],
+    ['CUSTOM_CHALLENGE', /custom auth/],
+    ['SOMETHING_NEW', /an operator must complete it/],
+  ])('names what to do about %s', (challenge, hint) => {
+    const error = challengeRequired('acme', challenge);
+    expect(error.code).toBe('upstream_challenge_required');
+    expect(error.message).toContain(challenge);
+    expect(error.message).toMatch(hint);
   });
 
   it('refuses a challenge other than PASSWORD_VERIFIER on InitiateAuth', async () => {
