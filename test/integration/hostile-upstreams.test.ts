@@ -57,7 +57,8 @@ async function sink(): Promise<LoopbackServer> {
 
 /** The real verifier with fast JWKS retries and short fetch timeouts, so failing cases stay quick. */
 function verifier(fetcher: ConstructorParameters<typeof AwsJwtVerifier>[0] = {}): AwsJwtVerifier {
-  return new AwsJwtVerifier({ ...fetcher, fetcher: { retryDelayMs: 1, timeoutMs: 300, ...fetcher.fetcher } });
+  // A generous timeout so a loaded machine never turns a good fetch into a retry; the hanging case sets a short one.
+  return new AwsJwtVerifier({ ...fetcher, fetcher: { retryDelayMs: 1, timeoutMs: 5000, ...fetcher.fetcher } });
 }
 
 async function service(options: ServiceOptions): Promise<ServiceUnderTest> {
@@ -303,7 +304,10 @@ describe('7. key fetches are retried on their own, never by signing in again', (
   it.each(['fail', 'hang'] as const)('Cognito JWKS that %s: 503, three fetches, no sign-in', async (kind) => {
     const upstream = await cognitoUpstream();
     upstream.jwks.mode = { kind };
-    const svc = await service({ tenants: { acme: upstream.secret() } });
+    const svc = await service({
+      tenants: { acme: upstream.secret() },
+      verifier: verifier({ fetcher: { timeoutMs: 300 } }),
+    });
     const reply = await svc.get(tokenPath('acme'));
     expect({ status: reply.status, code: reply.body.error.code }).toEqual({
       status: 503,

@@ -138,8 +138,8 @@ describe('AwsJwtVerifier key fetching', () => {
   });
   const expected = () => ({ issuer: 'https://idp.example.com', jwksUri: `${server.url}/jwks.json` });
   const token = () => minter.sign({ iss: 'https://idp.example.com', iat: now(), exp: now() + 600 });
-  const fast = (cooldownSeconds = 10) =>
-    new AwsJwtVerifier({ fetcher: { retryDelayMs: 1, timeoutMs: 200, cooldownSeconds } });
+  // A generous timeout so a loaded machine never turns a good fetch into a retry; the hanging case sets a short one.
+  const fast = (timeoutMs = 5000) => new AwsJwtVerifier({ fetcher: { retryDelayMs: 1, timeoutMs } });
 
   it('fetches the key set once for many tokens (ensureKeys, then verification)', async () => {
     const verifier = fast();
@@ -168,7 +168,7 @@ describe('AwsJwtVerifier key fetching', () => {
     let clock = Date.now();
     const verifier = new AwsJwtVerifier({
       clock: { now: () => clock },
-      fetcher: { retryDelayMs: 1, timeoutMs: 200, cooldownSeconds: 10 },
+      fetcher: { retryDelayMs: 1, timeoutMs: 5000, cooldownSeconds: 10 },
     });
     await expect(verifier.ensureKeys('globex', expected())).rejects.toBeInstanceOf(KeySetUnavailableError);
     await expect(verifier.verifyJwt('globex', token(), expected())).rejects.toBeInstanceOf(KeySetUnavailableError);
@@ -183,7 +183,7 @@ describe('AwsJwtVerifier key fetching', () => {
 
   it('times out a key set that never answers', async () => {
     route.mode = { kind: 'hang' };
-    await expect(fast().ensureKeys('globex', expected())).rejects.toBeInstanceOf(KeySetUnavailableError);
+    await expect(fast(200).ensureKeys('globex', expected())).rejects.toBeInstanceOf(KeySetUnavailableError);
     expect(route.fetches).toBe(3);
   });
 
