@@ -27,6 +27,8 @@ export interface CliDeps {
   tokenClient(options: TokenClientOptions): TokenClient;
   /** The upstream sign-in flow for a provider kind (`tenant test`). */
   provider(kind: ProviderKind): AuthProvider;
+  /** Now, for states derived from times (`tvm tenants`). @default Date */
+  readonly clock: { now(): number };
 }
 
 /** The region the CLI passes to AWS clients: `--region`, else the CLI's environment; undefined lets the SDK read the profile. */
@@ -46,6 +48,7 @@ export function defaultDeps(io: Io): CliDeps {
     dynamodb: (target) => new DynamoDBClient(config(target)),
     s3: (target) => new S3Client({ ...config(target), ...(target.endpoint ? { forcePathStyle: true } : {}) }),
     tokenClient: (options) => new TokenClient(options),
+    clock: Date,
     provider: (kind) => {
       verifier ??= new AwsJwtVerifier();
       switch (kind) {

@@ -58,7 +58,7 @@ export function tenantStatusCommand(ctx: CliContext): Command {
           states?.get(tenantId),
         ]),
       );
-      const row = tenantState(tenantId, secret, table, { nowMs: Date.now() });
+      const row = tenantState(tenantId, secret, table, { nowMs: ctx.deps.clock.now() });
       if (options.json) io.stdout(`${JSON.stringify(row, null, 2)}\n`);
       else io.stdout(`${describe(row).join('\n')}\n`);
       if (!states) io.stderr(c.dim('note: no cache table (--table or TVM_CACHE_TABLE): session state unknown\n'));

@@ -45,7 +45,7 @@ Never prints a token, a refresh token or a secret value: only their presence, ve
       const [{ secrets, ignoredNames }, scan] = await withProgress(io, 'Reading tenants', () =>
         Promise.all([listSecrets(ctx, source), states?.scan()]),
       );
-      const nowMs = Date.now();
+      const nowMs = ctx.deps.clock.now();
       const ids = [...new Set([...secrets.keys(), ...(scan?.tenants.keys() ?? [])])].sort();
       const rows: TenantState[] = ids.map((id) =>
         tenantState(id, secrets.get(id) ?? { secret: 'missing' }, scan?.tenants.get(id) as TableTenantState, {
