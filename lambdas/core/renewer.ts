@@ -7,6 +7,7 @@ import { remainingSeconds } from './cache-policy';
 import type { Deadline } from './deadline';
 import type { Demand } from './demand';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
+import { assertHeaderSafe } from './header-safety';
 import type { LockoutGuard } from './lockout-guard';
 import type {
   AuthProvider,
@@ -120,6 +121,11 @@ export class Renewer {
       identityId: fresh.identityId ?? previous?.identityId,
       issuedAt: Math.floor(this.deps.clock.now() / 1000),
     };
+    // Whatever the provider, nothing that could split a header or smuggle a line is ever cached or vended.
+    for (const [field, value] of Object.entries(session.tokens)) {
+      if (typeof value === 'string') assertHeaderSafe(tenant.tenantId, field, value);
+    }
+    if (session.identityId !== undefined) assertHeaderSafe(tenant.tenantId, 'identity id', session.identityId);
     if (remainingSeconds(session, this.deps.clock.now()) <= 0) {
       throw new UpstreamTokenInvalidError(
         `The upstream of tenant '${tenant.tenantId}' returned tokens that have already expired.`,

@@ -71,6 +71,27 @@ describe('TokenVendor cache', () => {
     await expect(vendor.vend('acme', 3600)).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
+  it.each([
+    ['a CR LF in a token', { idToken: 'id\r\nX-Injected: 1', accessToken: 'access' }, undefined],
+    ['a NUL in a token', { token: 'tok\u0000en' }, undefined],
+    ['non-ASCII in a token', { accessToken: 'tök' }, undefined],
+    ['a token over 16 KB', { accessToken: 'a'.repeat(16_385) }, undefined],
+    ['a line break in the identity id', { accessToken: 'access' }, 'eu-west-1:abc\nX: 1'],
+  ])('never caches or vends a session from any provider with %s', async (_case, tokens, identityId) => {
+    const { vendor, provider, clock } = setup();
+    provider.signInSteps.push(() => ({
+      tokens,
+      ...(identityId ? { identityId } : {}),
+      claims: {},
+      expiresAt: clock.nowSeconds() + 3600,
+    }));
+    await expect(vendor.vend('acme', 300)).rejects.toMatchObject({ code: 'upstream_token_invalid', status: 502 });
+    const next = await vendor.vend('acme', 300);
+    expect(next.cacheHit).toBe(false);
+    expect(next.session.tokens.idToken).toMatch(/^id-password-/);
+    expect(provider.signIns).toBe(2);
+  });
+
   it('propagates an unknown tenant without calling the upstream', async () => {
     const { vendor, provider } = setup();
     await expect(vendor.vend('nobody', 300)).rejects.toBeInstanceOf(TenantNotFoundError);
