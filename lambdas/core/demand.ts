@@ -45,11 +45,14 @@ export class Demand {
    * `minTtl` + skew: no renewal can meet it, so none is attempted.
    */
   assertSatisfiable(session: Session | undefined): void {
-    if (!this.isCurrent(session)) return;
-    const lifetime = session.expiresAt - session.issuedAt;
+    if (session && !this.satisfiableBy(session)) throw this.unmet(session.expiresAt - session.issuedAt);
+  }
+
+  /** False when `session` (current secret version) shows the tenant's tokens live shorter than `minTtl` + skew. */
+  satisfiableBy(session: Session | undefined): boolean {
+    if (!this.isCurrent(session)) return true;
     const { minTtlSeconds, skewSeconds } = this.options;
-    if (lifetime >= minTtlSeconds + skewSeconds) return;
-    throw this.unmet(lifetime);
+    return session.expiresAt - session.issuedAt >= minTtlSeconds + skewSeconds;
   }
 
   /** The 400 for a minTtl that tokens living `lifetimeSeconds` cannot meet. */

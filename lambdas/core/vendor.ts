@@ -158,6 +158,8 @@ export class TokenVendor {
       this.emit({ type: 'cache_miss', tenantId, reason });
 
       let obtained = await this.joinFlight(demand, scope);
+      // The flight (this caller's, another container's, or one this caller joined) showed the tokens too short.
+      demand.assertSatisfiable(obtained.session);
       // A flight started by a caller with a smaller minTtl may end with a session too short for this one.
       if (!demand.accepts(obtained.session) && obtained.source !== 'upstream') {
         obtained = await this.joinFlight(demand, scope);
@@ -256,7 +258,9 @@ export class TokenVendor {
     const local = await this.deps.cache.get(tenantId);
     if (local && demand.accepts(local)) return { session: local, source: 'memory' };
     const known = demand.isCurrent(fromShared) ? fromShared : local;
-    demand.assertSatisfiable(known);
+    // The tokens cannot live long enough for this demand: no renewal can help. Hand back what is known, so the
+    // caller answers 400 for its own minTtl and callers who joined this flight judge the session by theirs.
+    if (known && !demand.satisfiableBy(known)) return { session: known, source: known === local ? 'memory' : 'shared' };
     if (known && demand.onlyRejected(known)) await this.limiter.claim(tenantId, shared);
 
     const started = this.deps.clock.now();
@@ -266,7 +270,7 @@ export class TokenVendor {
         try {
           // The previous holder may have written just before its lease ended (the lockout mark comes along).
           const latest = await shared.getWithMark(tenantId);
-          if (latest && demand.accepts(latest)) return this.adoptShared(latest);
+          if (latest && (demand.accepts(latest) || !demand.satisfiableBy(latest))) return this.adoptShared(latest);
           const current = demand.isCurrent(latest) ? latest : ((await this.deps.cache.get(tenantId)) ?? latest);
           const session = await this.renewer.renew(demand, current, latest?.revision, scope);
           this.leaseWaited(tenantId, started, delayMs, 'acquired');
@@ -282,7 +286,8 @@ export class TokenVendor {
       await this.sleep(delayMs);
       delayMs = Math.min(Math.round(delayMs * 1.5), 500);
       const polled = await shared.get(tenantId);
-      if (polled && demand.accepts(polled)) {
+      // Filled by the holder, or shows (with the first known lifetime) that no renewal can meet this demand.
+      if (polled && (demand.accepts(polled) || !demand.satisfiableBy(polled))) {
         this.leaseWaited(tenantId, started, 0, 'filled');
         return this.adoptShared(polled);
       }

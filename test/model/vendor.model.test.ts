@@ -1,0 +1,527 @@
+// Property-based model test of the vendor (issue 15 item 1). fast-check draws random step sequences: vends
+// (tenant, container, minTtl, rejected=), concurrent bursts across containers, clock advances, upstream
+// behaviour per tenant (success, throttling, outage, rejected password, rejected refresh token, slow answers),
+// secret rotations and deletions, and shared-layer outages, run against several TokenVendor instances that share
+// one in-memory fleet layer. A fake clock and a fake sleep (which moves the clock) keep every run deterministic.
+// After every step the invariants hold:
+//   1. a vended token satisfies minTtl (and belongs to the tenant's current secret);
+//   2. one upstream renewal per tenant at a time, fleet-wide (while the shared layer answers);
+//   3. a rejected password is never tried again inside its backoff (per container; fleet-wide while the shared
+//      layer answers);
+//   4. no tenant ever sees another tenant's token, and no refresh token is used for another tenant;
+//   5. shared-layer failures degrade, never fail: no 500, and a vend the upstream can serve succeeds whatever the
+//      shared layer does;
+//   6. upstream calls stay within what the model allows (0 for a session held in memory, bounded retries, one
+//      renewal per tenant for a burst while the layer answers, one forced renewal per interval);
+//   7. a lockout mark from an old secret version never blocks the new one.
+// Failing runs are shrunk by fast-check and printed with their seed and path; re-run one with FC_SEED and
+// FC_PATH. FC_NUM_RUNS sets the number of runs (`npm run test:model:long` runs many more).
+import fc from 'fast-check';
+
+import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
+import { MemoryFailureMarks, MemorySessionCache } from '../../lambdas/adapters/memory-cache';
+import { satisfies } from '../../lambdas/core/cache-policy';
+import { toErrorResponse, UpstreamAuthFailedError, UpstreamUnavailableError } from '../../lambdas/core/errors';
+import { fingerprint, primaryToken } from '../../lambdas/core/fingerprint';
+import type {
+  AuthProvider,
+  FailureMark,
+  LeaseStore,
+  ProviderSession,
+  Session,
+  SharedSessionCache,
+  VendorEvent,
+} from '../../lambdas/core/ports';
+import { MemoryRenewalMarks } from '../../lambdas/core/renewal-limit';
+import type { TenantConfig } from '../../lambdas/core/tenant-config';
+import { TokenVendor, type SharedState } from '../../lambdas/core/vendor';
+import { cognitoSecret, FakeClock } from '../support/fakes';
+
+const TENANTS = ['alpha', 'beta', 'gamma'] as const;
+type TenantId = (typeof TENANTS)[number];
+const CONTAINERS = 3;
+const LIFETIME_SECONDS = 600;
+const SKEW_SECONDS = 30;
+const MAX_ATTEMPTS = 3;
+const LOCKOUT_BASE_MS = 60_000;
+const FORCED_INTERVAL_MS = 30_000;
+const SLOW_MS = 1500;
+const MIN_TTLS = [0, 60, 300, 560, 600] as const;
+
+type Mode = 'ok' | 'slow' | 'throttle' | 'outage' | 'rejectPassword' | 'rejectRefresh';
+const MODES: readonly Mode[] = ['ok', 'slow', 'throttle', 'outage', 'rejectPassword', 'rejectRefresh'];
+
+type Step =
+  | { kind: 'vend'; container: number; tenant: TenantId; minTtl: number; reject: boolean }
+  | { kind: 'burst'; tenant: TenantId; minTtls: number[] }
+  | { kind: 'advance'; seconds: number }
+  | { kind: 'upstream'; tenant: TenantId; mode: Mode }
+  | { kind: 'rotate'; tenant: TenantId }
+  | { kind: 'delete'; tenant: TenantId }
+  | { kind: 'shared'; down: boolean };
+
+const tenantArb = fc.constantFrom(...TENANTS);
+const minTtlArb = fc.constantFrom(...MIN_TTLS);
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('vend' as const),
+      container: fc.integer({ min: 0, max: CONTAINERS - 1 }),
+      tenant: tenantArb,
+      minTtl: minTtlArb,
+      reject: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      tenant: tenantArb,
+      minTtls: fc.array(minTtlArb, { minLength: CONTAINERS, maxLength: CONTAINERS }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), seconds: fc.constantFrom(1, 20, 45, 200, 400, 700) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('upstream' as const),
+      tenant: tenantArb,
+      mode: fc.constantFrom(...MODES),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rotate' as const), tenant: tenantArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), tenant: tenantArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shared' as const), down: fc.boolean() }) },
+);
+
+class SharedDown extends Error {
+  override readonly name = 'ProvisionedThroughputExceededException';
+}
+
+/** The fleet-wide layer in memory, with the DynamoDB adapter's contract; every call fails while `down`. */
+class FleetLayer implements SharedState {
+  down = false;
+  readonly sessions = new Map<string, Session>();
+  readonly leaseHolders = new Map<string, { holder: string; until: number }>();
+  readonly marks = new Map<string, FailureMark>();
+  private readonly renewalMarks = new MemoryRenewalMarks();
+
+  constructor(private readonly clock: FakeClock) {}
+
+  private check(): void {
+    if (this.down) throw new SharedDown('The shared layer is down (model).');
+  }
+
+  readonly cache: SharedSessionCache = {
+    get: async (tenantId) => {
+      this.check();
+      return this.sessions.get(tenantId);
+    },
+    putIfUnchanged: async (session, expected) => {
+      this.check();
+      const held = this.sessions.get(session.tenantId);
+      if (held && held.revision !== expected) return { stored: held, conflict: true };
+      const stored = { ...session, revision: (expected ?? 0) + 1 };
+      this.sessions.set(session.tenantId, stored);
+      return { stored, conflict: false };
+    },
+  };
+
+  readonly leases: LeaseStore = {
+    tryAcquire: async (tenantId, holder, ttlMs) => {
+      this.check();
+      const held = this.leaseHolders.get(tenantId);
+      if (held && held.holder !== holder && held.until > this.clock.now()) return false;
+      this.leaseHolders.set(tenantId, { holder, until: this.clock.now() + ttlMs });
+      return true;
+    },
+    release: async (tenantId, holder) => {
+      this.check();
+      if (this.leaseHolders.get(tenantId)?.holder === holder) this.leaseHolders.delete(tenantId);
+    },
+  };
+
+  readonly failureMarks = {
+    get: async (tenantId: string) => {
+      this.check();
+      return this.marks.get(tenantId);
+    },
+    put: async (tenantId: string, mark: FailureMark) => {
+      this.check();
+      this.marks.set(tenantId, mark);
+    },
+    clear: async (tenantId: string) => {
+      this.check();
+      this.marks.delete(tenantId);
+    },
+  };
+
+  readonly renewals = {
+    tryClaim: async (tenantId: string, nowMs: number, intervalMs: number) => {
+      this.check();
+      return this.renewalMarks.tryClaim(tenantId, nowMs, intervalMs);
+    },
+  };
+
+  /** A lease someone holds that has not expired (a release that failed while the layer was down). */
+  leaseHeld(tenantId: string): boolean {
+    const held = this.leaseHolders.get(tenantId);
+    return held !== undefined && held.until > this.clock.now();
+  }
+}
+
+interface Rejection {
+  readonly container: number;
+  readonly password: string;
+  readonly at: number;
+  /** The mark reached the shared layer. */
+  readonly shared: boolean;
+}
+
+/** The model of the upstream and the bookkeeping of every call it receives. */
+class World {
+  readonly clock = new FakeClock();
+  readonly fleet = new FleetLayer(this.clock);
+  readonly modes = new Map<TenantId, Mode>(TENANTS.map((t) => [t, 'ok']));
+  readonly passwords = new Map<TenantId, string>(TENANTS.map((t) => [t, `${t}-pw0`]));
+  readonly deleted = new Set<TenantId>();
+  readonly inFlight = new Map<string, number>();
+  readonly rejections: Rejection[] = [];
+  readonly forcedRenewals: { tenant: string; container: number; at: number; shared: boolean }[] = [];
+  readonly violations: string[] = [];
+  readonly store = new StaticTenantStore(this.secrets());
+  calls = 0;
+  private serial = 0;
+  private rotations = 0;
+
+  secrets(): Record<string, unknown> {
+    const secrets: Record<string, unknown> = {};
+    for (const tenant of TENANTS) {
+      if (!this.deleted.has(tenant)) secrets[tenant] = { ...cognitoSecret, password: this.passwords.get(tenant) };
+    }
+    return secrets;
+  }
+
+  rotate(tenant: TenantId): void {
+    this.passwords.set(tenant, `${tenant}-pw${++this.rotations}`);
+    this.deleted.delete(tenant);
+    this.store.replace(this.secrets());
+  }
+
+  remove(tenant: TenantId): void {
+    this.deleted.add(tenant);
+    this.store.replace(this.secrets());
+  }
+
+  sleep = async (ms: number): Promise<void> => {
+    this.clock.advance(ms / 1000);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  provider(container: number): AuthProvider {
+    return {
+      signIn: (tenantId, config) => this.call(container, tenantId, config, 'signIn'),
+      refresh: (tenantId, config, session) => this.call(container, tenantId, config, 'refresh', session),
+    };
+  }
+
+  private async call(
+    container: number,
+    tenantId: string,
+    config: TenantConfig,
+    kind: 'signIn' | 'refresh',
+    session?: Session,
+  ): Promise<ProviderSession> {
+    this.calls++;
+    const tenant = tenantId as TenantId;
+    const password = config.provider === 'cognito' ? config.password : '';
+    const now = this.clock.now();
+    if (kind === 'refresh' && !session?.refreshToken?.startsWith(`${tenantId}|`)) {
+      this.violations.push(`refresh for ${tenantId} with another tenant's refresh token ${session?.refreshToken}`);
+    }
+    if (kind === 'signIn') {
+      for (const r of this.rejections) {
+        if (r.password !== password || now >= r.at + LOCKOUT_BASE_MS) continue;
+        if (r.container === container || (r.shared && !this.fleet.down)) {
+          this.violations.push(
+            `container ${container} signed in to ${tenantId} ${(now - r.at) / 1000} s after container ${r.container}'s rejected password`,
+          );
+        }
+      }
+    }
+    const running = (this.inFlight.get(tenantId) ?? 0) + 1;
+    this.inFlight.set(tenantId, running);
+    if (running > 1 && !this.fleet.down) {
+      this.violations.push(`${running} concurrent upstream renewals of ${tenantId} while the shared layer answers`);
+    }
+    try {
+      const mode = this.modes.get(tenant) ?? 'ok';
+      if (mode === 'slow') await this.sleep(SLOW_MS);
+      else await new Promise((resolve) => setImmediate(resolve));
+      if (mode === 'throttle') throw new UpstreamUnavailableError('Rate exceeded (model)', 1);
+      if (mode === 'outage') throw new UpstreamUnavailableError('Upstream down (model)', 5);
+      if (kind === 'signIn' && mode === 'rejectPassword') {
+        this.rejections.push({ container, password, at: this.clock.now(), shared: !this.fleet.down });
+        throw new UpstreamAuthFailedError('Incorrect username or password.', 'not_authorized');
+      }
+      if (kind === 'refresh' && mode === 'rejectRefresh') {
+        throw new UpstreamAuthFailedError('Refresh Token has expired', 'not_authorized');
+      }
+      const n = ++this.serial;
+      return {
+        tokens: { idToken: `${tenantId}|${password}|${n}`, accessToken: `access|${tenantId}|${n}` },
+        refreshToken: kind === 'refresh' ? session?.refreshToken : `${tenantId}|refresh|${n}`,
+        claims: { sub: `${tenantId}-user` },
+        expiresAt: Math.floor(this.clock.now() / 1000) + LIFETIME_SECONDS,
+      };
+    } finally {
+      this.inFlight.set(tenantId, (this.inFlight.get(tenantId) ?? 1) - 1);
+    }
+  }
+}
+
+interface Container {
+  readonly vendor: TokenVendor;
+  readonly cache: MemorySessionCache;
+}
+
+function fleetOf(world: World): Container[] {
+  return Array.from({ length: CONTAINERS }, (_, index) => {
+    const cache = new MemorySessionCache();
+    const provider = world.provider(index);
+    const onEvent = (event: VendorEvent) => {
+      if (event.type === 'forced_renewal') {
+        world.forcedRenewals.push({
+          tenant: event.tenantId,
+          container: index,
+          at: world.clock.now(),
+          shared: !world.fleet.down,
+        });
+      }
+    };
+    const vendor = new TokenVendor({
+      tenants: world.store,
+      providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
+      cache,
+      failureMarks: new MemoryFailureMarks(),
+      shared: world.fleet,
+      clock: world.clock,
+      sleep: world.sleep,
+      random: () => 0.5,
+      onEvent,
+      options: {
+        clockSkewSeconds: SKEW_SECONDS,
+        maxUpstreamAttempts: MAX_ATTEMPTS,
+        lockoutBackoff: { baseMs: LOCKOUT_BASE_MS, maxMs: 4 * LOCKOUT_BASE_MS },
+        forcedRenewalIntervalMs: FORCED_INTERVAL_MS,
+      },
+    });
+    return { vendor, cache };
+  });
+}
+
+/** Run one vend and check what it returned; returns whether it succeeded. */
+async function checkedVend(
+  world: World,
+  containers: Container[],
+  lastVended: Map<string, Session>,
+  container: number,
+  tenant: TenantId,
+  minTtl: number,
+  rejected: string | undefined,
+): Promise<{ ok: boolean; status: number; code?: string }> {
+  const vendor = (containers[container] as Container).vendor;
+  try {
+    const result = await vendor.vend(tenant, minTtl, rejected);
+    const { session } = result;
+    const now = world.clock.now();
+    const [owner, password] = String(session.tokens.idToken).split('|');
+    if (owner !== tenant || session.tenantId !== tenant || result.tenant.tenantId !== tenant) {
+      world.violations.push(`tenant ${tenant} was vended ${session.tokens.idToken} of ${session.tenantId}`);
+    }
+    if (!satisfies(session, now, minTtl, 0)) {
+      world.violations.push(
+        `vended ${tenant} a token with ${session.expiresAt - now / 1000} s left for minTtl ${minTtl}`,
+      );
+    }
+    if (password !== world.passwords.get(tenant)) {
+      world.violations.push(`vended ${tenant} a token of an old secret (${password})`);
+    }
+    if (rejected !== undefined && fingerprint(primaryToken(session.tokens)) === rejected) {
+      world.violations.push(`vended ${tenant} the token the caller reported refused`);
+    }
+    lastVended.set(tenant, session);
+    return { ok: true, status: 200 };
+  } catch (error) {
+    const response = toErrorResponse(error);
+    if (response.status === 500) {
+      world.violations.push(
+        `500 for ${tenant}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      );
+    }
+    return { ok: false, status: response.status, code: response.code };
+  }
+}
+
+async function runModel(steps: Step[]): Promise<void> {
+  const world = new World();
+  const containers = fleetOf(world);
+  const lastVended = new Map<string, Session>();
+  const fail = (index: number, step: Step, problem: string) => {
+    throw new Error(`step ${index} ${JSON.stringify(step)}: ${problem}`);
+  };
+
+  for (const [index, step] of steps.entries()) {
+    const callsBefore = world.calls;
+    switch (step.kind) {
+      case 'advance':
+        world.clock.advance(step.seconds);
+        break;
+      case 'upstream':
+        world.modes.set(step.tenant, step.mode);
+        break;
+      case 'rotate':
+        world.rotate(step.tenant);
+        break;
+      case 'delete':
+        world.remove(step.tenant);
+        break;
+      case 'shared':
+        world.fleet.down = step.down;
+        break;
+      case 'vend': {
+        const { container, tenant, minTtl } = step;
+        const held = await (containers[container] as Container).cache.get(tenant);
+        const previous = lastVended.get(tenant);
+        const rejected = step.reject && previous ? fingerprint(primaryToken(previous.tokens)) : undefined;
+        const currentPassword = world.passwords.get(tenant);
+        const servableFromMemory =
+          held !== undefined &&
+          !world.deleted.has(tenant) &&
+          String(held.tokens.idToken).split('|')[1] === currentPassword &&
+          satisfies(held, world.clock.now(), minTtl, SKEW_SECONDS) &&
+          (rejected === undefined || fingerprint(primaryToken(held.tokens)) !== rejected);
+        // What the upstream can serve at once: the vend must succeed whatever the shared layer does.
+        const mode = world.modes.get(tenant);
+        const upstreamServes =
+          (mode === 'ok' || mode === 'slow' || mode === 'rejectRefresh') &&
+          !world.deleted.has(tenant) &&
+          minTtl + SKEW_SECONDS <= LIFETIME_SECONDS &&
+          rejected === undefined &&
+          !world.rejections.some((r) => r.password === currentPassword) &&
+          !world.fleet.leaseHeld(tenant);
+        const outcome = await checkedVend(world, containers, lastVended, container, tenant, minTtl, rejected);
+        const calls = world.calls - callsBefore;
+        if (servableFromMemory && (!outcome.ok || calls > 0)) {
+          fail(
+            index,
+            step,
+            `a session in memory met minTtl, yet the vend answered ${outcome.status} with ${calls} upstream calls`,
+          );
+        }
+        if (upstreamServes && !outcome.ok) {
+          fail(
+            index,
+            step,
+            `the upstream could serve (${mode}, shared layer ${world.fleet.down ? 'down' : 'up'}) but the vend answered ${outcome.status} ${outcome.code}`,
+          );
+        }
+        if (calls > 2 * MAX_ATTEMPTS) fail(index, step, `${calls} upstream calls for one vend`);
+        if (world.deleted.has(tenant) && outcome.status !== 404)
+          fail(index, step, `deleted tenant answered ${outcome.status}`);
+        break;
+      }
+      case 'burst': {
+        const { tenant, minTtls } = step;
+        const sharedUp = !world.fleet.down;
+        const mode = world.modes.get(tenant);
+        await Promise.all(
+          minTtls.map((minTtl, container) =>
+            checkedVend(world, containers, lastVended, container, tenant, minTtl, undefined),
+          ),
+        );
+        const calls = world.calls - callsBefore;
+        if (calls > CONTAINERS * 2 * MAX_ATTEMPTS) fail(index, step, `${calls} upstream calls for one burst`);
+        if (sharedUp && !world.fleet.down && (mode === 'ok' || mode === 'slow') && calls > 1) {
+          fail(index, step, `${calls} upstream renewals of one tenant for one burst while the shared layer answered`);
+        }
+        break;
+      }
+    }
+    // Forced renewals: at most one per tenant per interval, per container and (layer up) fleet-wide.
+    const forced = world.forcedRenewals;
+    for (let i = 0; i < forced.length; i++) {
+      for (let j = i + 1; j < forced.length; j++) {
+        const a = forced[i] as (typeof forced)[number];
+        const b = forced[j] as (typeof forced)[number];
+        if (a.tenant !== b.tenant || b.at - a.at >= FORCED_INTERVAL_MS) continue;
+        if (a.container === b.container || (a.shared && b.shared)) {
+          fail(index, step, `two forced renewals of ${a.tenant} ${(b.at - a.at) / 1000} s apart`);
+        }
+      }
+    }
+    if (world.violations.length > 0) fail(index, step, world.violations.join('; '));
+  }
+}
+
+const numRuns = Number(process.env.FC_NUM_RUNS ?? 60);
+
+describe('vendor model (random interleavings over a fleet sharing one layer)', () => {
+  it('keeps every invariant after every step', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), (steps) => runModel(steps)),
+      {
+        numRuns,
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+        ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
+      },
+    );
+  });
+
+  // Regressions found by the model: a waiter that learnt the tokens' lifetime from the shared session still renewed,
+  // and a caller whose minTtl the tokens cannot meet failed the callers that had joined its flight.
+  it('an unsatisfiable minTtl in a burst costs no second renewal: the waiter answers 400 from the shared session', async () => {
+    const world = new World();
+    const containers = fleetOf(world);
+    const results = await Promise.allSettled([
+      (containers[0] as Container).vendor.vend('alpha', 0),
+      (containers[1] as Container).vendor.vend('alpha', 600),
+    ]);
+    expect(results[0].status).toBe('fulfilled');
+    expect(results[1].status === 'rejected' && toErrorResponse(results[1].reason).status).toBe(400);
+    expect(world.calls).toBe(1);
+  });
+
+  it("a caller whose minTtl the tokens cannot meet does not fail the callers who joined its container's flight", async () => {
+    const world = new World();
+    const containers = fleetOf(world);
+    await (containers[0] as Container).vendor.vend('alpha', 0);
+    const cold = (containers[1] as Container).vendor;
+    const [tooLong, modest] = await Promise.allSettled([cold.vend('alpha', 600), cold.vend('alpha', 60)]);
+    expect(tooLong.status === 'rejected' && toErrorResponse(tooLong.reason).status).toBe(400);
+    expect(modest).toMatchObject({ status: 'fulfilled', value: { source: 'shared' } });
+    expect(world.calls).toBe(1);
+  });
+
+  it('holds on a hand-written sequence: outage with a cached session, rotation after a rejected password', async () => {
+    await runModel([
+      { kind: 'vend', container: 0, tenant: 'alpha', minTtl: 300, reject: false },
+      { kind: 'upstream', tenant: 'alpha', mode: 'outage' },
+      { kind: 'vend', container: 1, tenant: 'alpha', minTtl: 60, reject: false },
+      { kind: 'advance', seconds: 400 },
+      { kind: 'vend', container: 1, tenant: 'alpha', minTtl: 300, reject: false },
+      { kind: 'upstream', tenant: 'alpha', mode: 'rejectPassword' },
+      { kind: 'advance', seconds: 700 },
+      { kind: 'vend', container: 2, tenant: 'alpha', minTtl: 0, reject: false },
+      { kind: 'vend', container: 0, tenant: 'alpha', minTtl: 0, reject: false },
+      { kind: 'rotate', tenant: 'alpha' },
+      { kind: 'upstream', tenant: 'alpha', mode: 'ok' },
+      { kind: 'vend', container: 0, tenant: 'alpha', minTtl: 0, reject: false },
+      { kind: 'burst', tenant: 'beta', minTtls: [0, 60, 300] },
+    ]);
+  });
+});
