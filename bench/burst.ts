@@ -72,7 +72,10 @@ export async function benchBurst(cognito: CognitoEmulator, tenants: Tenants): Pr
   started = performance.now();
   await Promise.allSettled(
     Array.from({ length: REQUESTS }, (_, i) =>
-      (consumers[i % CONSUMER_PROCESSES] as ReturnType<typeof cachingConsumer>)(ids[i % ids.length] as string),
+      // Consumer process k sends requests k*125 .. k*125+124, over every tenant.
+      (consumers[Math.floor((i * CONSUMER_PROCESSES) / REQUESTS)] as ReturnType<typeof cachingConsumer>)(
+        ids[i % ids.length] as string,
+      ),
     ),
   );
   results['burst.cachingConsumersWallMs'] = Math.round(performance.now() - started);
@@ -106,15 +109,16 @@ async function runFleet(cognito: CognitoEmulator, tenants: Tenants, shared: bool
     await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.once('message', () => resolve()))));
     const done = workers.map(
       (worker) =>
-        new Promise<{ ok: number; failed: number }>((resolve) =>
-          worker.once('message', (m) => resolve(m as { ok: number; failed: number })),
+        new Promise<{ ok: number; failed: number; firstError?: string }>((resolve) =>
+          worker.once('message', (m) => resolve(m as { ok: number; failed: number; firstError?: string })),
         ),
     );
     workers.forEach((worker) => worker.send('go'));
     const outcomes = await Promise.all(done);
     workers.forEach((worker) => worker.kill());
     const failed = outcomes.reduce((sum, o) => sum + o.failed, 0);
-    if (failed) notes.push(`fleet (${shared ? 'shared' : 'per-container'}): ${failed} requests failed`);
+    const firstError = outcomes.find((o) => o.firstError)?.firstError;
+    if (failed) notes.push(`fleet (${shared ? 'shared' : 'per-container'}): ${failed} requests failed (${firstError})`);
     return cognito.authFlows.get('USER_PASSWORD_AUTH') ?? 0;
   } finally {
     await dynamo?.close();

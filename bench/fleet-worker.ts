@@ -38,6 +38,9 @@ async function main(): Promise<void> {
   process.send?.({
     ok: results.filter((r) => r.status === 'fulfilled').length,
     failed: results.filter((r) => r.status === 'rejected').length,
+    firstError: results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => (r.reason instanceof Error ? `${r.reason.name}: ${r.reason.message}` : String(r.reason)))[0],
   });
   client?.destroy();
 }

@@ -9,8 +9,8 @@ export async function benchServer(): Promise<void> {
   const service = await startLocalService({ port: 0 });
   const write = process.stdout.write.bind(process.stdout);
   try {
-    await fetch(`${service.url}/v1/tenants/demo/token`);
     process.stdout.write = (() => true) as typeof process.stdout.write; // the server's own log lines
+    await fetch(`${service.url}/v1/tenants/demo/token`);
     const generator = spawn(
       process.execPath,
       [
