@@ -53,6 +53,8 @@ export function awsClientOptions(service: AwsService, overrides: Partial<AwsClie
       connectionTimeout: timeouts.connectionTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       throwOnRequestTimeout: true,
+      // requestTimeout ends when the response headers arrive; a body that stalls after them is cut by this one.
+      socketTimeout: timeouts.requestTimeoutMs,
     }),
     maxAttempts: timeouts.maxAttempts,
   };

@@ -101,6 +101,7 @@ export class LoginEndpointProvider implements AuthProvider {
     if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
     const url = new URL(path, config.baseUrl).toString();
     let response: Response;
+    const signal = requestSignal(config.timeoutMs, call);
     try {
       response = await this.fetchFn(url, {
         method: 'POST',
@@ -108,7 +109,7 @@ export class LoginEndpointProvider implements AuthProvider {
         body: JSON.stringify(body),
         // Never follow a redirect: the API key, password and refresh token would go to wherever it points.
         redirect: 'manual',
-        signal: requestSignal(config.timeoutMs, call),
+        signal,
       });
     } catch (error) {
       const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
@@ -153,7 +154,15 @@ export class LoginEndpointProvider implements AuthProvider {
       const text = await response.text();
       if (text.length > MAX_ANSWER_LENGTH) throw new Error('answer too long');
       parsed = credentialsResponse.parse(JSON.parse(text));
-    } catch {
+    } catch (error) {
+      // The body stalled until the request's timeout or the vend's budget: an outage, not a bad answer.
+      if (signal.aborted) {
+        throw new UpstreamUnavailableError(
+          `The login endpoint of tenant '${tenantId}' timed out sending its answer to ${operation}.`,
+          undefined,
+          { cause: error },
+        );
+      }
       throw new UpstreamTokenInvalidError(
         `The login endpoint of tenant '${tenantId}' did not answer {credentials: {token, ...}}.`,
       );
