@@ -119,10 +119,12 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     const output = await this.client.send(
       new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
     );
-    const items = new Map((output.Responses?.[this.tableName] ?? []).map((item) => [item.pk?.S, item]));
+    const items = new Map<string, Record<string, AttributeValue>>();
+    for (const item of output.Responses?.[this.tableName] ?? []) items.set(item.pk?.S ?? '', item);
     for (const key of output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
       const kind = parseItemKey(key.pk?.S ?? '')?.kind;
-      if (kind) items.set(key.pk?.S, await this.getItem(tenantId, kind));
+      const item = kind ? await this.getItem(tenantId, kind) : undefined;
+      if (item) items.set(key.pk?.S ?? '', item);
     }
     const sessionItem = items.get(`${tenantId}#session`);
     const markItem = items.get(`${tenantId}#mark`);
