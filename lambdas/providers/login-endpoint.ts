@@ -6,6 +6,7 @@ import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
 import { requestSignal } from './request-signal';
+import { postWithoutRedirect, readBoundedText, retryAfterSeconds, type FetchLike } from './upstream-http';
 
 /**
  * Upstreams with a login endpoint: `POST {baseUrl}{loginPath}` with
@@ -14,7 +15,7 @@ import { requestSignal } from './request-signal';
  * `refreshPath` (`{refreshToken, identityId}`) when the tenant configures one.
  */
 
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+export type { FetchLike } from './upstream-http';
 
 /** Longest login answer read (1 MiB): a token is at most 16 KB. */
 const MAX_ANSWER_LENGTH = 1024 * 1024;
@@ -51,11 +52,6 @@ function loginConfig(config: TenantConfig): LoginEndpointTenantConfig {
   if (config.provider !== 'login-endpoint')
     throw new Error(`login-endpoint provider given a ${config.provider} tenant`);
   return config;
-}
-
-function retryAfterSeconds(response: Response): number {
-  const header = Number(response.headers.get('retry-after'));
-  return Number.isFinite(header) && header > 0 ? Math.min(Math.ceil(header), 300) : 5;
 }
 
 export class LoginEndpointProvider implements AuthProvider {
@@ -100,36 +96,23 @@ export class LoginEndpointProvider implements AuthProvider {
     // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
     if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
     const url = new URL(path, config.baseUrl).toString();
-    let response: Response;
     const signal = requestSignal(config.timeoutMs, call);
-    try {
-      response = await this.fetchFn(url, {
-        method: 'POST',
+    const target = {
+      tenantId,
+      upstream: 'login endpoint',
+      during: ` during ${operation}`,
+      redirectHint: 'set baseUrl and the paths to the final URL',
+    };
+    const response = await postWithoutRedirect(
+      this.fetchFn,
+      url,
+      {
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': config.apiKey },
         body: JSON.stringify(body),
-        // Never follow a redirect: the API key, password and refresh token would go to wherever it points.
-        redirect: 'manual',
         signal,
-      });
-    } catch (error) {
-      const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
-      // A network or timeout error (no request body in it): keep it as the cause. Parse errors below are not
-      // kept, since their messages quote the upstream's answer, which may hold a token.
-      throw new UpstreamUnavailableError(
-        `The login endpoint of tenant '${tenantId}' ${kind} during ${operation}.`,
-        undefined,
-        { cause: error },
-      );
-    }
-
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel();
-      throw new UpstreamAuthFailedError(
-        `The login endpoint of tenant '${tenantId}' answered ${operation} with a redirect (HTTP ${response.status}), ` +
-          'which is never followed: set baseUrl and the paths to the final URL.',
-        'client_rejected',
-      );
-    }
+      },
+      target,
+    );
     if (response.status === 401 || response.status === 403) {
       throw new UpstreamAuthFailedError(
         `The login endpoint rejected ${operation} for tenant '${tenantId}' (HTTP ${response.status}): check the username, password and API key.`,
@@ -151,9 +134,7 @@ export class LoginEndpointProvider implements AuthProvider {
 
     let parsed: z.infer<typeof credentialsResponse>;
     try {
-      const text = await response.text();
-      if (text.length > MAX_ANSWER_LENGTH) throw new Error('answer too long');
-      parsed = credentialsResponse.parse(JSON.parse(text));
+      parsed = credentialsResponse.parse(JSON.parse(await readBoundedText(response, MAX_ANSWER_LENGTH, signal)));
     } catch (error) {
       // The body stalled until the request's timeout or the vend's budget: an outage, not a bad answer.
       if (signal.aborted) {

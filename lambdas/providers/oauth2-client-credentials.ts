@@ -13,8 +13,9 @@ import {
 } from '../core/errors';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { OAuth2ClientCredentialsTenantConfig, TenantConfig } from '../core/tenant-config';
-import { decodeJwtPayload, type FetchLike } from './login-endpoint';
+import { decodeJwtPayload } from './login-endpoint';
 import { requestSignal } from './request-signal';
+import { postWithoutRedirect, readBoundedText, retryAfterSeconds, type FetchLike } from './upstream-http';
 
 /** Longest token answer read; anything bigger is not a token response. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -76,19 +77,20 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
-function retryAfterSeconds(response: Response): number {
-  const header = Number(response.headers.get('retry-after'));
-  return Number.isFinite(header) && header > 0 ? Math.min(Math.ceil(header), 300) : 5;
-}
-
-/** Read at most MAX_RESPONSE_BYTES of JSON, or undefined. */
-async function readJson(response: Response): Promise<unknown> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) return undefined;
+/** JSON of an answer of at most MAX_RESPONSE_BYTES, or undefined; a body that stalls past the signal is an outage. */
+async function readJson(tenantId: string, response: Response, signal: AbortSignal): Promise<unknown> {
   try {
-    const text = await response.text();
-    return text.length > MAX_RESPONSE_BYTES ? undefined : (JSON.parse(text) as unknown);
-  } catch {
+    return JSON.parse(await readBoundedText(response, MAX_RESPONSE_BYTES, signal)) as unknown;
+  } catch (error) {
+    if (signal.aborted) {
+      throw new UpstreamUnavailableError(
+        `The token endpoint of tenant '${tenantId}' timed out sending its answer.`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
+    }
     return undefined;
   }
 }
@@ -104,8 +106,9 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
     const config = oauth2Config(tenantConfig);
     // Without the signing keys the answer could not be verified: do not spend a grant on it.
     if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
-    const response = await this.post(tenantId, config, call);
-    const body = await readJson(response);
+    const signal = requestSignal(config.timeoutMs, call);
+    const response = await this.post(tenantId, config, signal);
+    const body = await readJson(tenantId, response, signal);
     if (!response.ok) throw this.refusal(tenantId, response, body);
 
     const parsed = tokenResponse.safeParse(body);
@@ -133,7 +136,7 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
   private async post(
     tenantId: string,
     config: OAuth2ClientCredentialsTenantConfig,
-    call: UpstreamCall | undefined,
+    signal: AbortSignal,
   ): Promise<Response> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (config.scopes.length > 0) form.set('scope', config.scopes.join(' '));
@@ -149,19 +152,12 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
     } else {
       headers.authorization = basicAuthorization(config.clientId, config.clientSecret);
     }
-    try {
-      return await this.fetchFn(config.tokenUrl, {
-        method: 'POST',
-        headers,
-        body: form.toString(),
-        // Credentials go to the configured URL only: a redirect is an answer, never followed.
-        redirect: 'manual',
-        signal: requestSignal(config.timeoutMs, call),
-      });
-    } catch (error) {
-      const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
-      throw new UpstreamUnavailableError(`The token endpoint of tenant '${tenantId}' ${kind}.`);
-    }
+    return postWithoutRedirect(
+      this.fetchFn,
+      config.tokenUrl,
+      { headers, body: form.toString(), signal },
+      { tenantId, upstream: 'token endpoint', during: '', redirectHint: 'set tokenUrl to the final token endpoint' },
+    );
   }
 
   private refusal(tenantId: string, response: Response, body: unknown): Error {
@@ -170,13 +166,6 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
       return new UpstreamUnavailableError(
         `The token endpoint of tenant '${tenantId}' answered HTTP ${status}.`,
         retryAfterSeconds(response),
-      );
-    }
-    if (status >= 300 && status < 400) {
-      return new UpstreamAuthFailedError(
-        `The token endpoint of tenant '${tenantId}' answered a redirect (HTTP ${status}), which is not followed: ` +
-          'set tokenUrl to the final token endpoint.',
-        'client_rejected',
       );
     }
     const code = errorResponse.safeParse(body).data?.error;

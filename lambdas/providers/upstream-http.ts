@@ -1,0 +1,101 @@
+// The one way providers talk HTTP to an upstream that receives credentials (login endpoints, OAuth2 token
+// endpoints): POST to exactly the configured URL, never follow a redirect, turn network errors and timeouts
+// into outages, and read the answer with a size cap while it streams, so a hostile upstream can neither
+// redirect the credentials elsewhere nor make the service buffer an unbounded body.
+
+import { UpstreamAuthFailedError, UpstreamUnavailableError } from '../core/errors';
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Who is being called, for messages that name the tenant and the upstream but never a secret. */
+export interface UpstreamTarget {
+  readonly tenantId: string;
+  /** e.g. "login endpoint", "token endpoint". */
+  readonly upstream: string;
+  /** e.g. " during sign-in"; empty when the upstream does one thing only. */
+  readonly during: string;
+  /** What the operator should change when the upstream answers a redirect. */
+  readonly redirectHint: string;
+}
+
+/** Seconds from `Retry-After` (capped at 300), or 5 when absent or not a number of seconds. */
+export function retryAfterSeconds(response: Response): number {
+  const header = Number(response.headers.get('retry-after'));
+  return Number.isFinite(header) && header > 0 ? Math.min(Math.ceil(header), 300) : 5;
+}
+
+/**
+ * POST credentials to `url` and return the answer unless it is a redirect. A redirect is never followed (the
+ * API key, password, client secret or refresh token would go wherever it points): it is an operator's problem,
+ * `upstream_auth_failed` with reason `client_rejected`, which pauses sign-in. A network error or timeout is
+ * `upstream_unavailable`, keeping the error as its cause (it holds no request body).
+ */
+export async function postWithoutRedirect(
+  fetchFn: FetchLike,
+  url: string,
+  init: { readonly headers: Record<string, string>; readonly body: string; readonly signal: AbortSignal },
+  target: UpstreamTarget,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetchFn(url, { method: 'POST', ...init, redirect: 'manual' });
+  } catch (error) {
+    const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
+    throw new UpstreamUnavailableError(
+      `The ${target.upstream} of tenant '${target.tenantId}' ${kind}${target.during}.`,
+      undefined,
+      { cause: error },
+    );
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new UpstreamAuthFailedError(
+      `The ${target.upstream} of tenant '${target.tenantId}' answered${target.during} with a redirect ` +
+        `(HTTP ${response.status}), which is never followed: ${target.redirectHint}.`,
+      'client_rejected',
+    );
+  }
+  return response;
+}
+
+/** The answer's body was cut off: longer than allowed, or it stalled until the request's signal fired. */
+export class AnswerUnreadableError extends Error {
+  override readonly name = 'AnswerUnreadableError';
+  constructor(readonly kind: 'too_long' | 'aborted') {
+    super(kind === 'too_long' ? 'answer too long' : 'answer not received in time');
+  }
+}
+
+/**
+ * Read the body as UTF-8 text, at most `maxBytes`. Refuses a larger declared `content-length` without reading,
+ * and stops reading (cancelling the stream) as soon as more arrives, so memory stays bounded whatever the
+ * upstream sends. Throws AnswerUnreadableError ('too_long', or 'aborted' when `signal` fired mid-body).
+ */
+export async function readBoundedText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new AnswerUnreadableError('too_long');
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.byteLength;
+      if (length > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new AnswerUnreadableError('too_long');
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof AnswerUnreadableError) throw error;
+    if (signal?.aborted) throw new AnswerUnreadableError('aborted');
+    throw error;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
