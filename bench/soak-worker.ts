@@ -1,0 +1,217 @@
+/**
+ * One "Lambda container" of the soak (`npm run soak`), in its own process: the real runtime (handler, vendor,
+ * login-endpoint provider, DynamoDB shared layer sealed with the local envelope) whose upstream and table are
+ * reached through fault proxies. Vends at a steady pace on a few lanes until told to stop, checks every answer
+ * (token lifetime against minTtl, token subject against the tenant's user, Retry-After on 503/429), and reports
+ * per-phase figures to the parent over IPC.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+
+import { ENV } from '../contract/names';
+import { awsClientOptions } from '../lambdas/adapters/aws-client-options';
+import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
+import { MemorySessionCache } from '../lambdas/adapters/memory-cache';
+import { satisfies } from '../lambdas/core/cache-policy';
+import type { VendorEvent } from '../lambdas/core/ports';
+import { createHttpHandler } from '../lambdas/handlers/http-handler';
+import { createObservability } from '../lambdas/handlers/observability';
+import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
+import { loadRuntimeConfig } from '../lambdas/runtime/config';
+import {
+  MIN_TTLS,
+  SKEW_SECONDS,
+  SOAK_CALLER,
+  type ParentMessage,
+  type PhaseFigures,
+  type WorkerMessage,
+} from './soak-shared';
+
+const emptyPhase = (): PhaseFigures => ({
+  requests: 0,
+  ok: 0,
+  errors: {},
+  belowMinTtl: 0,
+  crossTenant: 0,
+  missingRetryAfter: 0,
+  servableButFailed: 0,
+  lastErrorMs: -1,
+  signIns: 0,
+  refreshes: 0,
+  upstreamRetries: 0,
+  leaseWaits: 0,
+  sharedCacheErrors: 0,
+  latenciesMs: [],
+});
+
+function event(tenantId: string, minTtl: number): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'GET',
+    path: `/v1/tenants/${tenantId}/token`,
+    resource: '/v1/tenants/{tenantId}/token',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: { minTtl: String(minTtl) },
+    multiValueQueryStringParameters: { minTtl: [String(minTtl)] },
+    pathParameters: { tenantId },
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId: 'soak',
+      identity: { userArn: SOAK_CALLER },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+function jwtPayload(token: unknown): Record<string, unknown> | undefined {
+  if (typeof token !== 'string') return undefined;
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const tenants = JSON.parse(process.env.SOAK_TENANTS ?? '{}') as Record<string, { username: string }>;
+  const lanes = Number(process.env.SOAK_LANES ?? 4);
+  const perLaneRate = Number(process.env.SOAK_LANE_RATE ?? 10);
+  const dynamoEndpoint = process.env.SOAK_DYNAMO_ENDPOINT ?? '';
+  const tableName = process.env.SOAK_TABLE ?? 'tvm-cache';
+  const ids = Object.keys(tenants);
+
+  const phases: Record<string, PhaseFigures> = {};
+  let phaseName = 'start';
+  let phaseStarted = performance.now();
+  let figures = emptyPhase();
+  phases[phaseName] = figures;
+
+  const onEvent = (e: VendorEvent) => {
+    if (e.type === 'sign_in') figures.signIns++;
+    else if (e.type === 'refresh') figures.refreshes++;
+    else if (e.type === 'upstream_retry') figures.upstreamRetries++;
+    else if (e.type === 'lease_wait') figures.leaseWaits++;
+    else if (e.type === 'shared_cache_error') figures.sharedCacheErrors++;
+  };
+  const client = new DynamoDBClient({
+    ...awsClientOptions('dynamodb'),
+    endpoint: dynamoEndpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const cache = new MemorySessionCache();
+  const runtime = composeRuntime(
+    loadRuntimeConfig({
+      [ENV.consumers]: JSON.stringify([{ principal: SOAK_CALLER, tenants: ['*'] }]),
+      [ENV.clockSkewSeconds]: String(SKEW_SECONDS),
+    }),
+    {
+      tenants: new StaticTenantStore(tenants),
+      shared: sharedStateFor(tableName, { now: () => Date.now() }, client),
+      cache,
+      onEvent,
+    },
+  );
+  const handler = createHttpHandler(runtime, createObservability());
+  const context = {
+    awsRequestId: 'soak',
+    functionName: 'vend',
+    getRemainingTimeInMillis: () => 29_000,
+  } as unknown as Context;
+
+  const one = async (tenantId: string, minTtl: number): Promise<void> => {
+    const bucket = figures;
+    const started = performance.now();
+    inFlight++;
+    const result = await handler(event(tenantId, minTtl), context).finally(() => inFlight--);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    bucket.latenciesMs.push(performance.now() - started);
+    bucket.requests++;
+    const body = JSON.parse(result.body) as Record<string, unknown>;
+    if (result.statusCode === 200) {
+      bucket.ok++;
+      const claims = jwtPayload(body.token);
+      const exp = typeof claims?.exp === 'number' ? claims.exp : 0;
+      if (exp - nowSeconds < minTtl) bucket.belowMinTtl++;
+      if (body.tenantId !== tenantId || claims?.sub !== tenants[tenantId]?.username) bucket.crossTenant++;
+      return;
+    }
+    const error = body.error as { code?: unknown } | undefined;
+    const code = typeof error?.code === 'string' ? error.code : `status_${result.statusCode}`;
+    bucket.errors[code] = (bucket.errors[code] ?? 0) + 1;
+    bucket.lastErrorMs = Math.max(bucket.lastErrorMs, performance.now() - phaseStarted);
+    const headers = Object.fromEntries(
+      Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    if ((result.statusCode === 503 || result.statusCode === 429) && headers['retry-after'] === undefined) {
+      bucket.missingRetryAfter++;
+    }
+    const held = await cache.get(tenantId);
+    if (held && satisfies(held, Date.now(), minTtl, SKEW_SECONDS)) bucket.servableButFailed++;
+  };
+
+  let stopping = false;
+  let inFlight = 0;
+  let serial = 0;
+  const lane = async (index: number): Promise<void> => {
+    const intervalMs = 1000 / perLaneRate;
+    let next = performance.now() + index * (intervalMs / lanes);
+    while (!stopping) {
+      const n = serial++;
+      const tenantId = ids[(n * 7 + index) % ids.length] as string;
+      const minTtl = MIN_TTLS[n % MIN_TTLS.length] as number;
+      await one(tenantId, minTtl);
+      next += intervalMs;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      else {
+        // Behind the pace: carry on, but let IPC messages and timers in (a hit resolves in microtasks only).
+        next = performance.now();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  };
+
+  // Audit lines are written as in Lambda; only the terminal is spared.
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  const send = (message: WorkerMessage) => process.send?.(message);
+  let running: Promise<void[]> | undefined;
+  process.on('message', (message: ParentMessage) => {
+    if (process.env.SOAK_DEBUG)
+      process.stderr.write(`worker ${process.pid} got ${JSON.stringify(message)} in flight ${inFlight}\n`);
+    if (message.type === 'phase') {
+      phaseName = message.name;
+      phaseStarted = performance.now();
+      figures = phases[phaseName] ?? emptyPhase();
+      phases[phaseName] = figures;
+      running ??= Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
+    } else if (message.type === 'rss') {
+      // Heap after a full collection tells growth (a leak) from memory V8 has simply not returned yet.
+      (globalThis as { gc?: () => void }).gc?.();
+      const usage = process.memoryUsage();
+      send({ type: 'rss', label: message.label, rss: usage.rss, heapUsed: usage.heapUsed });
+    } else {
+      stopping = true;
+      if (process.env.SOAK_DEBUG)
+        setInterval(() => process.stderr.write(`worker ${process.pid} in flight ${inFlight}\n`), 2000).unref();
+      void (running ?? Promise.resolve([])).then(() => {
+        send({ type: 'done', phases });
+        client.destroy();
+        setTimeout(() => process.exit(0), 100);
+      });
+    }
+  });
+  // Load the SDK's lazily required modules before the clock starts (a real container's init does the same).
+  await client
+    .send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'soak-warm-up' } } }))
+    .catch(() => undefined);
+  send({ type: 'ready', pid: process.pid });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`soak worker failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
