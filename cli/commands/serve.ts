@@ -15,19 +15,18 @@ Stops on Ctrl-C or SIGTERM.`,
     )
     .action(async () => {
       // Loaded on demand: local mode pulls in the emulators, which other commands do not need.
-      let local: typeof import('../../lambdas/local/start');
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        local = require('../../lambdas/local/start') as typeof import('../../lambdas/local/start');
+        const local = require('../../lambdas/local/start') as typeof import('../../lambdas/local/start');
+        await local.serve();
       } catch (error) {
         const missing = /Cannot find module '([^']+)'/.exec(error instanceof Error ? error.message : '')?.[1];
-        if (!missing || missing.startsWith('.')) throw error;
+        if (!missing || missing.startsWith('.') || missing.startsWith('/')) throw error;
         // The installed package ships no emulators (cognito-local, dynalite: development dependencies).
         throw new Error(
           `tvm serve needs ${missing}, a development dependency of token-vending-machine. Run local mode from a clone ` +
             'of the repository (npm install, then npm start or npx tvm serve).',
         );
       }
-      await local.serve();
     });
 }
