@@ -2,7 +2,7 @@
 // init plus the first event, each in a fresh Node.js process run in alternation with `node -e 0`; the figures are
 // medians of the wall times minus the median bare Node start. Peak RSS from the process's own resourceUsage().
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -114,6 +114,7 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
       if (c.expectStatus !== undefined) statuses.get(c.name)?.add(measured.status);
     }
   }
+  rmSync(dir, { recursive: true, force: true });
   const bareMs = median(bare);
   results['coldStart.bareNodeMs'] = round(bareMs);
   for (const c of cases) {
@@ -134,36 +135,42 @@ export async function benchColdStart(
   keyId: string,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tvm-bundles-'));
-  const bundles = await buildBundles(dir);
-  await seed(emulators);
-  const deployed = lambdaEnv({
-    [ENV.cacheTable]: emulators.tableName,
-    [ENV.cacheKeyId]: keyId,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.tableEndpoint,
-    AWS_ENDPOINT_URL_KMS: emulators.kmsEndpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulators.secretsEndpoint,
-  });
-  await runColdCases(bundles, [
-    { name: 'vend.init', fn: 'vend', env: deployed },
-    { name: 'vend.firstWarmEvent', fn: 'vend', env: deployed, event: () => apiEvent('warm'), expectStatus: 200 },
-    {
-      name: 'vend.firstMissEvent',
-      fn: 'vend',
-      env: deployed,
-      event: (run) => apiEvent(`miss-${run}`),
-      expectStatus: 200,
-    },
-    {
-      name: 'refresh.init',
-      fn: 'refresh',
-      env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
-    },
-    {
-      name: 'refresh.firstEvent',
-      fn: 'refresh',
-      env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
-      event: () => ({}),
-    },
-    { name: 'export.init', fn: 'export', env: exportEnv() },
-  ]);
+  try {
+    await runWithBundles(await buildBundles(dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  async function runWithBundles(bundles: Record<string, string>) {
+    await seed(emulators);
+    const deployed = lambdaEnv({
+      [ENV.cacheTable]: emulators.tableName,
+      [ENV.cacheKeyId]: keyId,
+      AWS_ENDPOINT_URL_DYNAMODB: emulators.tableEndpoint,
+      AWS_ENDPOINT_URL_KMS: emulators.kmsEndpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: emulators.secretsEndpoint,
+    });
+    await runColdCases(bundles, [
+      { name: 'vend.init', fn: 'vend', env: deployed },
+      { name: 'vend.firstWarmEvent', fn: 'vend', env: deployed, event: () => apiEvent('warm'), expectStatus: 200 },
+      {
+        name: 'vend.firstMissEvent',
+        fn: 'vend',
+        env: deployed,
+        event: (run) => apiEvent(`miss-${run}`),
+        expectStatus: 200,
+      },
+      {
+        name: 'refresh.init',
+        fn: 'refresh',
+        env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
+      },
+      {
+        name: 'refresh.firstEvent',
+        fn: 'refresh',
+        env: { ...deployed, AWS_LAMBDA_FUNCTION_NAME: 'tvm-refresh', [ENV.tenants]: '["warm"]' },
+        event: () => ({}),
+      },
+      { name: 'export.init', fn: 'export', env: exportEnv() },
+    ]);
+  }
 }
