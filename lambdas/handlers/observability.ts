@@ -19,11 +19,6 @@ export interface Observability {
 export interface ObservabilityOptions {
   /** Powertools `service` of logs and metrics. @default SERVICE_NAME */
   readonly serviceName?: string;
-  /**
-   * @deprecated No effect: invocations are traced by Lambda active tracing, not by the Powertools Tracer.
-   * Kept so that callers written when it chose the Tracer still compile.
-   */
-  readonly tracing?: boolean;
 }
 
 const EMPTY_METRICS_WARNING = 'No application metrics to publish';

@@ -175,7 +175,7 @@ export async function startLocalService(options: LocalServiceOptions = {}): Prom
     const dynamo = useSharedCache ? await startLocalDynamo() : undefined;
     if (dynamo) closers.push(() => dynamo.close());
 
-    const observability = createObservability({ tracing: false });
+    const observability = createObservability();
     const runtime = composeRuntime(config, {
       tenants,
       clock,

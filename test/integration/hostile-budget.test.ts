@@ -85,7 +85,7 @@ async function startService(options: ServiceOptions): Promise<Service> {
     clock,
     vendorOptions: { retryBaseMs: 1, retryCapMs: 5, ...options.vendorOptions },
   });
-  const http = await serveHandler(createHttpHandler(runtime, createObservability({ tracing: false })), {
+  const http = await serveHandler(createHttpHandler(runtime, createObservability()), {
     host: '127.0.0.1',
     port: 0,
     callerArn: 'local',

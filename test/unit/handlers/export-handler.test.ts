@@ -29,7 +29,7 @@ describe('export handler', () => {
         return [result('a', 'written'), result('b', 'skipped'), result('c', 'written')];
       },
     };
-    const handler = createExportHandler({ job, runner }, createObservability({ tracing: false }));
+    const handler = createExportHandler({ job, runner }, createObservability());
     const results = await handler({}, lambdaContext);
     expect(runs).toEqual(['flight-analytics']);
     expect(results.map((r) => r.key)).toEqual(['a', 'b', 'c']);
@@ -45,7 +45,7 @@ describe('export handler', () => {
         throw new Error('GraphQL call failed', { cause });
       },
     };
-    const handler = createExportHandler({ job, runner }, createObservability({ tracing: false }));
+    const handler = createExportHandler({ job, runner }, createObservability());
     await expect(handler({}, lambdaContext)).rejects.toThrow('GraphQL call failed');
     const failed = capturedLogRecords().find((r) => r.message === 'export failed') as Record<string, any>;
     expect(failed).toMatchObject({ job: 'flight-analytics', tenantId: 'acme', level: 'ERROR' });
@@ -62,10 +62,7 @@ describe('export handler', () => {
       },
     };
     const clock = { now: () => 1_000_000 };
-    const handler = createExportHandler(
-      { job, runner, clock, reserveMs: 1_000 },
-      createObservability({ tracing: false }),
-    );
+    const handler = createExportHandler({ job, runner, clock, reserveMs: 1_000 }, createObservability());
     await handler({}, lambdaContext); // 10 s remaining
     expect(deadlines).toEqual([1_000_000 + 10_000 - 1_000]);
     const finished = capturedLogRecords()

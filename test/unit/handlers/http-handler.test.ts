@@ -181,7 +181,7 @@ describe('vend handler: error logging', () => {
       clock,
       providers: { cognito: provider, 'login-endpoint': provider },
     });
-    const handler = createHttpHandler(runtime, createObservability({ tracing: false }));
+    const handler = createHttpHandler(runtime, createObservability());
     return async (tenantId: string) =>
       (await handler(
         proxyEvent({ path: `/v1/tenants/${tenantId}/token`, callerArn: platformRole }),
@@ -247,7 +247,7 @@ describe('vend handler: odd query parameter names', () => {
             },
           },
         ),
-        createObservability({ tracing: false }),
+        createObservability(),
       );
       const result = (await handler(event, lambdaContext)) as APIGatewayProxyResult;
       expect(result.statusCode).toBe(400);
