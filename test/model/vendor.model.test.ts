@@ -473,7 +473,7 @@ const numRuns = Number(process.env.FC_NUM_RUNS ?? 60);
 describe('vendor model (random interleavings over a fleet sharing one layer)', () => {
   it('keeps every invariant after every step', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), (steps) => runModel(steps)),
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40, size: 'max' }), (steps) => runModel(steps)),
       {
         numRuns,
         ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
