@@ -6,7 +6,13 @@ import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
 import { requestSignal } from './request-signal';
-import { postWithoutRedirect, readBoundedText, retryAfterSeconds, type FetchLike } from './upstream-http';
+import {
+  isInterruptedAnswer,
+  postWithoutRedirect,
+  readBoundedText,
+  retryAfterSeconds,
+  type FetchLike,
+} from './upstream-http';
 
 /**
  * Upstreams with a login endpoint: `POST {baseUrl}{loginPath}` with
@@ -134,10 +140,11 @@ export class LoginEndpointProvider implements AuthProvider {
 
     let parsed: z.infer<typeof credentialsResponse>;
     try {
-      parsed = credentialsResponse.parse(JSON.parse(await readBoundedText(response, MAX_ANSWER_LENGTH, signal)));
+      parsed = credentialsResponse.parse(JSON.parse(await readBoundedText(response, MAX_ANSWER_LENGTH)));
     } catch (error) {
-      // The body stalled until the request's timeout or the vend's budget: an outage, not a bad answer.
-      if (signal.aborted) {
+      // The body stalled until the request's timeout or the vend's budget, or the connection broke mid-body:
+      // an outage, not a bad answer.
+      if (isInterruptedAnswer(error, signal)) {
         throw new UpstreamUnavailableError(
           `The login endpoint of tenant '${tenantId}' timed out sending its answer to ${operation}.`,
           undefined,

@@ -15,7 +15,13 @@ import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../co
 import type { OAuth2ClientCredentialsTenantConfig, TenantConfig } from '../core/tenant-config';
 import { decodeJwtPayload } from './login-endpoint';
 import { requestSignal } from './request-signal';
-import { postWithoutRedirect, readBoundedText, retryAfterSeconds, type FetchLike } from './upstream-http';
+import {
+  isInterruptedAnswer,
+  postWithoutRedirect,
+  readBoundedText,
+  retryAfterSeconds,
+  type FetchLike,
+} from './upstream-http';
 
 /** Longest token answer read; anything bigger is not a token response. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -80,9 +86,9 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
 /** JSON of an answer of at most MAX_RESPONSE_BYTES, or undefined; a body that stalls past the signal is an outage. */
 async function readJson(tenantId: string, response: Response, signal: AbortSignal): Promise<unknown> {
   try {
-    return JSON.parse(await readBoundedText(response, MAX_RESPONSE_BYTES, signal)) as unknown;
+    return JSON.parse(await readBoundedText(response, MAX_RESPONSE_BYTES)) as unknown;
   } catch (error) {
-    if (signal.aborted) {
+    if (isInterruptedAnswer(error, signal)) {
       throw new UpstreamUnavailableError(
         `The token endpoint of tenant '${tenantId}' timed out sending its answer.`,
         undefined,

@@ -58,20 +58,31 @@ export async function postWithoutRedirect(
   return response;
 }
 
-/** The answer's body was cut off: longer than allowed, or it stalled until the request's signal fired. */
+/**
+ * The answer's body could not be read whole: longer than allowed ('too_long', a bad answer), or cut off while it
+ * streamed ('interrupted': the connection closed or reset, or the request's signal fired; an outage, worth a retry).
+ */
 export class AnswerUnreadableError extends Error {
   override readonly name = 'AnswerUnreadableError';
-  constructor(readonly kind: 'too_long' | 'aborted') {
-    super(kind === 'too_long' ? 'answer too long' : 'answer not received in time');
+  constructor(
+    readonly kind: 'too_long' | 'interrupted',
+    options?: ErrorOptions,
+  ) {
+    super(kind === 'too_long' ? 'answer too long' : 'answer cut off before its end', options);
   }
+}
+
+/** True when reading an answer failed because the transport did, not because of what the upstream sent. */
+export function isInterruptedAnswer(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof AnswerUnreadableError && error.kind === 'interrupted');
 }
 
 /**
  * Read the body as UTF-8 text, at most `maxBytes`. Refuses a larger declared `content-length` without reading,
  * and stops reading (cancelling the stream) as soon as more arrives, so memory stays bounded whatever the
- * upstream sends. Throws AnswerUnreadableError ('too_long', or 'aborted' when `signal` fired mid-body).
+ * upstream sends. Throws AnswerUnreadableError: 'too_long', or 'interrupted' when the stream failed mid-body.
  */
-export async function readBoundedText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
+export async function readBoundedText(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -94,8 +105,7 @@ export async function readBoundedText(response: Response, maxBytes: number, sign
     }
   } catch (error) {
     if (error instanceof AnswerUnreadableError) throw error;
-    if (signal?.aborted) throw new AnswerUnreadableError('aborted');
-    throw error;
+    throw new AnswerUnreadableError('interrupted', { cause: error });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

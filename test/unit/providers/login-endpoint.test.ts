@@ -40,6 +40,21 @@ function config(overrides: Record<string, unknown> = {}): TenantConfig {
 const clock = new FakeClock();
 
 describe('LoginEndpointProvider sign-in', () => {
+  it('treats an answer whose connection breaks mid-body as an outage (503, retried), not a bad token', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"credentials":{"token":"nkiOi'));
+        c.error(new TypeError('terminated'));
+      },
+    });
+    const { fetch } = fetchAnswering(new Response(body, { status: 200 }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, headers: { 'Retry-After': expect.any(String) } });
+  });
+
   it('posts {userName, password} with x-api-key and reads credentials', async () => {
     const { fetch, calls } = fetchAnswering(
       json(200, {

@@ -1,5 +1,6 @@
 import {
   AnswerUnreadableError,
+  isInterruptedAnswer,
   postWithoutRedirect,
   readBoundedText,
   retryAfterSeconds,
@@ -38,17 +39,27 @@ describe('readBoundedText', () => {
     expect(body.pulled()).toBeLessThanOrEqual(1);
   });
 
-  it('reports a body cut off by the request signal as aborted', async () => {
-    const controller = new AbortController();
+  it.each([
+    ['the request signal fired', new DOMException('aborted', 'AbortError')],
+    ['the connection closed mid-body', new TypeError('terminated')],
+  ])('reports a body cut off because %s as interrupted (an outage), keeping the cause', async (_case, failure) => {
+    let fail: (error: unknown) => void = () => undefined;
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(new TextEncoder().encode('{"partial":'));
-        controller.signal.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError')));
+        fail = (error) => c.error(error);
       },
     });
-    const reading = readBoundedText(new Response(stream), 1024, controller.signal);
-    controller.abort();
-    await expect(reading).rejects.toMatchObject({ kind: 'aborted' });
+    const reading = readBoundedText(new Response(stream), 1024);
+    fail(failure);
+    const error = await reading.catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'interrupted' });
+    expect((error as Error).cause).toBe(failure);
+    expect(isInterruptedAnswer(error, new AbortController().signal)).toBe(true);
+  });
+
+  it('does not count an over-long answer as interrupted', () => {
+    expect(isInterruptedAnswer(new AnswerUnreadableError('too_long'), new AbortController().signal)).toBe(false);
   });
 });
 
