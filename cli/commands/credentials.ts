@@ -4,13 +4,11 @@
 
 import { Argument, Command, Option } from 'commander';
 
-import { regionFromEndpoint, TokenApiError, type AwsCredentialsResponse } from '../../client/token-client';
-import { ENV } from '../../contract';
+import { type AwsCredentialsResponse } from '../../client/token-client';
+import { callTokenApi } from '../api-call';
 import type { CliContext } from '../context';
-import { EndpointUnreachableError, MissingRegionError } from '../errors';
-import { EXIT, withProgress } from '../io';
-import { DEFAULT_LOCAL_ENDPOINT, integerIn, isLoopback, parseEndpoint, parseTenantId, regionOption } from '../options';
-import { endpointFromEnv, networkReason } from './token';
+import { EXIT } from '../io';
+import { DEFAULT_LOCAL_ENDPOINT, integerIn, parseEndpoint, parseTenantId, regionOption } from '../options';
 
 export const CREDENTIAL_FORMATS = ['env', 'json', 'process'] as const;
 export type CredentialFormat = (typeof CREDENTIAL_FORMATS)[number];
@@ -86,22 +84,9 @@ export function credentialsCommand(ctx: CliContext): Command {
     )
     .action(async (tenantId: string, options: CredentialsOptions) => {
       const { io } = ctx;
-      const endpoint = options.endpoint ?? endpointFromEnv(io.env[ENV.endpoint]) ?? DEFAULT_LOCAL_ENDPOINT;
-      const local = isLoopback(endpoint);
-      const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? (local ? 'local' : undefined);
-      if (!region && !regionFromEndpoint(endpoint)) throw new MissingRegionError();
-      const client = ctx.deps.tokenClient({
-        endpoint,
-        ...(region ? { region } : {}),
-        ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxRetries: 1 } : {}),
-      });
-      const credentials = await withProgress(io, `Getting AWS credentials for ${tenantId}`, () =>
+      const credentials = await callTokenApi(ctx, options, `Getting AWS credentials for ${tenantId}`, (client) =>
         client.getAwsCredentials(tenantId, { minTtl: options.minTtl }),
-      ).catch((error: unknown) => {
-        const reason = error instanceof TokenApiError ? undefined : networkReason(error);
-        if (reason) throw new EndpointUnreachableError(endpoint, reason, endpoint === DEFAULT_LOCAL_ENDPOINT);
-        throw error;
-      });
+      );
       io.stdout(formatCredentials(credentials, options.format));
       ctx.setExitCode(EXIT.ok);
     });

@@ -1,11 +1,9 @@
 import { Argument, Command, Option } from 'commander';
 
-import { regionFromEndpoint, TokenApiError } from '../../client/token-client';
-import { ENV } from '../../contract';
+import { callTokenApi } from '../api-call';
 import type { CliContext } from '../context';
-import { EndpointUnreachableError, isError, MissingRegionError, UsageError } from '../errors';
-import { EXIT, withProgress } from '../io';
-import { DEFAULT_LOCAL_ENDPOINT, integerIn, isLoopback, parseEndpoint, parseTenantId, regionOption } from '../options';
+import { EXIT } from '../io';
+import { DEFAULT_LOCAL_ENDPOINT, integerIn, parseEndpoint, parseTenantId, regionOption } from '../options';
 
 interface TokenOptions {
   readonly endpoint?: string;
@@ -13,23 +11,6 @@ interface TokenOptions {
   readonly json?: boolean;
   readonly headers?: boolean;
   readonly region?: string;
-}
-
-/** Why fetch failed, from its cause: `ECONNREFUSED`, `ENOTFOUND`, a TLS code, … */
-export function networkReason(error: unknown): string | undefined {
-  // fetch rejects with a TypeError whose cause says why (from Node's realm: compare names, not classes).
-  if (!isError(error) || error.name !== 'TypeError') return undefined;
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? error.message;
-}
-
-export function endpointFromEnv(value: string | undefined): string | undefined {
-  if (!value) return undefined;
-  try {
-    return parseEndpoint(value);
-  } catch (error) {
-    throw new UsageError(`TVM_ENDPOINT: ${(error as Error).message}`);
-  }
 }
 
 /** `tvm token <tenant>`: a token (or its headers) for scripts. */
@@ -53,23 +34,9 @@ export function tokenCommand(ctx: CliContext): Command {
     .addHelpText('after', '\nRequests are signed with your AWS credentials (SigV4); local endpoints need none.')
     .action(async (tenantId: string, options: TokenOptions) => {
       const { io } = ctx;
-      const endpoint = options.endpoint ?? endpointFromEnv(io.env[ENV.endpoint]) ?? DEFAULT_LOCAL_ENDPOINT;
-      const local = isLoopback(endpoint);
-      const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? (local ? 'local' : undefined);
-      if (!region && !regionFromEndpoint(endpoint)) throw new MissingRegionError();
-      const client = ctx.deps.tokenClient({
-        endpoint,
-        ...(region ? { region } : {}),
-        // Local mode does not check signatures; spare laptops without AWS credentials.
-        ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxRetries: 1 } : {}),
-      });
-      const token = await withProgress(io, `Getting a token for ${tenantId}`, () =>
+      const token = await callTokenApi(ctx, options, `Getting a token for ${tenantId}`, (client) =>
         client.getToken(tenantId, { minTtl: options.minTtl }),
-      ).catch((error: unknown) => {
-        const reason = error instanceof TokenApiError ? undefined : networkReason(error);
-        if (reason) throw new EndpointUnreachableError(endpoint, reason, endpoint === DEFAULT_LOCAL_ENDPOINT);
-        throw error;
-      });
+      );
       if (options.json) io.stdout(`${JSON.stringify(token, null, 2)}\n`);
       else if (options.headers)
         io.stdout(
