@@ -37,6 +37,19 @@ export interface GenericExpectation {
   readonly maxLifetimeSeconds?: number;
 }
 
+/** A tenant's `jwt` settings and lifetime cap as what `verifyJwt` and `ensureKeys` expect. */
+export function genericExpectation(
+  jwt: { readonly issuer: string; readonly jwksUri: string; readonly audience?: string | undefined },
+  maxLifetimeSeconds: number,
+): GenericExpectation {
+  return {
+    issuer: jwt.issuer,
+    jwksUri: jwt.jwksUri,
+    ...(jwt.audience ? { audience: jwt.audience } : {}),
+    maxLifetimeSeconds,
+  };
+}
+
 export type JwtExpectation = CognitoExpectation | GenericExpectation;
 
 export interface UpstreamJwtVerifier {

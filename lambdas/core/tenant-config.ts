@@ -62,6 +62,16 @@ const upstreamPath = z.string().regex(/^\/(?!\/)/, 'must start with a single /')
 
 /** Upper bound of a vended token's lifetime (`exp` - `iat`) a tenant may allow; its default is one day. */
 const maxTokenLifetimeSeconds = z.number().int().min(60).max(604_800).default(86_400);
+/** Lifetime assumed for an opaque (non-JWT) token. */
+const opaqueTokenTtlSeconds = z.number().int().min(60).max(86_400).default(3600);
+/** One HTTP request's timeout; the vend's time budget cuts it short too. */
+const upstreamTimeoutMs = z.number().int().min(100).max(30_000).default(5000);
+/** How to verify an upstream token as a JWT: issuer, key set and optional audience. */
+const jwtVerification = z.strictObject({
+  issuer: nonEmpty,
+  jwksUri: httpsOrLoopbackUrl,
+  audience: nonEmpty.optional(),
+});
 
 function checkPlaceholders(allowed: readonly string[]) {
   return (headers: Record<string, string> | undefined, ctx: z.RefinementCtx) => {
@@ -127,16 +137,10 @@ const loginEndpointTenant = z.strictObject({
   username: nonEmpty,
   password: nonEmpty,
   /** Lifetime assumed for opaque (non-JWT) tokens. */
-  tokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
-  timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  tokenTtlSeconds: opaqueTokenTtlSeconds,
+  timeoutMs: upstreamTimeoutMs,
   /** The upstream's token is a JWT, verified against these; with `jwt` set any other token is refused (502). */
-  jwt: z
-    .strictObject({
-      issuer: nonEmpty,
-      jwksUri: httpsOrLoopbackUrl,
-      audience: nonEmpty.optional(),
-    })
-    .optional(),
+  jwt: jwtVerification.optional(),
   maxTokenLifetimeSeconds,
   headers: headerTemplates
     .superRefine(checkPlaceholders(LOGIN_ENDPOINT_PLACEHOLDERS))
@@ -161,16 +165,10 @@ const oauth2ClientCredentialsTenant = z.strictObject({
   audience: nonEmpty.optional(),
   resource: z.url({ protocol: /^https?$/ }).optional(),
   /** Lifetime assumed for an opaque token whose answer has no expires_in. */
-  tokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
-  timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  tokenTtlSeconds: opaqueTokenTtlSeconds,
+  timeoutMs: upstreamTimeoutMs,
   /** Verify the access token as a JWT (issuer, JWKS, audience); unset: opaque, expiry from expires_in. */
-  jwt: z
-    .strictObject({
-      issuer: nonEmpty,
-      jwksUri: httpsOrLoopbackUrl,
-      audience: nonEmpty.optional(),
-    })
-    .optional(),
+  jwt: jwtVerification.optional(),
   maxTokenLifetimeSeconds,
   headers: headerTemplates
     .superRefine(checkPlaceholders(OAUTH2_PLACEHOLDERS))

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 
-import type { GenericExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { genericExpectation, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
@@ -100,7 +100,8 @@ export class LoginEndpointProvider implements AuthProvider {
     call: UpstreamCall | undefined,
   ): Promise<ProviderSession> {
     // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
-    if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
+    if (config.jwt)
+      await this.verifier.ensureKeys(tenantId, genericExpectation(config.jwt, config.maxTokenLifetimeSeconds));
     const url = new URL(path, config.baseUrl).toString();
     const signal = requestSignal(config.timeoutMs, call);
     const target = {
@@ -182,7 +183,11 @@ export class LoginEndpointProvider implements AuthProvider {
     token: string,
   ): Promise<{ expiresAt: number; claims: Record<string, unknown> }> {
     if (config.jwt) {
-      const claims = await this.verifier.verifyJwt(tenantId, token, jwtExpectation(config, config.jwt));
+      const claims = await this.verifier.verifyJwt(
+        tenantId,
+        token,
+        genericExpectation(config.jwt, config.maxTokenLifetimeSeconds),
+      );
       if (typeof claims.exp !== 'number')
         throw new UpstreamTokenInvalidError(`The token for tenant '${tenantId}' has no exp claim.`);
       return { expiresAt: claims.exp, claims };
@@ -191,18 +196,6 @@ export class LoginEndpointProvider implements AuthProvider {
     const assumed = Math.floor(this.clock.now() / 1000) + config.tokenTtlSeconds;
     return { expiresAt: decoded?.exp !== undefined ? Math.min(assumed, decoded.exp) : assumed, claims: {} };
   }
-}
-
-function jwtExpectation(
-  config: LoginEndpointTenantConfig,
-  jwt: NonNullable<LoginEndpointTenantConfig['jwt']>,
-): GenericExpectation {
-  return {
-    issuer: jwt.issuer,
-    jwksUri: jwt.jwksUri,
-    ...(jwt.audience ? { audience: jwt.audience } : {}),
-    maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
-  };
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import * as z from 'zod';
 
-import type { GenericExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { genericExpectation, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import {
   UpstreamAuthFailedError,
   UpstreamTokenInvalidError,
@@ -64,19 +64,6 @@ function oauth2Config(config: TenantConfig): OAuth2ClientCredentialsTenantConfig
   return config;
 }
 
-/** Issuer, keys, audience and lifetime cap the access token must satisfy. */
-function jwtExpectation(
-  config: OAuth2ClientCredentialsTenantConfig,
-  jwt: NonNullable<OAuth2ClientCredentialsTenantConfig['jwt']>,
-): GenericExpectation {
-  return {
-    issuer: jwt.issuer,
-    jwksUri: jwt.jwksUri,
-    ...(jwt.audience ? { audience: jwt.audience } : {}),
-    maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
-  };
-}
-
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
@@ -111,7 +98,8 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
   async signIn(tenantId: string, tenantConfig: TenantConfig, call?: UpstreamCall): Promise<ProviderSession> {
     const config = oauth2Config(tenantConfig);
     // Without the signing keys the answer could not be verified: do not spend a grant on it.
-    if (config.jwt) await this.verifier.ensureKeys(tenantId, jwtExpectation(config, config.jwt));
+    if (config.jwt)
+      await this.verifier.ensureKeys(tenantId, genericExpectation(config.jwt, config.maxTokenLifetimeSeconds));
     const signal = requestSignal(config.timeoutMs, call);
     const response = await this.post(tenantId, config, signal);
     const body = await readJson(tenantId, response, signal);
@@ -208,7 +196,11 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
       if (!decodeJwtPayload(token)) {
         throw new UpstreamTokenInvalidError(`The access token for tenant '${tenantId}' is not a JWT.`);
       }
-      const claims = await this.verifier.verifyJwt(tenantId, token, jwtExpectation(config, config.jwt));
+      const claims = await this.verifier.verifyJwt(
+        tenantId,
+        token,
+        genericExpectation(config.jwt, config.maxTokenLifetimeSeconds),
+      );
       if (typeof claims.exp !== 'number')
         throw new UpstreamTokenInvalidError(`The access token for tenant '${tenantId}' has no exp claim.`);
       return { expiresAt: stated !== undefined ? Math.min(claims.exp, stated) : claims.exp, claims };
