@@ -1,5 +1,5 @@
 // USER_SRP_AUTH for Cognito user pools: the password never leaves the service, only an SRP proof of it.
-// The big-number work is cognito-srp-helper's (Cognito's 3072-bit group, HKDF "Caldera Derived Key",
+// The big-number work is srp-proof.ts's (Cognito's 3072-bit group, HKDF "Caldera Derived Key",
 // PASSWORD_CLAIM_SIGNATURE); this module drives the two calls and treats every answer as hostile.
 
 import {
@@ -9,11 +9,11 @@ import {
   type InitiateAuthCommandOutput,
   type RespondToAuthChallengeCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { createSrpSession, signSrpSession, wrapAuthChallenge, wrapInitiateAuth } from 'cognito-srp-helper';
 import * as z from 'zod';
 
 import { UpstreamChallengeRequiredError, UpstreamTokenInvalidError } from '../core/errors';
 import type { CognitoTenantConfig } from '../core/tenant-config';
+import { cognitoTimestamp, passwordClaimSignature, srpLargeA, srpSmallA } from './srp-proof';
 
 /** The answer of the last call: tokens, or a challenge the service cannot answer. */
 export type SrpOutcome = Pick<InitiateAuthCommandOutput, 'AuthenticationResult' | 'ChallengeName'>;
@@ -72,17 +72,20 @@ export async function srpSignIn(
   abortSignal?: AbortSignal,
 ): Promise<SrpOutcome> {
   const options = abortSignal ? { abortSignal } : undefined;
-  const srp = createSrpSession(config.username, config.password, config.userPoolId, false);
+  const smallA = srpSmallA();
+  const largeA = srpLargeA(smallA);
   const initiateHash = secretHashFor(config.username);
   const initiated = await call('sign-in', () =>
     client.send(
-      new InitiateAuthCommand(
-        wrapInitiateAuth(srp, {
-          AuthFlow: 'USER_SRP_AUTH',
-          ClientId: config.clientId,
-          AuthParameters: { USERNAME: config.username, ...(initiateHash ? { SECRET_HASH: initiateHash } : {}) },
-        }),
-      ),
+      new InitiateAuthCommand({
+        AuthFlow: 'USER_SRP_AUTH',
+        ClientId: config.clientId,
+        AuthParameters: {
+          USERNAME: config.username,
+          ...(initiateHash ? { SECRET_HASH: initiateHash } : {}),
+          SRP_A: largeA,
+        },
+      }),
       options,
     ),
   );
@@ -94,27 +97,43 @@ export async function srpSignIn(
     throw new UpstreamTokenInvalidError(`Cognito sent tenant '${tenantId}' a malformed SRP challenge (${fields}).`);
   }
   const parameters = parsed.data;
-  let signed: ReturnType<typeof signSrpSession>;
+  // Cognito answers to its internal user name (often the sub); the proof and SECRET_HASH must use it too.
+  const userId = parameters.USER_ID_FOR_SRP;
+  const timestamp = cognitoTimestamp(new Date());
+  let signature: string;
   try {
-    signed = signSrpSession(srp, { ...initiated, ChallengeParameters: parameters });
+    signature = passwordClaimSignature({
+      userPoolId: config.userPoolId,
+      userIdForSrp: userId,
+      password: config.password,
+      smallA,
+      largeA,
+      srpB: parameters.SRP_B,
+      salt: parameters.SALT,
+      secretBlock: parameters.SECRET_BLOCK,
+      timestamp,
+    });
   } catch (error) {
     // e.g. SRP_B = 0 mod N (AbortOnZeroBSrpError): an answer no honest server gives.
     const name = error instanceof Error ? error.name : 'Error';
     throw new UpstreamTokenInvalidError(`Cognito sent tenant '${tenantId}' an unusable SRP challenge (${name}).`);
   }
-  // Cognito answers to its internal user name (often the sub), and SECRET_HASH must use it too.
-  const userId = parameters.USER_ID_FOR_SRP;
   const respondHash = secretHashFor(userId);
   const responded: RespondToAuthChallengeCommandOutput = await call('sign-in', () =>
     client.send(
-      new RespondToAuthChallengeCommand(
-        wrapAuthChallenge(signed, {
-          ClientId: config.clientId,
-          ChallengeName: 'PASSWORD_VERIFIER',
-          ChallengeResponses: { USERNAME: userId, ...(respondHash ? { SECRET_HASH: respondHash } : {}) },
-          ...(initiated.Session ? { Session: initiated.Session } : {}),
-        }),
-      ),
+      new RespondToAuthChallengeCommand({
+        ClientId: config.clientId,
+        ChallengeName: 'PASSWORD_VERIFIER',
+        ChallengeResponses: {
+          USERNAME: userId,
+          ...(respondHash ? { SECRET_HASH: respondHash } : {}),
+          PASSWORD_CLAIM_SECRET_BLOCK: parameters.SECRET_BLOCK,
+          PASSWORD_CLAIM_SIGNATURE: signature,
+          SRP_A: largeA,
+          TIMESTAMP: timestamp,
+        },
+        ...(initiated.Session ? { Session: initiated.Session } : {}),
+      }),
       options,
     ),
   );
