@@ -1,6 +1,6 @@
-// Miss path with the shared table, as deployed: tenant lookup, L2 read, lease, lockout mark, InitiateAuth,
+// Miss path with the shared table, as deployed: tenant lookup, one read of session + lockout mark, lease, InitiateAuth,
 // verification of both JWTs (keys cached, as in a warm container), session item sealed under a KMS data key
-// (the loopback KMS of bench/emulators.ts) and written with compare-and-swap, lease released. DynamoDB is
+// (the loopback KMS of bench/emulators.ts) and written with compare-and-swap in the same request that releases the lease. DynamoDB is
 // dynalite; every DynamoDB call of a vend is counted (the vendor awaits each, so they are sequential).
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';

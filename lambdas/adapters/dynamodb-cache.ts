@@ -5,6 +5,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 
@@ -16,7 +17,9 @@ import type {
   RenewalClaim,
   RenewalMarks,
   Session,
+  SessionLeases,
   SharedSessionCache,
+  SharedSnapshot,
 } from '../core/ports';
 import { awsClientOptions, type AwsClientTimeouts } from './aws-client-options';
 import { EnvelopeOpenError, type Envelope } from './envelope';
@@ -25,8 +28,11 @@ import { SessionItemCodec } from './session-item';
 /**
  * The fleet-wide layer in one DynamoDB table (partition key `pk`, TTL attribute `ttl`).
  * Every key starts with the tenant id:
- *   `<tenant>#session`  the session (tokens, refresh token, claims: sealed with KMS; expiry, secret version) and its revision `rev`
- *   `<tenant>#lease`    who renews the tenant right now, until when
+ *   `<tenant>#session`  the session (tokens, refresh token, claims: sealed with KMS; expiry, secret version), its revision
+ *                       `rev`, and its renewal lease: who renews it right now (`leaseHolder`), until when (`leaseUntil`),
+ *                       and a generation (`leaseGen`) that every lease taken, session stored and lease released moves
+ *                       on; the session write removes the lease
+ *   `<tenant>#lease`    a lease kept apart from any session (`<tenant>#aws-credentials#lease`)
  *   `<tenant>#mark`     the lockout guard's failure mark
  *   `<tenant>#renewal`  when the tenant was last renewed because a caller reported its token refused (`rejected=`)
  */
@@ -64,6 +70,9 @@ export function failureMarkOf(item: Record<string, AttributeValue>): FailureMark
   };
 }
 
+/** Attributes of the renewal lease on a session item. */
+export const LEASE = { holder: 'leaseHolder', until: 'leaseUntil', generation: 'leaseGen' } as const;
+
 /** How long a session item outlives its tokens: its refresh token can still renew without the password. */
 const SESSION_RETENTION_SECONDS = 7 * 24 * 3600;
 
@@ -96,7 +105,7 @@ export interface DynamoDbSessionCacheOptions extends DynamoDbTableOptions {
 }
 
 /** Session items: tokens and refresh token sealed by the envelope (see `session-item.ts`), CAS on `rev`. */
-export class DynamoDbSessionCache extends TableAdapter implements SharedSessionCache {
+export class DynamoDbSessionCache extends TableAdapter implements SharedSessionCache, SessionLeases {
   private readonly codec: SessionItemCodec;
 
   constructor(options: DynamoDbSessionCacheOptions) {
@@ -111,10 +120,10 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
   }
 
   /**
-   * The session and the tenant's lockout mark in one consistent `BatchGetItem` (keys DynamoDB leaves unprocessed
-   * are read one by one). Throws like {@link get} when the session cannot be opened.
+   * The session, the tenant's lockout mark and the lease's generation in one consistent `BatchGetItem` (keys
+   * DynamoDB leaves unprocessed are read one by one). Throws like {@link get} when the session cannot be opened.
    */
-  async getWithMark(tenantId: string): Promise<{ session?: Session; mark?: FailureMark }> {
+  async snapshot(tenantId: string): Promise<SharedSnapshot> {
     const keys = [this.key(tenantId, 'session'), this.key(tenantId, 'mark')];
     const output = await this.client.send(
       new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
@@ -128,10 +137,74 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     }
     const sessionItem = items.get(`${tenantId}#session`);
     const markItem = items.get(`${tenantId}#mark`);
+    const session = sessionItem ? await this.codec.session(tenantId, sessionItem) : undefined;
     return {
-      ...(sessionItem ? { session: await this.codec.session(tenantId, sessionItem) } : {}),
+      ...(session ? { session } : {}),
       ...(markItem ? { mark: failureMarkOf(markItem) } : {}),
+      generation: Number(sessionItem?.[LEASE.generation]?.N ?? 0),
     };
+  }
+
+  /**
+   * One conditional `UpdateItem` on the session item: the lease must be free or expired and, against `seen`,
+   * the generation unchanged (no lease taken or released, no session stored since `seen` was read). Creates a lease-only
+   * item when the tenant has no session yet.
+   */
+  async tryAcquire(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<boolean> {
+    const now = this.clock.now();
+    const free = '(attribute_not_exists(#until) OR #until < :now)';
+    const unchanged =
+      seen === undefined ? '' : seen.generation === 0 ? ' AND attribute_not_exists(#gen)' : ' AND #gen = :seen';
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(tenantId, 'session'),
+          UpdateExpression:
+            'SET #holder = :holder, #until = :until, #gen = if_not_exists(#gen, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
+          ConditionExpression: free + unchanged,
+          ExpressionAttributeNames: {
+            '#holder': LEASE.holder,
+            '#until': LEASE.until,
+            '#gen': LEASE.generation,
+            '#ttl': 'ttl',
+          },
+          ExpressionAttributeValues: {
+            ':holder': { S: holder },
+            ':until': { N: String(now + ttlMs) },
+            ':now': { N: String(now) },
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            ':ttl': { N: String(Math.ceil((now + ttlMs) / 1000) + 3600) },
+            ...(seen && seen.generation > 0 ? { ':seen': { N: String(seen.generation) } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Remove the lease from the session item if this holder still has it, moving the generation on. */
+  async release(tenantId: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(tenantId, 'session'),
+          // The generation moves on: the holder may have written a lockout mark that older snapshots do not show.
+          UpdateExpression: 'SET #gen = #gen + :one REMOVE #holder, #until',
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: { '#holder': LEASE.holder, '#until': LEASE.until, '#gen': LEASE.generation },
+          ExpressionAttributeValues: { ':holder': { S: holder }, ':one': { N: '1' } },
+        }),
+      );
+    } catch (error) {
+      // Someone took over after our lease expired, or a session write released it: nothing to give back.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** The winner of a lost race; undefined when there is none or it can never be opened (so it may be replaced). */
@@ -145,6 +218,10 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     }
   }
 
+  /**
+   * Compare-and-swap on `rev` with one `UpdateItem`, which also removes the renewal lease (storing the session
+   * ends the renewal) and moves the generation on (a lease taken against an older snapshot is refused).
+   */
   async putIfUnchanged(
     session: Session,
     expectedRevision: number | undefined,
@@ -152,24 +229,32 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     let expected = expectedRevision;
     for (let attempt = 0; attempt < 3; attempt++) {
       const revision = (expected ?? 0) + 1;
-      const attributes = await this.codec.attributes(session);
+      const values: Record<string, AttributeValue> = {
+        rev: { N: String(revision) },
+        ...(await this.codec.attributes(session)),
+        ttl: { N: String(session.expiresAt + SESSION_RETENTION_SECONDS) },
+      };
+      const names = Object.keys(values);
       try {
         await this.client.send(
-          new PutItemCommand({
+          new UpdateItemCommand({
             TableName: this.tableName,
-            Item: {
-              ...this.key(session.tenantId, 'session'),
-              rev: { N: String(revision) },
-              ...attributes,
-              ttl: { N: String(session.expiresAt + SESSION_RETENTION_SECONDS) },
+            Key: this.key(session.tenantId, 'session'),
+            UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')}, #gen = if_not_exists(#gen, :zero) + :one REMOVE #holder, #until`,
+            ConditionExpression: expected === undefined ? 'attribute_not_exists(#rev)' : '#rev = :expected',
+            ExpressionAttributeNames: {
+              ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+              '#rev': 'rev',
+              '#holder': LEASE.holder,
+              '#until': LEASE.until,
+              '#gen': LEASE.generation,
             },
-            ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#rev = :expected',
-            ...(expected === undefined
-              ? {}
-              : {
-                  ExpressionAttributeNames: { '#rev': 'rev' },
-                  ExpressionAttributeValues: { ':expected': { N: String(expected) } },
-                }),
+            ExpressionAttributeValues: {
+              ...Object.fromEntries(names.map((name, i) => [`:a${i}`, values[name] as AttributeValue])),
+              ':zero': { N: '0' },
+              ':one': { N: '1' },
+              ...(expected === undefined ? {} : { ':expected': { N: String(expected) } }),
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
@@ -180,8 +265,9 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
         const winner = error.Item ?? (await this.getItem(session.tenantId, 'session'));
         const current = await this.winner(session.tenantId, winner);
         if (!current) {
-          // No item any more, or one no key opens (tampered, or written before encryption): replace it.
-          expected = winner ? Number(winner.rev?.N ?? 0) : undefined;
+          // No session any more (or only a lease), or one no key opens (tampered, or written before encryption):
+          // replace it.
+          expected = winner?.rev?.N === undefined ? undefined : Number(winner.rev.N);
           continue;
         }
         // Someone else wrote first. Keep theirs when it is for the same credentials and lives as long:

@@ -4,7 +4,7 @@
 import { DynamoDBClient, GetItemCommand, paginateScan, type AttributeValue } from '@aws-sdk/client-dynamodb';
 
 import type { FailureMark } from '../core/ports';
-import { cacheTableClient, FAILURE_MARK_ATTRIBUTES, failureMarkOf, parseItemKey } from './dynamodb-cache';
+import { cacheTableClient, FAILURE_MARK_ATTRIBUTES, failureMarkOf, LEASE, parseItemKey } from './dynamodb-cache';
 import { sessionSummaryOf, SUMMARY_ATTRIBUTES, type SessionSummary } from './session-item';
 
 /** What the table knows about one tenant. */
@@ -29,7 +29,7 @@ export interface DynamoDbTenantStatesOptions {
   readonly maxItems?: number;
 }
 
-const ATTRIBUTES = [...new Set(['pk', ...SUMMARY_ATTRIBUTES, ...FAILURE_MARK_ATTRIBUTES, 'leaseUntil'])];
+const ATTRIBUTES = [...new Set(['pk', ...SUMMARY_ATTRIBUTES, ...FAILURE_MARK_ATTRIBUTES, LEASE.until])];
 
 /** `#a0, #a1, …` for every attribute: some names (e.g. `reason`) are DynamoDB reserved words. */
 const PROJECTION = {
@@ -48,9 +48,11 @@ function merge(states: Map<string, Mutable>, item: Record<string, AttributeValue
     if (session) state.session = session;
   } else if (key.kind === 'mark') {
     state.mark = failureMarkOf(item);
-  } else if (key.kind === 'lease') {
-    const until = Number(item.leaseUntil?.N);
-    if (Number.isFinite(until)) state.leaseUntil = until;
+  }
+  // The renewal lease is kept on the session item (items written by older versions kept it apart).
+  if (key.kind === 'session' || key.kind === 'lease') {
+    const until = Number(item[LEASE.until]?.N);
+    if (Number.isFinite(until)) state.leaseUntil = Math.max(until, state.leaseUntil ?? 0);
   }
   states.set(key.tenantId, state);
 }

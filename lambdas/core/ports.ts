@@ -91,6 +91,34 @@ export interface SharedSessionCache {
   ): Promise<{ readonly stored: Session; readonly conflict: boolean }>;
 }
 
+/** One consistent read of a tenant's fleet-wide state: its session, its lockout mark and their generation. */
+export interface SharedSnapshot {
+  readonly session?: Session;
+  readonly mark?: FailureMark;
+  /**
+   * Moves on whenever the tenant's renewal lease is taken or released or its session stored (0: never). Lockout
+   * marks are written under the lease, so an unchanged generation means an unchanged session and mark.
+   */
+  readonly generation: number;
+}
+
+/**
+ * The renewal lease kept with the tenant's session (DynamoDB: attributes of the session item), so a miss costs
+ * three round trips: one {@link snapshot}, one {@link tryAcquire} that also confirms the snapshot, and the
+ * session write, which releases the lease by itself ({@link SharedSessionCache.putIfUnchanged}).
+ */
+export interface SessionLeases {
+  /** The session, the lockout mark and the lease's generation, in one read. */
+  snapshot(tenantId: string): Promise<SharedSnapshot>;
+  /**
+   * True when this holder now has the lease: it was free (or had expired) and, when `seen` is given, its
+   * generation has not moved since `seen` was read, so `seen` still shows the latest session and mark.
+   */
+  tryAcquire(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<boolean>;
+  /** Give the lease back without storing a session (the renewal failed). */
+  release(tenantId: string, holder: string): Promise<void>;
+}
+
 /** Fleet-wide single flight: a short lease per tenant. */
 export interface LeaseStore {
   /** True when this holder now has the lease (it was free or had expired). */

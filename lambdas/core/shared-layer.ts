@@ -11,22 +11,33 @@ import type {
   RenewalClaim,
   RenewalMarks,
   Session,
+  SessionLeases,
   SharedSessionCache,
+  SharedSnapshot,
   VendorEvent,
 } from './ports';
 
 /** The fleet-wide layer (DynamoDB in production). Every call may fail: the vendor then carries on without it. */
 export interface SharedState {
   readonly cache: SharedSessionCache;
+  /** Leases for renewals that have no lease with the session (AWS credentials), and for every renewal without {@link sessionLeases}. */
   readonly leases: LeaseStore;
   readonly failureMarks: FailureMarks;
   /** Forced-renewal rate limit (`rejected=`); without it the limit holds per container only. */
   readonly renewals?: RenewalMarks;
   /**
-   * The session and the lockout mark in one read (DynamoDB `BatchGetItem`), for the renewal that follows a lease.
-   * Without it they are read one after the other.
+   * The session's renewal lease kept with the session: one read for session, mark and lease, a lease that
+   * confirms that read, and a session write that releases it (3 round trips per miss). Without it the lease is
+   * a separate item and the session is read again after taking it.
    */
-  readonly readSessionAndMark?: (tenantId: string) => Promise<{ session?: Session; mark?: FailureMark }>;
+  readonly sessionLeases?: SessionLeases;
+}
+
+/** The outcome of one attempt to take a tenant's renewal lease. */
+export interface LeaseOutcome {
+  readonly granted: boolean;
+  /** The lease also confirmed the snapshot it was taken against: no need to read the session again. */
+  readonly confirmed: boolean;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -35,8 +46,10 @@ function isTimeout(error: unknown): boolean {
 
 export class SharedLayer {
   private down = false;
-  /** Marks read together with the session by {@link getWithMark}, each handed out once by {@link getMark}. */
+  /** Marks read together with the session by {@link snapshot}; {@link getMark} answers from them until replaced. */
   private readonly prefetchedMarks = new Map<string, FailureMark | undefined>();
+  /** Tenants whose session lease was released by the session write of this vend. */
+  private readonly releasedBySessionWrite = new Set<string>();
 
   constructor(
     private readonly state: SharedState | undefined,
@@ -53,6 +66,22 @@ export class SharedLayer {
     return this.call(tenantId, 'get', undefined, (state) => state.cache.get(tenantId));
   }
 
+  /**
+   * The session, with the lockout mark and the lease's generation read in the same round trip when the layer
+   * keeps the lease with the session (the next {@link getMark} of this vend then answers from it). Undefined when
+   * the layer cannot answer.
+   */
+  async snapshot(tenantId: string): Promise<SharedSnapshot | undefined> {
+    const leases = this.state?.sessionLeases;
+    if (!leases) {
+      const session = await this.get(tenantId);
+      return session ? { session, generation: 0 } : undefined;
+    }
+    const seen = await this.call(tenantId, 'get', undefined, () => leases.snapshot(tenantId));
+    if (seen) this.prefetchedMarks.set(tenantId, seen.mark);
+    return seen;
+  }
+
   /** Compare-and-swap write; on failure the session is kept as it is (L1 only). */
   async put(session: Session, expectedRevision: number | undefined): Promise<Session> {
     const result = await this.call(session.tenantId, 'put', undefined, (state) =>
@@ -60,43 +89,46 @@ export class SharedLayer {
     );
     if (!result) return session;
     if (result.conflict) this.emit({ type: 'shared_cache_conflict', tenantId: session.tenantId });
+    else if (this.state?.sessionLeases) this.releasedBySessionWrite.add(session.tenantId);
     return result.stored;
   }
 
-  /** Without the lease table, renew alone rather than not at all. */
-  async tryLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean> {
-    return this.call(tenantId, 'lease', true, (state) => state.leases.tryAcquire(tenantId, holder, ttlMs));
-  }
-
-  /** Always attempted, so others need not wait out the lease; after the deadline it is sent without waiting. */
-  async releaseLease(tenantId: string, holder: string): Promise<void> {
-    if (this.state && !this.down && this.deadline.expired()) {
-      this.state.leases.release(tenantId, holder).catch((error: unknown) => this.report(tenantId, 'release', error));
-      return;
+  /**
+   * Take the tenant's renewal lease, against `seen` when the lease lives with the session. Without the table,
+   * renew alone rather than not at all.
+   */
+  async tryLease(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<LeaseOutcome> {
+    const leases = this.state?.sessionLeases;
+    if (!leases) {
+      const granted = await this.call(tenantId, 'lease', true, (state) =>
+        state.leases.tryAcquire(tenantId, holder, ttlMs),
+      );
+      return { granted, confirmed: false };
     }
-    await this.call(tenantId, 'release', undefined, (state) => state.leases.release(tenantId, holder));
+    const granted = await this.call(tenantId, 'lease', undefined, () =>
+      leases.tryAcquire(tenantId, holder, ttlMs, seen),
+    );
+    if (granted === undefined) return { granted: true, confirmed: false };
+    return { granted, confirmed: granted && seen !== undefined };
   }
 
   /**
-   * The session, with the lockout mark read in the same round trip when the layer can: the next {@link getMark}
-   * of this vend answers from it instead of reading again (a miss then costs one DynamoDB round trip less).
+   * Always attempted (unless the session write released it), so others need not wait out the lease; after the
+   * deadline it is sent without waiting.
    */
-  async getWithMark(tenantId: string): Promise<Session | undefined> {
-    const state = this.state;
-    if (!state?.readSessionAndMark) return this.get(tenantId);
-    const both = await this.call(tenantId, 'get', undefined, (s) =>
-      (s.readSessionAndMark as NonNullable<SharedState['readSessionAndMark']>)(tenantId),
-    );
-    if (both) this.prefetchedMarks.set(tenantId, both.mark);
-    return both?.session;
+  async releaseLease(tenantId: string, holder: string): Promise<void> {
+    if (this.releasedBySessionWrite.delete(tenantId)) return;
+    const release = (state: SharedState) =>
+      state.sessionLeases ? state.sessionLeases.release(tenantId, holder) : state.leases.release(tenantId, holder);
+    if (this.state && !this.down && this.deadline.expired()) {
+      release(this.state).catch((error: unknown) => this.report(tenantId, 'release', error));
+      return;
+    }
+    await this.call(tenantId, 'release', undefined, release);
   }
 
   async getMark(tenantId: string): Promise<FailureMark | undefined> {
-    if (this.prefetchedMarks.has(tenantId)) {
-      const mark = this.prefetchedMarks.get(tenantId);
-      this.prefetchedMarks.delete(tenantId);
-      return mark;
-    }
+    if (this.prefetchedMarks.has(tenantId)) return this.prefetchedMarks.get(tenantId);
     return this.call(tenantId, 'mark', undefined, (state) => state.failureMarks.get(tenantId));
   }
 

@@ -253,7 +253,8 @@ export class TokenVendor {
     const { tenant } = demand;
     const { tenantId } = tenant;
     const { shared, deadline } = scope;
-    const fromShared = await shared.get(tenantId);
+    let seen = await shared.snapshot(tenantId);
+    const fromShared = seen?.session;
     if (fromShared && demand.accepts(fromShared)) return this.adoptShared(fromShared);
     const local = await this.deps.cache.get(tenantId);
     if (local && demand.accepts(local)) return { session: local, source: 'memory' };
@@ -266,10 +267,12 @@ export class TokenVendor {
     const started = this.deps.clock.now();
     let delayMs = 50;
     for (;;) {
-      if (await shared.tryLease(tenantId, this.holder, this.leaseTtlMs)) {
+      const lease = await shared.tryLease(tenantId, this.holder, this.leaseTtlMs, seen);
+      if (lease.granted) {
         try {
-          // The previous holder may have written just before its lease ended (the lockout mark comes along).
-          const latest = await shared.getWithMark(tenantId);
+          // A lease taken against the snapshot confirms it (no holder has written since); otherwise the previous
+          // holder may have written just before its lease ended: read again (the lockout mark comes along).
+          const latest = lease.confirmed ? seen?.session : (await shared.snapshot(tenantId))?.session;
           if (latest && (demand.accepts(latest) || !demand.satisfiableBy(latest))) return this.adoptShared(latest);
           const current = demand.isCurrent(latest) ? latest : ((await this.deps.cache.get(tenantId)) ?? latest);
           const session = await this.renewer.renew(demand, current, latest?.revision, scope);
@@ -285,7 +288,8 @@ export class TokenVendor {
       }
       await this.sleep(delayMs);
       delayMs = Math.min(Math.round(delayMs * 1.5), 500);
-      const polled = await shared.get(tenantId);
+      seen = await shared.snapshot(tenantId);
+      const polled = seen?.session;
       // Filled by the holder, or shows (with the first known lifetime) that no renewal can meet this demand.
       if (polled && (demand.accepts(polled) || !demand.satisfiableBy(polled))) {
         this.leaseWaited(tenantId, started, 0, 'filled');

@@ -80,7 +80,7 @@ export function sharedStateFor(
   const cache = new DynamoDbSessionCache({ ...options, envelope });
   return {
     cache,
-    readSessionAndMark: (tenantId) => cache.getWithMark(tenantId),
+    sessionLeases: cache,
     leases: new DynamoDbLeases(options),
     failureMarks: new DynamoDbFailureMarks(options),
     renewals: new DynamoDbRenewalMarks(options),

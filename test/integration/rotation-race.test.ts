@@ -39,11 +39,13 @@ const noLease: LeaseStore = { tryAcquire: async () => true, release: async () =>
 function containers(leases?: LeaseStore): [Runtime, Runtime] {
   const config = loadRuntimeConfig({ TVM_CONSUMERS: '[]' });
   const make = () => {
-    const shared = sharedStateFor(dynamo.tableName, clock, dynamo.client());
+    // The lease kept with the session is left out when the test brings its own lease store.
+    const { sessionLeases, ...withoutSessionLeases } = sharedStateFor(dynamo.tableName, clock, dynamo.client());
+    const shared = leases ? { ...withoutSessionLeases, leases } : { ...withoutSessionLeases, sessionLeases };
     return composeRuntime(config, {
       tenants: new StaticTenantStore({ acme: { ...cognitoSecret, refreshTokenRotation: true } }),
       cache: new MemorySessionCache(),
-      shared: leases ? { ...shared, leases } : shared,
+      shared,
       verifier: new RecordingVerifier(),
       clock,
     });

@@ -29,6 +29,7 @@ import type {
   LeaseStore,
   ProviderSession,
   Session,
+  SessionLeases,
   SharedSessionCache,
   VendorEvent,
 } from '../../lambdas/core/ports';
@@ -108,61 +109,112 @@ class FleetLayer implements SharedState {
   readonly sessions = new Map<string, Session>();
   readonly leaseHolders = new Map<string, { holder: string; until: number }>();
   readonly marks = new Map<string, FailureMark>();
+  /** Moves on with every lease taken or released and every session stored: what {@link sessionLeases} checks a snapshot against. */
+  readonly generations = new Map<string, number>();
   private readonly renewalMarks = new MemoryRenewalMarks();
+  /** The lease kept with the session, as the DynamoDB adapter keeps it (absent: a separate lease store). */
+  readonly sessionLeases?: SessionLeases;
 
-  constructor(private readonly clock: FakeClock) {}
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly leaseWithSession: boolean,
+    seed: number,
+  ) {
+    this.state = seed >>> 0;
+    if (leaseWithSession) {
+      this.sessionLeases = {
+        snapshot: async (tenantId) => {
+          await this.check();
+          const session = this.sessions.get(tenantId);
+          const mark = this.marks.get(tenantId);
+          return {
+            ...(session ? { session } : {}),
+            ...(mark ? { mark } : {}),
+            generation: this.generations.get(tenantId) ?? 0,
+          };
+        },
+        tryAcquire: async (tenantId, holder, ttlMs, seen) => {
+          await this.check();
+          const generation = this.generations.get(tenantId) ?? 0;
+          if (this.leaseHeld(tenantId)) return false;
+          if (seen && seen.generation !== generation) return false;
+          this.leaseHolders.set(tenantId, { holder, until: this.clock.now() + ttlMs });
+          this.generations.set(tenantId, generation + 1);
+          return true;
+        },
+        release: async (tenantId, holder) => {
+          await this.check();
+          if (this.leaseHolders.get(tenantId)?.holder !== holder) return;
+          this.leaseHolders.delete(tenantId);
+          this.generations.set(tenantId, (this.generations.get(tenantId) ?? 0) + 1);
+        },
+      };
+    }
+  }
 
-  private check(): void {
+  /** Seeded by the run: how many turns each round trip lets other containers take (0-2), so runs explore orders. */
+  private state: number;
+
+  /** One round trip: fails while the layer is down, and lets other containers run before it answers. */
+  private async check(): Promise<void> {
     if (this.down) throw new SharedDown('The shared layer is down (model).');
+    this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
+    for (let turns = (this.state >>> 16) % 3; turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
   }
 
   readonly cache: SharedSessionCache = {
     get: async (tenantId) => {
-      this.check();
+      await this.check();
       return this.sessions.get(tenantId);
     },
     putIfUnchanged: async (session, expected) => {
-      this.check();
+      await this.check();
       const held = this.sessions.get(session.tenantId);
       if (held && held.revision !== expected) return { stored: held, conflict: true };
       const stored = { ...session, revision: (expected ?? 0) + 1 };
       this.sessions.set(session.tenantId, stored);
+      // Like the DynamoDB adapter: the session write removes the lease kept with the session and moves the
+      // generation on.
+      if (this.leaseWithSession) {
+        this.leaseHolders.delete(session.tenantId);
+        this.generations.set(session.tenantId, (this.generations.get(session.tenantId) ?? 0) + 1);
+      }
       return { stored, conflict: false };
     },
   };
 
   readonly leases: LeaseStore = {
     tryAcquire: async (tenantId, holder, ttlMs) => {
-      this.check();
+      await this.check();
       const held = this.leaseHolders.get(tenantId);
       if (held && held.holder !== holder && held.until > this.clock.now()) return false;
       this.leaseHolders.set(tenantId, { holder, until: this.clock.now() + ttlMs });
       return true;
     },
     release: async (tenantId, holder) => {
-      this.check();
+      await this.check();
       if (this.leaseHolders.get(tenantId)?.holder === holder) this.leaseHolders.delete(tenantId);
     },
   };
 
   readonly failureMarks = {
     get: async (tenantId: string) => {
-      this.check();
+      await this.check();
       return this.marks.get(tenantId);
     },
     put: async (tenantId: string, mark: FailureMark) => {
-      this.check();
+      await this.check();
       this.marks.set(tenantId, mark);
     },
     clear: async (tenantId: string) => {
-      this.check();
+      await this.check();
       this.marks.delete(tenantId);
     },
   };
 
   readonly renewals = {
     tryClaim: async (tenantId: string, nowMs: number, intervalMs: number) => {
-      this.check();
+      await this.check();
       return this.renewalMarks.tryClaim(tenantId, nowMs, intervalMs);
     },
   };
@@ -185,7 +237,7 @@ interface Rejection {
 /** The model of the upstream and the bookkeeping of every call it receives. */
 class World {
   readonly clock = new FakeClock();
-  readonly fleet = new FleetLayer(this.clock);
+  readonly fleet: FleetLayer;
   readonly modes = new Map<TenantId, Mode>(TENANTS.map((t) => [t, 'ok']));
   readonly passwords = new Map<TenantId, string>(TENANTS.map((t) => [t, `${t}-pw0`]));
   readonly deleted = new Set<TenantId>();
@@ -197,6 +249,11 @@ class World {
   calls = 0;
   private serial = 0;
   private rotations = 0;
+
+  /** `leaseWithSession`: the lease kept with the session (as deployed) or apart (a plain lease store). */
+  constructor(leaseWithSession = true, seed = 1) {
+    this.fleet = new FleetLayer(this.clock, leaseWithSession, seed);
+  }
 
   secrets(): Record<string, unknown> {
     const secrets: Record<string, unknown> = {};
@@ -367,8 +424,8 @@ async function checkedVend(
   }
 }
 
-async function runModel(steps: Step[]): Promise<void> {
-  const world = new World();
+async function runModel(steps: Step[], leaseWithSession = true, seed = 1): Promise<void> {
+  const world = new World(leaseWithSession, seed);
   const containers = fleetOf(world);
   const lastVended = new Map<string, Session>();
   const fail = (index: number, step: Step, problem: string) => {
@@ -473,7 +530,12 @@ const numRuns = Number(process.env.FC_NUM_RUNS ?? 60);
 describe('vendor model (random interleavings over a fleet sharing one layer)', () => {
   it('keeps every invariant after every step', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40, size: 'max' }), (steps) => runModel(steps)),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 40, size: 'max' }),
+        fc.boolean(),
+        fc.nat(),
+        (steps, leaseWithSession, seed) => runModel(steps, leaseWithSession, seed),
+      ),
       {
         numRuns,
         ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
@@ -505,6 +567,26 @@ describe('vendor model (random interleavings over a fleet sharing one layer)', (
     expect(tooLong.status === 'rejected' && toErrorResponse(tooLong.reason).status).toBe(400);
     expect(modest).toMatchObject({ status: 'fulfilled', value: { source: 'shared' } });
     expect(world.calls).toBe(1);
+  });
+
+  // Regressions found by the model when the lease moved onto the session item: a waiter's snapshot taken while the
+  // lease was held confirmed a lease taken after the holder had stored its session, or written a lockout mark and
+  // released the lease (the generation now moves on with both).
+  it('a lease taken against a snapshot from before the holder stored its session is refused (no second sign-in)', async () => {
+    await runModel([{ kind: 'burst', tenant: 'alpha', minTtls: [0, 0, 0] }], true, 616427368);
+  });
+
+  it('a lease taken against a snapshot from before the holder was rejected is refused (no retry inside the pause)', async () => {
+    await runModel(
+      [
+        { kind: 'upstream', tenant: 'alpha', mode: 'rejectPassword' },
+        { kind: 'vend', container: 0, tenant: 'alpha', minTtl: 0, reject: false },
+        { kind: 'advance', seconds: 200 },
+        { kind: 'burst', tenant: 'alpha', minTtls: [0, 0, 0] },
+      ],
+      true,
+      0,
+    );
   });
 
   it('holds on a hand-written sequence: outage with a cached session, rotation after a rejected password', async () => {

@@ -82,6 +82,7 @@ describe('DynamoDbSessionCache', () => {
       'expiresAt',
       'hasRefreshToken',
       'issuedAt',
+      'leaseGen',
       'pk',
       'rev',
       'sealed',
@@ -137,8 +138,8 @@ describe('DynamoDbSessionCache', () => {
   });
 });
 
-describe('DynamoDbSessionCache.getWithMark (one round trip for the renewal after a lease)', () => {
-  it('reads the session and the lockout mark together, each absent when there is none', async () => {
+describe('DynamoDbSessionCache as SessionLeases (a miss in three round trips)', () => {
+  function recorded() {
     const client = dynamo.client();
     const commands: string[] = [];
     client.middlewareStack.add(
@@ -148,18 +149,79 @@ describe('DynamoDbSessionCache.getWithMark (one round trip for the renewal after
       },
       { step: 'initialize', name: 'recordCommands' },
     );
+    return { client, commands };
+  }
+
+  it('reads the session, the lockout mark and the lease generation together, each absent when there is none', async () => {
+    const { client, commands } = recorded();
     const cache = new DynamoDbSessionCache({ ...options(), client });
     const marks = new DynamoDbFailureMarks({ ...options(), client });
-    expect(await cache.getWithMark('both')).toEqual({});
+    expect(await cache.snapshot('both')).toEqual({ generation: 0 });
     await cache.putIfUnchanged(session('both', 'rt-1'), undefined);
-    expect(await cache.getWithMark('both')).toEqual({ session: { ...session('both', 'rt-1'), revision: 1 } });
+    expect(await cache.snapshot('both')).toEqual({
+      session: { ...session('both', 'rt-1'), revision: 1 },
+      generation: 1,
+    });
     const mark = { secretVersion: 'v1', failures: 2, blockedUntil: clock.now() + 60_000, reason: 'not_authorized' };
     await marks.put('both', mark);
     commands.length = 0;
-    expect(await cache.getWithMark('both')).toEqual({ session: { ...session('both', 'rt-1'), revision: 1 }, mark });
+    expect(await cache.snapshot('both')).toEqual({
+      session: { ...session('both', 'rt-1'), revision: 1 },
+      mark,
+      generation: 1,
+    });
     expect(commands).toEqual(['BatchGetItemCommand']);
-    await cache.putIfUnchanged(session('other', 'rt-9'), undefined);
-    expect(await cache.getWithMark('other')).toEqual({ session: { ...session('other', 'rt-9'), revision: 1 } });
+  });
+
+  it('grants the lease to one holder at a time, and only against a snapshot whose generation has not moved since', async () => {
+    const cache = new DynamoDbSessionCache(options());
+    const seen = await cache.snapshot('l2');
+    const results = await Promise.all(['a', 'b', 'c'].map((holder) => cache.tryAcquire('l2', holder, 10_000, seen)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = ['a', 'b', 'c'][results.indexOf(true)] as string;
+    // The winner gives the lease back without writing: the generation has moved, so the old snapshot is refused
+    // (the winner may have written a lockout mark) and a fresh one is accepted.
+    await cache.release('l2', 'someone-else'); // not the holder: no effect
+    expect(await cache.tryAcquire('l2', 'd', 10_000)).toBe(false);
+    await cache.release('l2', winner);
+    expect(await cache.tryAcquire('l2', 'd', 10_000, seen)).toBe(false);
+    const fresh = await cache.snapshot('l2');
+    expect(fresh.generation).toBe(2); // taken, then released
+    expect(await cache.tryAcquire('l2', 'd', 10_000, fresh)).toBe(true);
+    // An expired lease can be taken over.
+    clock.advance(11);
+    expect(await cache.tryAcquire('l2', 'e', 10_000, await cache.snapshot('l2'))).toBe(true);
+  });
+
+  it('releases the lease with the session write, in one UpdateItem that moves the generation on', async () => {
+    const { client, commands } = recorded();
+    const cache = new DynamoDbSessionCache({ ...options(), client });
+    const seen = await cache.snapshot('l3');
+    expect(await cache.tryAcquire('l3', 'a', 60_000, seen)).toBe(true);
+    expect(await cache.tryAcquire('l3', 'b', 60_000)).toBe(false);
+    // A waiter's snapshot taken while the lease is held, before the holder stores its session.
+    const whileHeld = await cache.snapshot('l3');
+    expect(whileHeld).toEqual({ generation: 1 });
+    commands.length = 0;
+    const { stored, conflict } = await cache.putIfUnchanged(session('l3', 'rt-1'), seen.session?.revision);
+    expect({ revision: stored.revision, conflict }).toEqual({ revision: 1, conflict: false });
+    expect(commands).toEqual(['UpdateItemCommand']);
+    const item = await client.send(
+      new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: 'l3#session' } }, ConsistentRead: true }),
+    );
+    expect(item.Item?.leaseHolder).toBeUndefined();
+    expect(item.Item?.leaseUntil).toBeUndefined();
+    expect(item.Item?.leaseGen).toEqual({ N: '2' });
+    // Free again, but a snapshot taken before the write is refused (it does not show the new session) ...
+    expect(await cache.tryAcquire('l3', 'b', 60_000, whileHeld)).toBe(false);
+    expect(await cache.tryAcquire('l3', 'b', 60_000, seen)).toBe(false);
+    // ... and a fresh one shows the session.
+    const after = await cache.snapshot('l3');
+    expect(after.session?.refreshToken).toBe('rt-1');
+    expect(await cache.tryAcquire('l3', 'b', 60_000, after)).toBe(true);
+    // Taking the lease keeps the session; the next write needs the revision it read.
+    expect((await cache.get('l3'))?.refreshToken).toBe('rt-1');
+    expect((await cache.putIfUnchanged(session('l3', 'rt-2'), after.session?.revision)).stored.revision).toBe(2);
   });
 });
 
