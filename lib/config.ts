@@ -43,7 +43,8 @@ export const deploymentConfigSchema = z.strictObject({
   /** Who may ask for which tenants (DESIGN §5). */
   consumers: z
     .array(
-      consumerSchema.extend({
+      z.strictObject({
+        ...consumerSchema.shape,
         principal: z
           .string()
           .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN'),

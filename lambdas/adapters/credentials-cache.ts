@@ -3,7 +3,7 @@
 // identity id) are sealed by the envelope under the context {tenant, table}; only what expiry needs stays readable.
 
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { SESSION_ENCRYPTION_CONTEXT } from '../../contract';
 import type { CredentialsCache, CredentialsSession } from '../core/aws-credentials';

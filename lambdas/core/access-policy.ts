@@ -1,7 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { ForbiddenError } from './errors';
 import { TENANT_ID_PATTERN } from './tenant-config';
+
+import './zod-messages';
 
 /**
  * Which callers may ask for which tenants. Deny by default. Principals are IAM
@@ -10,10 +12,12 @@ import { TENANT_ID_PATTERN } from './tenant-config';
 export const consumerSchema = z.strictObject({
   principal: z
     .string()
-    .regex(/^(arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+|local)$/, 'must be an IAM role or user ARN'),
+    .check(
+      z.regex(/^(arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+|local)$/, 'must be an IAM role or user ARN'),
+    ),
   tenants: z
-    .array(z.union([z.literal('*'), z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id or "*"')]))
-    .min(1, 'must list at least one tenant or "*"'),
+    .array(z.union([z.literal('*'), z.string().check(z.regex(TENANT_ID_PATTERN, 'must be a tenant id or "*"'))]))
+    .check(z.minLength(1, 'must list at least one tenant or "*"')),
 });
 export const consumersSchema = z.array(consumerSchema);
 export type Consumer = z.infer<typeof consumerSchema>;

@@ -1,62 +1,77 @@
 // The definition of one scheduled analytics export job (deployment config `exportJobs[]`), validated with zod.
 // A job is GraphQL (query + variables, cursor pagination) or REST (method, path template, window in query or
 // body, next-link / cursor / page / offset pagination). Pure: no AWS imports.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { TENANT_ID_PATTERN } from './tenant-config';
+
+import './zod-messages';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** `https:` URLs, or `http:` on a loopback host (local tests and emulators). */
-const upstreamUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
-  const url = new URL(value);
-  return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
-}, 'must be an https: URL (http: only on a loopback host)');
+const upstreamUrl = z.url({ protocol: /^https?$/ }).check(
+  z.refine((value: string) => {
+    // Runs after a failed URL check too: an unparsable value is z.url()'s issue, not a second one (nor a throw).
+    if (!URL.canParse(value)) return true;
+    const url = new URL(value);
+    return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
+  }, 'must be an https: URL (http: only on a loopback host)'),
+);
 
 /** A dotted path into a JSON answer, e.g. `data.flights.items`; empty for the answer itself. */
 const jsonPath = z
   .string()
-  .regex(/^$|^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as data.flights.items (empty: the answer itself)');
+  .check(
+    z.regex(/^$|^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as data.flights.items (empty: the answer itself)'),
+  );
+/** A non-empty jsonPath. */
+const requiredJsonPath = jsonPath.check(z.minLength(1));
+
+const nonEmptyString = z.string().check(z.minLength(1));
+/** An integer in [min, max]. */
+const integer = (min: number, max?: number) =>
+  z.number().check(z.int(), z.minimum(min), ...(max === undefined ? [] : [z.maximum(max)]));
 
 /** Placeholders a REST path, query value or body string may hold. */
 export const WINDOW_PLACEHOLDERS = ['{from}', '{to}', '{fromEpoch}', '{toEpoch}'] as const;
 
 const graphqlPagination = z.strictObject({
   /** Path to the next cursor in the answer (AppSync-style `nextToken`); absent, null or "" ends the window. */
-  cursorPath: jsonPath.min(1),
+  cursorPath: requiredJsonPath,
   /** Variable the cursor is passed back in. @default "nextToken" */
-  cursorVariable: z
-    .string()
-    .regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL variable name')
-    .default('nextToken'),
+  cursorVariable: z._default(
+    z.string().check(z.regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL variable name')),
+    'nextToken',
+  ),
 });
 
 const restPagination = z.discriminatedUnion('type', [
   z.strictObject({
     /** The answer carries the next page's URL (same origin as `baseUrl`); without `path`, the `Link: <…>; rel="next"` header. */
     type: z.literal('nextLink'),
-    path: jsonPath.min(1).optional(),
+    path: z.optional(requiredJsonPath),
   }),
   z.strictObject({
     /** The answer carries an opaque cursor, sent back as a query parameter (GET) or body field (POST). */
     type: z.literal('cursor'),
-    path: jsonPath.min(1),
-    param: z.string().min(1).default('cursor'),
+    path: requiredJsonPath,
+    param: z._default(nonEmptyString, 'cursor'),
   }),
   z.strictObject({
     /** Numbered pages: `param` = start, start + 1, …; a page with fewer than `size` items is the last. */
     type: z.literal('page'),
-    param: z.string().min(1).default('page'),
-    start: z.number().int().min(0).default(1),
-    sizeParam: z.string().min(1).default('limit'),
-    size: z.number().int().min(1).max(10_000).default(500),
+    param: z._default(nonEmptyString, 'page'),
+    start: z._default(integer(0), 1),
+    sizeParam: z._default(nonEmptyString, 'limit'),
+    size: z._default(integer(1, 10_000), 500),
   }),
   z.strictObject({
     /** Offsets: `param` = 0, size, 2 * size, …; a page with fewer than `size` items is the last. */
     type: z.literal('offset'),
-    param: z.string().min(1).default('offset'),
-    sizeParam: z.string().min(1).default('limit'),
-    size: z.number().int().min(1).max(10_000).default(500),
+    param: z._default(nonEmptyString, 'offset'),
+    sizeParam: z._default(nonEmptyString, 'limit'),
+    size: z._default(integer(1, 10_000), 500),
   }),
 ]);
 export type RestPagination = z.infer<typeof restPagination>;
@@ -64,63 +79,63 @@ export type RestPagination = z.infer<typeof restPagination>;
 /** Hive column types accepted for the Athena table. */
 const columnType = z
   .string()
-  .regex(
-    /^(string|boolean|tinyint|smallint|int|bigint|float|double|date|timestamp|decimal\(\d+,\s*\d+\)|(array|map|struct)<.+>)$/,
-    'must be a Hive type (string, bigint, double, boolean, timestamp, array<…>, struct<…>, …)',
+  .check(
+    z.regex(
+      /^(string|boolean|tinyint|smallint|int|bigint|float|double|date|timestamp|decimal\(\d+,\s*\d+\)|(array|map|struct)<.+>)$/,
+      'must be a Hive type (string, bigint, double, boolean, timestamp, array<…>, struct<…>, …)',
+    ),
   );
 
 const common = {
   /** Job name: part of the S3 key, the Glue table name and resource names. */
-  name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens'),
-  tenant: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id'),
+  name: z
+    .string()
+    .check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens')),
+  tenant: z.string().check(z.regex(TENANT_ID_PATTERN, 'must be a tenant id')),
   /** EventBridge Scheduler cron(...) or rate(...) expression. */
   schedule: z
     .string()
-    .regex(
-      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-      'must be a cron(...) or rate(...) expression',
+    .check(
+      z.regex(
+        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+        'must be a cron(...) or rate(...) expression',
+      ),
     ),
   /** Length of one export window; divides a day, so windows never cross midnight (UTC). @default 60 */
-  windowMinutes: z
-    .number()
-    .int()
-    .min(5)
-    .max(1440)
-    .refine((minutes) => 1440 % minutes === 0, 'must divide 1440 (a day) evenly, e.g. 15, 60, 360 or 1440')
-    .default(60),
+  windowMinutes: z._default(
+    integer(5, 1440).check(
+      z.refine((minutes: number) => 1440 % minutes === 0, 'must divide 1440 (a day) evenly, e.g. 15, 60, 360 or 1440'),
+    ),
+    60,
+  ),
   /** Export a window only this long after it ends, once the upstream's data has settled. @default 0 */
-  lagMinutes: z.number().int().min(0).max(10_080).default(0),
+  lagMinutes: z._default(integer(0, 10_080), 0),
   /** Windows caught up at most per run after an outage. @default 24 */
-  maxWindowsPerRun: z.number().int().min(1).max(168).default(24),
+  maxWindowsPerRun: z._default(integer(1, 168), 24),
   /** Pages fetched at most per window; more fails the window rather than looping on a hostile cursor. @default 10000 */
-  maxPagesPerWindow: z.number().int().min(1).max(100_000).default(10_000),
+  maxPagesPerWindow: z._default(integer(1, 100_000), 10_000),
   /** Largest page answer accepted, in bytes. @default 33554432 (32 MiB) */
-  maxPageBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(256 * 1024 * 1024)
-    .default(32 * 1024 * 1024),
+  maxPageBytes: z._default(integer(1024, 256 * 1024 * 1024), 32 * 1024 * 1024),
   /** Attempts per page for 429, 5xx and network errors (backoff honours Retry-After). @default 6 */
-  maxAttempts: z.number().int().min(1).max(20).default(6),
+  maxAttempts: z._default(integer(1, 20), 6),
   /** Timeout of one page request. @default 30000 */
-  requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+  requestTimeoutMs: z._default(integer(1000, 300_000), 30_000),
   /** Path to the array of records in each answer. */
   itemsPath: jsonPath,
   /** S3 key prefix. @default "exports" */
-  prefix: z
-    .string()
-    .regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends')
-    .default('exports'),
+  prefix: z._default(
+    z.string().check(z.regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be an S3 key prefix without slashes at the ends')),
+    'exports',
+  ),
   /**
    * Columns of the Athena table (JSON SerDe), in order, e.g. `{"id": "string", "detections": "int"}`.
    * Without it the table has one `record` string column holding each JSON line (query it with `json_extract`).
    */
-  columns: z
-    .record(z.string().regex(/^[a-z_][a-z0-9_]{0,127}$/, 'must be a lowercase column name'), columnType)
-    .optional(),
+  columns: z.optional(
+    z.record(z.string().check(z.regex(/^[a-z_][a-z0-9_]{0,127}$/, 'must be a lowercase column name')), columnType),
+  ),
   /** First day Athena's partition projection covers (yyyy-mm-dd). @default "2020-01-01" */
-  partitionsFrom: z.iso.date().default('2020-01-01'),
+  partitionsFrom: z._default(z.iso.date(), '2020-01-01'),
 };
 
 export const graphqlExportJobSchema = z.strictObject({
@@ -129,12 +144,12 @@ export const graphqlExportJobSchema = z.strictObject({
   /** GraphQL endpoint of the upstream. */
   url: upstreamUrl,
   /** The query; it receives the variables `from` and `to` (ISO 8601), the cursor variable, and `variables`. */
-  query: z.string().min(1),
+  query: nonEmptyString,
   /** Further variables sent with every page. */
-  variables: z.record(z.string(), z.unknown()).default({}),
-  itemsPath: common.itemsPath.min(1),
+  variables: z._default(z.record(z.string(), z.unknown()), {}),
+  itemsPath: requiredJsonPath,
   /** Cursor pagination; without it each window is one request. */
-  pagination: graphqlPagination.optional(),
+  pagination: z.optional(graphqlPagination),
 });
 
 export const restExportJobSchema = z.strictObject({
@@ -143,16 +158,16 @@ export const restExportJobSchema = z.strictObject({
   /** The tenant's upstream base URL, e.g. `https://api.example.com`. */
   baseUrl: upstreamUrl,
   /** @default "GET" */
-  method: z.enum(['GET', 'POST']).default('GET'),
+  method: z._default(z.enum(['GET', 'POST']), 'GET'),
   /** Path template on `baseUrl`, e.g. `/v1/flights?from={from}&to={to}` (placeholders URL-encoded). */
-  path: z.string().regex(/^\/[^\s]*$/, 'must start with /'),
+  path: z.string().check(z.regex(/^\/[^\s]*$/, 'must start with /')),
   /** Query parameters (values may hold placeholders). */
-  query: z.record(z.string(), z.string()).default({}),
+  query: z._default(z.record(z.string(), z.string()), {}),
   /** JSON body of a POST (strings may hold placeholders). */
-  body: z.record(z.string(), z.unknown()).optional(),
+  body: z.optional(z.record(z.string(), z.unknown())),
   /** Path to the records in each answer. @default "" (the answer is the array) */
-  itemsPath: common.itemsPath.default(''),
-  pagination: restPagination.optional(),
+  itemsPath: z._default(jsonPath, ''),
+  pagination: z.optional(restPagination),
 });
 
 /** A job without `kind` but with `graphqlUrl` is the earlier GraphQL-only shape. */
@@ -163,8 +178,8 @@ function upgradeLegacy(input: unknown): unknown {
 }
 
 /** A scheduled analytics export for one tenant: GraphQL or REST, one window at a time. */
-export const exportJobSchema = z.preprocess(
-  upgradeLegacy,
+export const exportJobSchema = z.pipe(
+  z.transform(upgradeLegacy),
   z.discriminatedUnion('kind', [graphqlExportJobSchema, restExportJobSchema]),
 );
 export type ExportJob = z.infer<typeof exportJobSchema>;

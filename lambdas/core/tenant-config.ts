@@ -1,7 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { TenantMisconfiguredError } from './errors';
 import { headerValueProblem, MAX_HEADER_VALUE_LENGTH } from './header-safety';
+
+import './zod-messages';
 
 /**
  * The tenant secret: one JSON document per tenant, stored in Secrets Manager as
@@ -15,15 +17,17 @@ const COGNITO_PLACEHOLDERS = ['idToken', 'accessToken', 'identityId'] as const;
 const LOGIN_ENDPOINT_PLACEHOLDERS = ['token', 'identityId', 'apiKey'] as const;
 const OAUTH2_PLACEHOLDERS = ['accessToken'] as const;
 
-const nonEmpty = z.string().min(1, 'must not be empty');
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const headerTemplates = z.record(
-  z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
+  z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')),
   z
     .string()
-    .regex(/^[\x20-\x7E]*$/, 'must contain printable ASCII characters only')
-    .max(MAX_HEADER_VALUE_LENGTH),
+    .check(
+      z.regex(/^[\x20-\x7E]*$/, 'must contain printable ASCII characters only'),
+      z.maxLength(MAX_HEADER_VALUE_LENGTH),
+    ),
 );
-const claimNames = z.array(nonEmpty).max(50);
+const claimNames = z.array(nonEmpty).check(z.maxLength(50));
 
 /** 127.0.0.0/8, ::1 and localhost: the only hosts an upstream URL may reach over plain http (emulators). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -52,30 +56,32 @@ export function upstreamUrlProblem(value: string): string | undefined {
  * Every URL the service sends credentials to or fetches keys from (`baseUrl`, `endpoint`, `issuer`,
  * `jwksUri`, `tokenUrl`): https, or plain http to this machine only (emulators, local upstreams).
  */
-export const httpsOrLoopbackUrl = z.string().superRefine((value, ctx) => {
-  const problem = upstreamUrlProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const httpsOrLoopbackUrl = z.string().check(
+  z.superRefine((value: string, ctx) => {
+    const problem = upstreamUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
 
 /** A path on the upstream's host: `//other-host/...` would leave it. */
-const upstreamPath = z.string().regex(/^\/(?!\/)/, 'must start with a single /');
+const upstreamPath = z.string().check(z.regex(/^\/(?!\/)/, 'must start with a single /'));
 
 /** Upper bound of a vended token's lifetime (`exp` - `iat`) a tenant may allow; its default is one day. */
-const maxTokenLifetimeSeconds = z.number().int().min(60).max(604_800).default(86_400);
+const maxTokenLifetimeSeconds = z._default(z.number().check(z.int(), z.minimum(60), z.maximum(604_800)), 86_400);
 /** Lifetime assumed for an opaque (non-JWT) token. */
-const opaqueTokenTtlSeconds = z.number().int().min(60).max(86_400).default(3600);
+const opaqueTokenTtlSeconds = z._default(z.number().check(z.int(), z.minimum(60), z.maximum(86_400)), 3600);
 /** One HTTP request's timeout; the vend's time budget cuts it short too. */
-const upstreamTimeoutMs = z.number().int().min(100).max(30_000).default(5000);
+const upstreamTimeoutMs = z._default(z.number().check(z.int(), z.minimum(100), z.maximum(30_000)), 5000);
 /** How to verify an upstream token as a JWT: issuer, key set and optional audience. */
 const jwtVerification = z.strictObject({
   issuer: nonEmpty,
   jwksUri: httpsOrLoopbackUrl,
-  audience: nonEmpty.optional(),
+  audience: z.optional(nonEmpty),
 });
 
 function checkPlaceholders(allowed: readonly string[]) {
-  return (headers: Record<string, string> | undefined, ctx: z.RefinementCtx) => {
-    for (const [name, template] of Object.entries(headers ?? {})) {
+  return z.superRefine((headers: Record<string, string>, ctx) => {
+    for (const [name, template] of Object.entries(headers)) {
       for (const match of template.matchAll(/\{([^}]*)\}/g)) {
         const placeholder = match[1] ?? '';
         if (!allowed.includes(placeholder)) {
@@ -87,65 +93,69 @@ function checkPlaceholders(allowed: readonly string[]) {
         }
       }
     }
-  };
+  });
 }
 
 const cognitoTenant = z.strictObject({
   provider: z.literal('cognito'),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as ap-southeast-2'),
-  userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must look like <region>_<id>'),
-  clientId: z.string().regex(/^[\w+]+$/, 'must be an app client id'),
-  clientSecret: nonEmpty.optional(),
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as ap-southeast-2')),
+  userPoolId: z.string().check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must look like <region>_<id>')),
+  clientId: z.string().check(z.regex(/^[\w+]+$/, 'must be an app client id')),
+  clientSecret: z.optional(nonEmpty),
   username: nonEmpty,
   password: nonEmpty,
   /** The app client rotates refresh tokens: refresh with GetTokensFromRefreshToken and keep the new one. */
-  refreshTokenRotation: z.boolean().default(false),
+  refreshTokenRotation: z._default(z.boolean(), false),
   /** How to sign in: the password itself (USER_PASSWORD_AUTH) or an SRP proof of it (USER_SRP_AUTH). */
-  authFlow: z.enum(['USER_PASSWORD_AUTH', 'USER_SRP_AUTH']).default('USER_PASSWORD_AUTH'),
+  authFlow: z._default(z.enum(['USER_PASSWORD_AUTH', 'USER_SRP_AUTH']), 'USER_PASSWORD_AUTH'),
   /** Identity pool trusting this user pool: vend its identityId and, on request, temporary AWS credentials. */
-  identityPoolId: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, 'must look like <region>:<uuid>')
-    .optional(),
+  identityPoolId: z.optional(
+    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, 'must look like <region>:<uuid>')),
+  ),
   /** A Cognito-compatible endpoint (cognito-local, LocalStack). Unset for real Cognito. */
-  endpoint: httpsOrLoopbackUrl.optional(),
+  endpoint: z.optional(httpsOrLoopbackUrl),
   /** Expected `iss` of the tokens; defaults to real Cognito's, or `<endpoint>/<userPoolId>` with an endpoint. */
-  issuer: httpsOrLoopbackUrl.optional(),
+  issuer: z.optional(httpsOrLoopbackUrl),
   /**
    * Where the pool's signing keys are; defaults to `<issuer>/.well-known/jwks.json`. Set it when `endpoint` points
    * elsewhere but the tokens carry real Cognito's issuer, so keys are not fetched from the public internet.
    */
-  jwksUri: httpsOrLoopbackUrl.optional(),
+  jwksUri: z.optional(httpsOrLoopbackUrl),
   maxTokenLifetimeSeconds,
-  headers: headerTemplates
-    .superRefine(checkPlaceholders(COGNITO_PLACEHOLDERS))
-    .default({ authorization: '{idToken}', 'X-Amz-Cognito-Security-Token': '{idToken}' }),
-  claims: claimNames.default([]),
+  headers: z._default(headerTemplates.check(checkPlaceholders(COGNITO_PLACEHOLDERS)), {
+    authorization: '{idToken}',
+    'X-Amz-Cognito-Security-Token': '{idToken}',
+  }),
+  claims: z._default(claimNames, []),
 });
 
 const loginEndpointTenant = z.strictObject({
   provider: z.literal('login-endpoint'),
   baseUrl: httpsOrLoopbackUrl,
-  loginPath: upstreamPath.default('/auth/login'),
+  loginPath: z._default(upstreamPath, '/auth/login'),
   /** POSTed `{refreshToken, identityId}` to renew without the password; unset: sign in again. */
-  refreshPath: upstreamPath.optional(),
+  refreshPath: z.optional(upstreamPath),
   /** Sent as `x-api-key` and usable in header templates, so it must be header-safe. */
-  apiKey: z.string().superRefine((value, ctx) => {
-    const problem = headerValueProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `must be header-safe: it ${problem}` });
-  }),
+  apiKey: z.string().check(
+    z.superRefine((value: string, ctx) => {
+      const problem = headerValueProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `must be header-safe: it ${problem}` });
+    }),
+  ),
   username: nonEmpty,
   password: nonEmpty,
   /** Lifetime assumed for opaque (non-JWT) tokens. */
   tokenTtlSeconds: opaqueTokenTtlSeconds,
   timeoutMs: upstreamTimeoutMs,
   /** The upstream's token is a JWT, verified against these; with `jwt` set any other token is refused (502). */
-  jwt: jwtVerification.optional(),
+  jwt: z.optional(jwtVerification),
   maxTokenLifetimeSeconds,
-  headers: headerTemplates
-    .superRefine(checkPlaceholders(LOGIN_ENDPOINT_PLACEHOLDERS))
-    .default({ Authorization: '{token}', identityId: '{identityId}', 'x-api-key': '{apiKey}' }),
-  claims: claimNames.default([]),
+  headers: z._default(headerTemplates.check(checkPlaceholders(LOGIN_ENDPOINT_PLACEHOLDERS)), {
+    Authorization: '{token}',
+    identityId: '{identityId}',
+    'x-api-key': '{apiKey}',
+  }),
+  claims: z._default(claimNames, []),
 });
 
 /** RFC 6749 §4.4: a machine-to-machine grant; no refresh token, renewal is a new grant. */
@@ -156,24 +166,26 @@ const oauth2ClientCredentialsTenant = z.strictObject({
   clientId: nonEmpty,
   clientSecret: nonEmpty,
   /** How the client authenticates (RFC 6749 §2.3.1): HTTP Basic, or id and secret in the form body. */
-  clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
-  scopes: z
-    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
-    .max(50)
-    .default([]),
+  clientAuth: z._default(z.enum(['client_secret_basic', 'client_secret_post']), 'client_secret_basic'),
+  scopes: z._default(
+    z
+      .array(z.string().check(z.regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')))
+      .check(z.maxLength(50)),
+    [],
+  ),
   /** Sent as `audience` (Auth0 style) and `resource` (RFC 8707) when set. */
-  audience: nonEmpty.optional(),
-  resource: z.url({ protocol: /^https?$/ }).optional(),
+  audience: z.optional(nonEmpty),
+  resource: z.optional(z.url({ protocol: /^https?$/ })),
   /** Lifetime assumed for an opaque token whose answer has no expires_in. */
   tokenTtlSeconds: opaqueTokenTtlSeconds,
   timeoutMs: upstreamTimeoutMs,
   /** Verify the access token as a JWT (issuer, JWKS, audience); unset: opaque, expiry from expires_in. */
-  jwt: jwtVerification.optional(),
+  jwt: z.optional(jwtVerification),
   maxTokenLifetimeSeconds,
-  headers: headerTemplates
-    .superRefine(checkPlaceholders(OAUTH2_PLACEHOLDERS))
-    .default({ Authorization: 'Bearer {accessToken}' }),
-  claims: claimNames.default([]),
+  headers: z._default(headerTemplates.check(checkPlaceholders(OAUTH2_PLACEHOLDERS)), {
+    Authorization: 'Bearer {accessToken}',
+  }),
+  claims: z._default(claimNames, []),
 });
 
 export const tenantConfigSchema = z.discriminatedUnion('provider', [

@@ -9,7 +9,7 @@ import {
   type InitiateAuthCommandOutput,
   type RespondToAuthChallengeCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { UpstreamChallengeRequiredError, UpstreamTokenInvalidError } from '../core/errors';
 import type { CognitoTenantConfig } from '../core/tenant-config';
@@ -26,10 +26,10 @@ export type SecretHashFor = (username: string) => string | undefined;
 
 /** PASSWORD_VERIFIER parameters, checked before any arithmetic: hex numbers and a bounded secret block. */
 const passwordVerifierParameters = z.object({
-  SRP_B: z.string().regex(/^[0-9a-fA-F]{1,1024}$/),
-  SALT: z.string().regex(/^[0-9a-fA-F]{1,256}$/),
-  SECRET_BLOCK: z.string().regex(/^[A-Za-z0-9+/=]{1,8192}$/),
-  USER_ID_FOR_SRP: z.string().min(1).max(256),
+  SRP_B: z.string().check(z.regex(/^[0-9a-fA-F]{1,1024}$/)),
+  SALT: z.string().check(z.regex(/^[0-9a-fA-F]{1,256}$/)),
+  SECRET_BLOCK: z.string().check(z.regex(/^[A-Za-z0-9+/=]{1,8192}$/)),
+  USER_ID_FOR_SRP: z.string().check(z.minLength(1), z.maxLength(256)),
 });
 
 /** What an operator does about a challenge the service cannot answer on its own. */

@@ -7,7 +7,7 @@ import {
   GetCredentialsForIdentityCommand,
   GetIdCommand,
 } from '@aws-sdk/client-cognito-identity';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { awsClientOptions } from '../adapters/aws-client-options';
 import type { AwsCredentials, IdentityPool, IdentityPoolTenantConfig } from '../core/aws-credentials';
@@ -40,12 +40,12 @@ export function userPoolLogin(config: Pick<IdentityPoolTenantConfig, 'region' | 
 
 const IDENTITY_ID = /^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/;
 /** Printable ASCII without spaces: the values end up in headers and environment variables. */
-const headerSafe = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7E]{1,${max}}$`));
+const headerSafe = (max: number) => z.string().check(z.regex(new RegExp(`^[\\x21-\\x7E]{1,${max}}$`)));
 
 const credentialsAnswer = z.object({
-  IdentityId: z.string().regex(IDENTITY_ID),
+  IdentityId: z.string().check(z.regex(IDENTITY_ID)),
   Credentials: z.object({
-    AccessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/),
+    AccessKeyId: z.string().check(z.regex(/^[A-Z0-9]{16,128}$/)),
     SecretKey: headerSafe(256),
     SessionToken: headerSafe(8192),
     Expiration: z.date(),

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { genericExpectation, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
@@ -28,9 +28,9 @@ const MAX_ANSWER_LENGTH = 1024 * 1024;
 
 const credentialsResponse = z.object({
   credentials: z.object({
-    token: z.string().min(1),
-    identityId: z.string().min(1).optional(),
-    refreshToken: z.string().min(1).optional(),
+    token: z.string().check(z.minLength(1)),
+    identityId: z.optional(z.string().check(z.minLength(1))),
+    refreshToken: z.optional(z.string().check(z.minLength(1))),
   }),
 });
 

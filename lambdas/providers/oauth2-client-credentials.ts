@@ -2,7 +2,7 @@
 // e.g. a Cognito M2M app client at `https://<domain>/oauth2/token`. There is no refresh token: renewal is a
 // new grant, under the vendor's budget and lockout rules like any sign-in.
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { genericExpectation, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import {
@@ -29,12 +29,12 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_EXPIRES_IN_SECONDS = 86_400;
 
 const tokenResponse = z.object({
-  access_token: z.string().min(1).max(16_384),
-  token_type: z.string().regex(/^bearer$/i, 'must be Bearer'),
-  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+  access_token: z.string().check(z.minLength(1), z.maxLength(16_384)),
+  token_type: z.string().check(z.regex(/^bearer$/i, 'must be Bearer')),
+  expires_in: z.optional(z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number))])),
 });
 
-const errorResponse = z.object({ error: z.string().max(100) });
+const errorResponse = z.object({ error: z.string().check(z.maxLength(100)) });
 
 /** RFC 6749 §5.2 error codes: what each means for the tenant. All need an operator; none is retried. */
 const GRANT_ERRORS: Readonly<Record<string, { reason: AuthFailureReason; hint: string }>> = {

@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { ENV } from '../../contract/names';
 import { consumersSchema, type Consumer } from '../core/access-policy';
+
+import '../core/zod-messages';
 
 /** What the file holds: `{"consumers": [{"principal", "tenants"}]}`. */
 export const accessPolicyFileSchema = z.strictObject({ consumers: consumersSchema });

@@ -1,42 +1,46 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { DEFAULT_SECRET_PREFIX, ENV } from '../../contract/names';
 import { consumersSchema, type Consumer } from '../core/access-policy';
 import { TENANT_ID_PATTERN } from '../core/tenant-config';
+
+import '../core/zod-messages';
+
 import { readAccessPolicyFile } from './access-policy-file';
 
 /**
  * Runtime configuration from environment variables, validated once at start-up.
  * The CDK stack sets these on the functions; local mode sets them itself.
  */
+/** A whole number in [min, max] from a variable's text. */
+const integerVariable = (min: number, max: number, byDefault: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), byDefault);
+const nonEmptyString = z.string().check(z.minLength(1));
+
 const envSchema = z.object({
-  [ENV.secretPrefix]: z
-    .string()
-    .regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix')
-    .default(DEFAULT_SECRET_PREFIX),
-  [ENV.tenantsFile]: z.string().min(1).optional(),
+  [ENV.secretPrefix]: z._default(
+    z.string().check(z.regex(/^[\w/+=.@-]+$/, 'must be a Secrets Manager name prefix')),
+    DEFAULT_SECRET_PREFIX,
+  ),
+  [ENV.tenantsFile]: z.optional(nonEmptyString),
   /** DynamoDB table of the shared (fleet-wide) cache; unset: memory only. */
-  [ENV.cacheTable]: z
-    .string()
-    .regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name')
-    .optional(),
+  [ENV.cacheTable]: z.optional(z.string().check(z.regex(/^[\w.-]{3,255}$/, 'must be a DynamoDB table name'))),
   /** KMS key (id, ARN or alias) sealing the shared cache's session items; required with the table. */
-  [ENV.cacheKeyId]: z
-    .string()
-    .regex(/^[\w/:.-]{1,2048}$/, 'must be a KMS key id, key ARN or alias')
-    .optional(),
-  [ENV.consumers]: z.string().default('[]'),
+  [ENV.cacheKeyId]: z.optional(
+    z.string().check(z.regex(/^[\w/:.-]{1,2048}$/, 'must be a KMS key id, key ARN or alias')),
+  ),
+  [ENV.consumers]: z._default(z.string(), '[]'),
   /** JSON file `{"consumers": [...]}` bundled with the function (the deployment's access policy). */
-  [ENV.accessPolicyFile]: z.string().min(1).optional(),
-  [ENV.clockSkewSeconds]: z.coerce.number().int().min(0).max(300).default(30),
-  [ENV.secretCacheTtlSeconds]: z.coerce.number().int().min(1).max(3600).default(300),
-  [ENV.upstreamAttempts]: z.coerce.number().int().min(1).max(5).default(3),
+  [ENV.accessPolicyFile]: z.optional(nonEmptyString),
+  [ENV.clockSkewSeconds]: integerVariable(0, 300, 30),
+  [ENV.secretCacheTtlSeconds]: integerVariable(1, 3600, 300),
+  [ENV.upstreamAttempts]: integerVariable(1, 5, 3),
   /** Tenants the scheduled refresher keeps warm: a JSON array of tenant ids. */
-  [ENV.tenants]: z.string().default('[]'),
-  [ENV.refreshAtFraction]: z.coerce.number().gt(0).lt(1).default(0.75),
+  [ENV.tenants]: z._default(z.string(), '[]'),
+  [ENV.refreshAtFraction]: z._default(z.coerce.number().check(z.gt(0), z.lt(1)), 0.75),
   /** One vend's whole time budget; it must end before the function's timeout and API Gateway's 29 s. */
-  [ENV.vendBudgetMs]: z.coerce.number().int().min(500).max(28_000).default(20_000),
-  [ENV.forcedRenewalIntervalSeconds]: z.coerce.number().int().min(0).max(3600).default(30),
+  [ENV.vendBudgetMs]: integerVariable(500, 28_000, 20_000),
+  [ENV.forcedRenewalIntervalSeconds]: integerVariable(0, 3600, 30),
 });
 
 export interface RuntimeConfig {
@@ -68,7 +72,7 @@ export function problems(prefix: string, issues: readonly z.core.$ZodIssue[]): s
 }
 
 /** A variable holding JSON: parse it, validate it, and name the variable and field on failure. */
-export function jsonVariable<T>(name: string, text: string, schema: z.ZodType<T>, expected: string): T {
+export function jsonVariable<T>(name: string, text: string, schema: z.ZodMiniType<T>, expected: string): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -95,7 +99,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   const tenants = jsonVariable(
     ENV.tenants,
     parsed.data[ENV.tenants],
-    z.array(z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id')),
+    z.array(z.string().check(z.regex(TENANT_ID_PATTERN, 'must be a tenant id'))),
     'a JSON array of tenant ids',
   );
   if (parsed.data[ENV.cacheTable] && !parsed.data[ENV.cacheKeyId]) {

@@ -1,17 +1,20 @@
 // Configuration of one analytics export function, from the environment the stack sets, validated once at start-up.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 import { ENV } from '../../contract/names';
 import { exportJobSchema, type ExportJob } from '../core/export-windows';
+
+import '../core/zod-messages';
+
 import { ConfigError, jsonVariable, problems } from './config';
 
 const envSchema = z.object({
   /** Base URL of the token API the job vends its tenant's headers from. */
   [ENV.endpoint]: z.url({ protocol: /^https?$/ }),
   /** S3 bucket the job writes to. */
-  [ENV.exportBucket]: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  [ENV.exportBucket]: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')),
   /** The job definition (JSON; see `exportJobs[]` in the deployment config). */
-  [ENV.exportJob]: z.string().min(1),
+  [ENV.exportJob]: z.string().check(z.minLength(1)),
 });
 
 export interface ExportConfig {

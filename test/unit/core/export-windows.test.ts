@@ -112,6 +112,7 @@ describe('exportJobSchema', () => {
 
   it.each([
     [{ kind: 'rest', baseUrl: 'http://api.example.com', path: '/x' }, /baseUrl.*https:/s],
+    [{ kind: 'rest', baseUrl: 'not a URL', path: '/x' }, /baseUrl.*Invalid URL/s],
     [{ kind: 'graphql', url: 'https://a.example.com/graphql', query: '{ x }' }, /itemsPath/],
     [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', windowMinutes: 7 }, /windowMinutes.*1440/s],
     [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', pagination: { type: 'tokens' } }, /pagination/],
