@@ -19,13 +19,20 @@ import { createObservability } from '../lambdas/handlers/observability';
 import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import {
+  emptyHistogram,
   MIN_TTLS,
+  recordLatency,
   SKEW_SECONDS,
   SOAK_CALLER,
   type ParentMessage,
   type PhaseFigures,
+  type RenewalPath,
+  type RenewalRecord,
   type WorkerMessage,
 } from './soak-shared';
+
+/** Renewal records kept at most (a few hundred in a 5 min run): the harness must not grow with the load. */
+const MAX_RENEWAL_RECORDS = 20_000;
 
 const emptyPhase = (): PhaseFigures => ({
   requests: 0,
@@ -41,8 +48,40 @@ const emptyPhase = (): PhaseFigures => ({
   upstreamRetries: 0,
   leaseWaits: 0,
   sharedCacheErrors: 0,
-  latenciesMs: [],
+  sharedCacheErrorKinds: {},
+  casConflicts: 0,
+  renewalPaths: {},
+  tenantRequests: {},
+  latencyHistogram: emptyHistogram(),
 });
+
+/** What a shared-cache error was, from the event's `name: message` (the SDK names a connection reset TimeoutError). */
+function errorKind(error: string): string {
+  if (/ECONNREFUSED/.test(error)) return 'refused';
+  if (/ECONNRESET|socket hang up|EPIPE/.test(error)) return 'reset';
+  if (/ProvisionedThroughputExceeded|Throttl/.test(error)) return 'throttled';
+  if (/^(TimeoutError|TimeBudgetExceededError)/.test(error)) return 'timeout';
+  return 'other';
+}
+
+/** What one tenant's flight in this container has seen since its previous renewal or adoption. */
+interface FlightLog {
+  leaseFailed: boolean;
+  /** A timeout-named error: the shared layer skips the table for the rest of that vend. */
+  down: boolean;
+  readFailed: boolean;
+  refused: boolean;
+}
+
+const cleanLog = (): FlightLog => ({ leaseFailed: false, down: false, readFailed: false, refused: false });
+
+function pathOf(log: FlightLog): RenewalPath {
+  if (log.refused) return 'table-stopped';
+  if (log.leaseFailed) return 'lease-call-failed';
+  if (log.down) return 'layer-down';
+  if (log.readFailed) return 'shared-read-failed';
+  return 'lease';
+}
 
 function event(tenantId: string, minTtl: number): APIGatewayProxyEvent {
   return {
@@ -89,12 +128,48 @@ async function main(): Promise<void> {
   let figures = emptyPhase();
   phases[phaseName] = figures;
 
+  const renewals: RenewalRecord[] = [];
+  const flightLogs = new Map<string, FlightLog>();
+  const flightLog = (tenantId: string): FlightLog => {
+    let log = flightLogs.get(tenantId);
+    if (!log) flightLogs.set(tenantId, (log = cleanLog()));
+    return log;
+  };
+  const renewed = (tenantId: string, kind: RenewalRecord['kind']) => {
+    const path = pathOf(flightLog(tenantId));
+    flightLogs.set(tenantId, cleanLog());
+    figures.renewalPaths[path] = (figures.renewalPaths[path] ?? 0) + 1;
+    if (renewals.length < MAX_RENEWAL_RECORDS)
+      renewals.push({ atMs: Date.now(), tenantId, phase: phaseName, kind, path });
+    if (process.env.SOAK_DEBUG)
+      process.stderr.write(`worker ${process.pid} ${phaseName} ${tenantId} ${kind} via ${path}\n`);
+  };
   const onEvent = (e: VendorEvent) => {
-    if (e.type === 'sign_in') figures.signIns++;
-    else if (e.type === 'refresh') figures.refreshes++;
-    else if (e.type === 'upstream_retry') figures.upstreamRetries++;
-    else if (e.type === 'lease_wait') figures.leaseWaits++;
-    else if (e.type === 'shared_cache_error') figures.sharedCacheErrors++;
+    if (e.type === 'sign_in') {
+      figures.signIns++;
+      renewed(e.tenantId, 'sign_in');
+    } else if (e.type === 'refresh') {
+      figures.refreshes++;
+      renewed(e.tenantId, 'refresh');
+    } else if (e.type === 'upstream_retry') figures.upstreamRetries++;
+    else if (e.type === 'lease_wait') {
+      figures.leaseWaits++;
+      // 'acquired' comes after the renewal (and also when the renewal alone took longer than the first poll).
+      if (e.outcome !== 'acquired') flightLogs.delete(e.tenantId);
+    } else if (e.type === 'shared_cache_hit') flightLogs.delete(e.tenantId);
+    else if (e.type === 'shared_cache_conflict') figures.casConflicts++;
+    else if (e.type === 'shared_cache_error') {
+      figures.sharedCacheErrors++;
+      const kind = errorKind(e.error);
+      const key = `${e.operation}:${kind}`;
+      figures.sharedCacheErrorKinds[key] = (figures.sharedCacheErrorKinds[key] ?? 0) + 1;
+      const log = flightLog(e.tenantId);
+      if (kind === 'refused') log.refused = true;
+      if (/^(TimeoutError|TimeBudgetExceededError)/.test(e.error)) log.down = true;
+      if (e.operation === 'lease') log.leaseFailed = true;
+      else if (e.operation === 'get') log.readFailed = true;
+      if (process.env.SOAK_DEBUG && kind === 'other') process.stderr.write(`worker ${process.pid} ${key} ${e.error}\n`);
+    }
   };
   const client = new DynamoDBClient({
     ...awsClientOptions('dynamodb'),
@@ -128,8 +203,9 @@ async function main(): Promise<void> {
     inFlight++;
     const result = await handler(event(tenantId, minTtl), context).finally(() => inFlight--);
     const nowSeconds = Math.floor(Date.now() / 1000);
-    bucket.latenciesMs.push(performance.now() - started);
+    recordLatency(bucket.latencyHistogram, performance.now() - started);
     bucket.requests++;
+    bucket.tenantRequests[tenantId] = (bucket.tenantRequests[tenantId] ?? 0) + 1;
     const body = JSON.parse(result.body) as Record<string, unknown>;
     if (result.statusCode === 200) {
       bucket.ok++;
@@ -175,8 +251,11 @@ async function main(): Promise<void> {
     }
   };
 
-  // Audit lines are written as in Lambda; only the terminal is spared.
+  // Audit and log lines are written as in Lambda (JSON, warnings to stderr); only the terminal is spared.
   process.stdout.write = (() => true) as typeof process.stdout.write;
+  const writeStderr = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    String(chunk).startsWith('{"level"') ? true : writeStderr(chunk, ...rest)) as typeof process.stderr.write;
   const send = (message: WorkerMessage) => process.send?.(message);
   let running: Promise<void[]> | undefined;
   process.on('message', (message: ParentMessage) => {
@@ -189,16 +268,26 @@ async function main(): Promise<void> {
       phases[phaseName] = figures;
       running ??= Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
     } else if (message.type === 'rss') {
-      // Heap after a full collection tells growth (a leak) from memory V8 has simply not returned yet.
-      (globalThis as { gc?: () => void }).gc?.();
-      const usage = process.memoryUsage();
-      send({ type: 'rss', label: message.label, rss: usage.rss, heapUsed: usage.heapUsed });
+      // Heap after a full collection tells growth (a leak) from garbage V8 has simply not collected yet.
+      const raw = process.memoryUsage();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('the soak workers need --expose-gc');
+      gc();
+      const collected = process.memoryUsage();
+      send({
+        type: 'rss',
+        label: message.label,
+        rssRaw: raw.rss,
+        heapUsedRaw: raw.heapUsed,
+        rss: collected.rss,
+        heapUsed: collected.heapUsed,
+      });
     } else {
       stopping = true;
       if (process.env.SOAK_DEBUG)
         setInterval(() => process.stderr.write(`worker ${process.pid} in flight ${inFlight}\n`), 2000).unref();
       void (running ?? Promise.resolve([])).then(() => {
-        send({ type: 'done', phases });
+        send({ type: 'done', phases, renewals });
         client.destroy();
         setTimeout(() => process.exit(0), 100);
       });
