@@ -5,7 +5,9 @@
 // vend until the Lambda timeout. Every client built from these options aborts such a request instead, and
 // makes a bounded number of attempts so that retries fit the vend's time budget.
 
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { RetryErrorInfo, RetryStrategyV2, StandardRetryToken } from '@smithy/types';
 
 export interface AwsClientTimeouts {
   /** Milliseconds to establish a TCP (and TLS) connection. */
@@ -14,22 +16,35 @@ export interface AwsClientTimeouts {
   readonly requestTimeoutMs: number;
   /** Attempts per call, the first included (the SDK's standard retry strategy spaces them). */
   readonly maxAttempts: number;
+  /**
+   * Attempts per call once an attempt has timed out (connection or request timeout), the first included: bounds
+   * the worst case at `timeoutAttempts x (connection + request)` while fast failures (a reset or refused
+   * connection, throttling) get all `maxAttempts`. @default maxAttempts
+   */
+  readonly timeoutAttempts?: number;
 }
 
 /** The constructor options every SDK client on the vend path gets: spread them into `new XxxClient({...})`. */
 export interface AwsClientOptions {
   readonly requestHandler: NodeHttpHandler;
   readonly maxAttempts: number;
+  /** Present when timed-out calls get fewer attempts than fast failures (`timeoutAttempts < maxAttempts`). */
+  readonly retryStrategy?: RetryStrategyV2;
 }
 
 /**
- * Per-service timeouts. Worst case per call is about `maxAttempts x (connection + request)` plus the SDK's
+ * Per-service timeouts. Worst case per call is about `timeoutAttempts x (connection + request)` plus the SDK's
  * short retry delays; each fits well inside the default 20 s vend budget, and the vendor's deadline stops a
  * vend when the budget is spent whatever a client does.
  */
 export const AWS_TIMEOUTS = {
-  /** The shared cache is an optimisation: give up fast and degrade to the container's memory. */
-  dynamodb: { connectionTimeoutMs: 1000, requestTimeoutMs: 1500, maxAttempts: 2 },
+  /**
+   * The shared cache is an optimisation: give up fast on a table that does not answer (two attempts, 5 s at
+   * worst) and degrade to the container's memory. A reset connection or throttling fails in milliseconds: a third
+   * attempt then costs little, while a call that fails makes the container renew alone (the soak's 20% resets and
+   * 30% throttling failed 4% and 9% of calls with two attempts; 0.8% and 2.7% with three).
+   */
+  dynamodb: { connectionTimeoutMs: 1000, requestTimeoutMs: 1500, maxAttempts: 3, timeoutAttempts: 2 },
   /** Tenant secrets: needed for every miss, cached per container. */
   secretsManager: { connectionTimeoutMs: 2000, requestTimeoutMs: 3000, maxAttempts: 2 },
   /** Envelope encryption of refresh tokens in the shared cache. */
@@ -41,6 +56,48 @@ export const AWS_TIMEOUTS = {
 } as const satisfies Record<string, AwsClientTimeouts>;
 
 export type AwsService = keyof typeof AWS_TIMEOUTS;
+
+/** Connection failures the SDK's HTTP handler names `TimeoutError` although they fail at once. */
+const FAST_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+/** Whether an attempt failed because a connection or request timeout fired (not a reset, refusal or error answer). */
+export function timedOut(error: unknown): boolean {
+  // Duck-typed: the SDK may hand over errors from another realm (a test runner's VM context).
+  const { name, code } = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    code?: unknown;
+  };
+  if (name !== 'TimeoutError') return false;
+  return typeof code !== 'string' || !FAST_CONNECTION_ERRORS.has(code);
+}
+
+/** The SDK's standard retry strategy (spacing, retry quota), with fewer attempts once an attempt timed out. */
+class TimeoutBoundedRetryStrategy implements RetryStrategyV2 {
+  private readonly standard: StandardRetryStrategy;
+
+  constructor(
+    maxAttempts: number,
+    private readonly timeoutAttempts: number,
+  ) {
+    this.standard = new StandardRetryStrategy(maxAttempts);
+  }
+
+  acquireInitialRetryToken(retryTokenScope: string): Promise<StandardRetryToken> {
+    return this.standard.acquireInitialRetryToken(retryTokenScope);
+  }
+
+  refreshRetryTokenForRetry(token: StandardRetryToken, errorInfo: RetryErrorInfo): Promise<StandardRetryToken> {
+    // getRetryCount() counts the retries made so far: attempts made = retries + 1.
+    if (timedOut(errorInfo.error) && token.getRetryCount() + 1 >= this.timeoutAttempts) {
+      return Promise.reject(new Error('No retry token available: the attempts after a timeout are spent'));
+    }
+    return this.standard.refreshRetryTokenForRetry(token, errorInfo);
+  }
+
+  recordSuccess(token: StandardRetryToken): void {
+    this.standard.recordSuccess(token);
+  }
+}
 
 /**
  * Options for an SDK client whose requests time out for real: `new DynamoDBClient({ ...awsClientOptions('dynamodb') })`.
@@ -57,5 +114,8 @@ export function awsClientOptions(service: AwsService, overrides: Partial<AwsClie
       socketTimeout: timeouts.requestTimeoutMs,
     }),
     maxAttempts: timeouts.maxAttempts,
+    ...(timeouts.timeoutAttempts !== undefined && timeouts.timeoutAttempts < timeouts.maxAttempts
+      ? { retryStrategy: new TimeoutBoundedRetryStrategy(timeouts.maxAttempts, Math.max(1, timeouts.timeoutAttempts)) }
+      : {}),
   };
 }
