@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // The package test (pack, install, use) takes minutes: `npm run test:package` runs it, CI too.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/package/'],
-  // @middy/core (and cognito-local's OTP dependencies) are ESM-only: ts-jest turns them into CommonJS like our sources.
+  // cognito-local's OTP dependencies are ESM-only: ts-jest turns them into CommonJS like our sources.
   transform: {
     '^.+\\.m?[tj]s$': [
       'ts-jest',
@@ -14,7 +14,7 @@ module.exports = {
   },
   // oauth2-mock-server (with jose and is-plain-obj) is ESM-only too: the in-process OAuth2 upstream of the tests.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@middy|@scure|@noble|@otplib|otplib|oauth2-mock-server|jose|is-plain-obj)/)',
+    '/node_modules/(?!(@scure|@noble|@otplib|otplib|oauth2-mock-server|jose|is-plain-obj)/)',
   ],
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   testTimeout: 30000,
