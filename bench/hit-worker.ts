@@ -1,5 +1,5 @@
 // The cache-hit measurement, in a child process whose stdout is /dev/null (as a log destination, the write is
-// real): the vend handler as deployed (middy + Powertools logger and metrics, EMF flushed per invocation,
+// real): the vend handler as deployed (withObservability + Powertools logger and metrics, EMF flushed per invocation,
 // Lambda environment), and beside it a hand-written handler doing the same work. Results go back over IPC.
 import { createHash } from 'node:crypto';
 
