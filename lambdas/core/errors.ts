@@ -7,8 +7,6 @@
 
 import { STATUS_BY_CODE, type ErrorCode } from '../../contract/error-codes';
 
-export { STATUS_BY_CODE, type ErrorCode };
-
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;
 

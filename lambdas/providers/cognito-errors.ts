@@ -45,6 +45,17 @@ interface SdkErrorShape {
   $retryable?: unknown;
 }
 
+/**
+ * The SDK's error as a cause when it cannot hold a secret: Cognito's (or the network's) name and message and the
+ * response metadata, never the request's parameters. Not for answers that failed to parse: their message (V8
+ * quotes the text) or `$responseBodyText` may hold a token.
+ */
+function causeOf(error: unknown): ErrorOptions | undefined {
+  if (!(error instanceof Error) || error.name === 'SyntaxError' || '$responseBodyText' in error) return undefined;
+  if (/deserializ|json/i.test(error.message)) return undefined;
+  return { cause: error };
+}
+
 /** Map an SDK or network error to the service's error classes. Never includes request parameters. */
 export function classifyCognitoError(tenantId: string, operation: string, error: unknown): Error {
   const shape = (error ?? {}) as SdkErrorShape;
@@ -62,17 +73,22 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
       'client_rejected',
     );
   }
+  const cause = causeOf(error);
   if (reason) {
     return new UpstreamAuthFailedError(
       `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`,
       reason,
+      undefined,
+      cause,
     );
   }
   if (UNAVAILABLE.has(name) || status === undefined || status >= 500 || status === 429 || shape.$retryable) {
-    return new UpstreamUnavailableError(`Cognito is unavailable for tenant '${tenantId}' (${name}).`);
+    return new UpstreamUnavailableError(`Cognito is unavailable for tenant '${tenantId}' (${name}).`, undefined, cause);
   }
   return new UpstreamAuthFailedError(
     `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS.client_rejected}.`,
     'client_rejected',
+    undefined,
+    cause,
   );
 }

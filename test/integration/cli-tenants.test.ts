@@ -60,6 +60,8 @@ beforeAll(async () => {
   await cache.putIfUnchanged(session('acme', 600, 3000, 'REFRESH-SECRET-acme'), undefined);
   // globex: 90% of its lifetime used: due for renewal; no refresh token.
   await cache.putIfUnchanged(session('globex', 3240, 360), undefined);
+  // ... and a container renewing it right now (the lease kept on the session item).
+  expect(await cache.tryAcquire('globex', 'container-1', 600_000)).toBe(true);
   // initech: a session, and password sign-in paused for 5 minutes after two rejections.
   await cache.putIfUnchanged(session('initech', 4000, -400, 'REFRESH-SECRET-initech'), undefined);
   await new DynamoDbFailureMarks(options).put('initech', {
@@ -152,6 +154,13 @@ describe('tvm tenant status', () => {
     expect(result.stdout).toMatch(/recent failures: 2 \(not_authorized\); password sign-in paused until \S+ \(in 5m\)/);
     expect(result.stdout).toContain('refresh token present');
     for (const value of FORBIDDEN) expect(result.all).not.toContain(value);
+  });
+
+  it('shows a renewal in progress from the lease on the session item', async () => {
+    const result = await run('tenant', 'status', 'globex');
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain('globex: near expiry (renewing now)');
+    expect((await run('tenant', 'status', 'acme')).stdout).toContain('acme: fresh\n');
   });
 
   it('shows a tenant without a session, and a bad tenant id as a usage error', async () => {

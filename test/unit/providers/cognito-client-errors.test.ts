@@ -87,3 +87,25 @@ describe.each(CLIENT_ERRORS)('Cognito app client rejection: $what', ({ error }) 
     expect(next.headers['Retry-After']).toBe('600');
   });
 });
+
+describe('the cause of a classified Cognito error', () => {
+  it("keeps the SDK's error (name, message, metadata), which never holds the request", () => {
+    const sdkError = new NotAuthorizedException({ ...meta, message: 'Incorrect username or password.' });
+    const classified = classifyCognitoError('acme', 'sign-in', sdkError);
+    expect(classified.cause).toBe(sdkError);
+    const network = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    expect(classifyCognitoError('acme', 'sign-in', network).cause).toBe(network);
+  });
+
+  it('drops it for an answer that failed to parse, whose message or body text may quote a token', () => {
+    const parse = new SyntaxError('Unexpected token \'e\', "eyJraWQiOi"... is not valid JSON');
+    expect(classifyCognitoError('acme', 'sign-in', parse).cause).toBeUndefined();
+    const deserialization = Object.assign(new Error('Deserialization error: inspect {error}.$response'), {
+      $responseBodyText: '{"AuthenticationResult":{"IdToken":"eyJ',
+      $metadata: { httpStatusCode: 200 },
+    });
+    const classified = classifyCognitoError('acme', 'sign-in', deserialization);
+    expect(classified.cause).toBeUndefined();
+    expect(JSON.stringify(classified) + classified.message).not.toContain('eyJ');
+  });
+});
