@@ -63,6 +63,8 @@ export interface PhaseFigures {
   ok: number;
   /** Error answers by `error` code. */
   errors: Record<string, number>;
+  /** Error answers by code and message, with names and numbers blanked out. */
+  errorReasons: Record<string, number>;
   /** 200s whose token expires sooner than minTtl. */
   belowMinTtl: number;
   /** 200s whose token belongs to another tenant's user, or names another tenant. */

@@ -38,6 +38,7 @@ const emptyPhase = (): PhaseFigures => ({
   requests: 0,
   ok: 0,
   errors: {},
+  errorReasons: {},
   belowMinTtl: 0,
   crossTenant: 0,
   missingRetryAfter: 0,
@@ -172,7 +173,11 @@ async function main(): Promise<void> {
     }
   };
   const client = new DynamoDBClient({
-    ...awsClientOptions('dynamodb'),
+    // SOAK_DYNAMO_ATTEMPTS (diagnostics): compare the client's attempts per call with production's.
+    ...awsClientOptions(
+      'dynamodb',
+      process.env.SOAK_DYNAMO_ATTEMPTS ? { maxAttempts: Number(process.env.SOAK_DYNAMO_ATTEMPTS) } : {},
+    ),
     endpoint: dynamoEndpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
@@ -215,9 +220,14 @@ async function main(): Promise<void> {
       if (body.tenantId !== tenantId || claims?.sub !== tenants[tenantId]?.username) bucket.crossTenant++;
       return;
     }
-    const error = body.error as { code?: unknown } | undefined;
+    const error = body.error as { code?: unknown; message?: unknown } | undefined;
     const code = typeof error?.code === 'string' ? error.code : `status_${result.statusCode}`;
     bucket.errors[code] = (bucket.errors[code] ?? 0) + 1;
+    // The message without names and numbers: a small set of reasons (e.g. which stage spent the time budget).
+    const reason = `${code}: ${typeof error?.message === 'string' ? error.message : ''}`
+      .replace(/'[^']*'/g, '*')
+      .replace(/\d+/g, 'n');
+    bucket.errorReasons[reason] = (bucket.errorReasons[reason] ?? 0) + 1;
     bucket.lastErrorMs = Math.max(bucket.lastErrorMs, performance.now() - phaseStarted);
     const headers = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),

@@ -29,8 +29,9 @@ import {
  * SOAK_SECONDS (default 300) scales every phase; SOAK_QUICK=1 runs a 60 s smoke version. SOAK_WORKERS (8),
  * SOAK_TENANTS (20), SOAK_LANES (12 per worker) and SOAK_LANE_RATE (requests per second per lane) tune the load.
  * SOAK_PHASES=warmup,resets runs only the named phases, their shares scaled to fill SOAK_SECONDS (to study one
- * fault for longer; the published figures come from the whole schedule). SOAK_DEBUG=1 prints every renewal with
- * the path that led to it.
+ * fault for longer; the published figures come from the whole schedule). Quick and partial runs write
+ * bench/soak.local.json (not committed), or SOAK_OUT. SOAK_DEBUG=1 prints every renewal with
+ * the path that led to it; SOAK_DYNAMO_ATTEMPTS=2 gives the workers' DynamoDB client that many attempts per call.
  */
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -313,6 +314,7 @@ async function main(): Promise<void> {
         requests: 0,
         ok: 0,
         errors: {},
+        errorReasons: {},
         belowMinTtl: 0,
         crossTenant: 0,
         missingRetryAfter: 0,
@@ -343,6 +345,7 @@ async function main(): Promise<void> {
       m.sharedCacheErrors += f.sharedCacheErrors;
       m.casConflicts += f.casConflicts;
       addCounts(m.errors, f.errors);
+      addCounts(m.errorReasons, f.errorReasons);
       addCounts(m.sharedCacheErrorKinds, f.sharedCacheErrorKinds);
       addCounts(m.renewalPaths, f.renewalPaths);
       addCounts(m.tenantRequests, f.tenantRequests);
@@ -373,6 +376,7 @@ async function main(): Promise<void> {
       requests: f?.requests ?? 0,
       ok: f?.ok ?? 0,
       errors: f?.errors ?? {},
+      errorReasons: f?.errorReasons ?? {},
       belowMinTtl: f?.belowMinTtl ?? 0,
       crossTenant: f?.crossTenant ?? 0,
       missingRetryAfter: f?.missingRetryAfter ?? 0,
@@ -483,7 +487,10 @@ async function main(): Promise<void> {
     },
     phases,
   };
-  const outFile = process.env.SOAK_OUT ?? join(__dirname, 'soak.json');
+  // Only a full run of the whole schedule replaces the published figures; quick and partial runs go aside.
+  const outFile =
+    process.env.SOAK_OUT ??
+    join(__dirname, quick || onlyPhases || totalSeconds < 300 ? 'soak.local.json' : 'soak.json');
   writeFileSync(outFile, `${JSON.stringify(summary, null, 2)}\n`);
 
   const pct = (value: number | null) => (value === null ? '-' : `${value > 0 ? '+' : ''}${value}%`);
@@ -506,6 +513,9 @@ async function main(): Promise<void> {
         (p) =>
           `  ${p.name.padEnd(14)} renewal paths ${entries(p.renewalPaths)}; extra by path ${entries(p.extraRenewalsByPath) || '-'}; CAS conflicts ${p.casConflicts}; L2 errors ${entries(p.sharedCacheErrorKinds)}`,
       ),
+    ...phases
+      .filter((p) => Object.keys(p.errorReasons).length > 0)
+      .map((p) => `  ${p.name.padEnd(14)} errors: ${entries(p.errorReasons)}`),
     '',
     `requests ${summary.requests}, ok ${summary.ok}, errors ${JSON.stringify(errorsByCode)}`,
     `tokens below minTtl        ${summary.belowMinTtl}  (goal 0)`,
