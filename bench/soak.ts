@@ -119,7 +119,9 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 /**
  * When an oracle renews each tenant (seconds from the run start), with the fewest renewals so that a session
  * meeting every minTtl exists whenever the upstream answers: at the start, then every renewal period, and at the
- * end of an upstream outage when a renewal fell due during it. Its length is the theoretical minimum per tenant.
+ * end of an upstream outage when a renewal fell due during it. The real fleet renews at the first request after a
+ * session falls due, so its renewals lag this grid a little, and per phase the two can differ by one renewal per
+ * tenant where a phase boundary falls on the grid (the extra-renewal count does not depend on it). Its length is the theoretical minimum per tenant.
  */
 function oracleRenewalTimes(phases: { startS: number; endS: number; upstreamStopped: boolean }[]): number[] {
   const end = phases.at(-1)?.endS ?? 0;
@@ -128,7 +130,8 @@ function oracleRenewalTimes(phases: { startS: number; endS: number; upstreamStop
   for (let at = 0; ;) {
     let next = at + RENEWAL_PERIOD_SECONDS;
     const outage = down.find((p) => next >= p.startS && next < p.endS);
-    if (outage) next = outage.endS;
+    // Due during an outage: renewed when the upstream answers again, at the next phase's start.
+    if (outage) next = phases[phases.indexOf(outage) + 1]?.startS ?? outage.endS;
     if (next >= end) return times;
     times.push(next);
     at = next;
@@ -359,11 +362,10 @@ async function main(): Promise<void> {
   const phases = SCHEDULE.map(({ name }, index) => {
     const f = merged[name];
     const t = timeline.find((p) => p.name === name);
-    const last = index === SCHEDULE.length - 1;
-    // The oracle's renewals that fall in this phase (the run's first one at 0 s belongs to the first phase).
-    const oracleInPhase = t
-      ? oracle.filter((at) => (index === 0 || at >= t.startS) && (last || at < t.endS)).length
-      : 0;
+    // The oracle's renewals from this phase's start to the next one's (the workers count until they hear of the
+    // next phase, so the moments between phases belong to the earlier one; the first phase takes the run's start).
+    const nextStart = timeline[index + 1]?.startS ?? Infinity;
+    const oracleInPhase = t ? oracle.filter((at) => (index === 0 || at >= t.startS) && at < nextStart).length : 0;
     const stopped = TABLE_STOPPED.includes(name);
     const renewals = (f?.signIns ?? 0) + (f?.refreshes ?? 0);
     // Fleet-wide, one renewal per tenant per period; with the table stopped, one per container per tenant it served.
