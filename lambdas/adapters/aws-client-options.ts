@@ -9,6 +9,8 @@ import { StandardRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RetryErrorInfo, RetryStrategyV2, StandardRetryToken } from '@smithy/types';
 
+import { timedOut } from '../core/timed-out';
+
 export interface AwsClientTimeouts {
   /** Milliseconds to establish a TCP (and TLS) connection. */
   readonly connectionTimeoutMs: number;
@@ -57,19 +59,7 @@ export const AWS_TIMEOUTS = {
 
 export type AwsService = keyof typeof AWS_TIMEOUTS;
 
-/** Connection failures the SDK's HTTP handler names `TimeoutError` although they fail at once. */
-const FAST_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
-
-/** Whether an attempt failed because a connection or request timeout fired (not a reset, refusal or error answer). */
-export function timedOut(error: unknown): boolean {
-  // Duck-typed: the SDK may hand over errors from another realm (a test runner's VM context).
-  const { name, code } = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    code?: unknown;
-  };
-  if (name !== 'TimeoutError') return false;
-  return typeof code !== 'string' || !FAST_CONNECTION_ERRORS.has(code);
-}
+export { timedOut };
 
 /** The SDK's standard retry strategy (spacing, retry quota), with fewer attempts once an attempt timed out. */
 class TimeoutBoundedRetryStrategy implements RetryStrategyV2 {

@@ -120,7 +120,7 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
   }
 
   /**
-   * The session, the tenant's lockout mark and the lease's generation in one consistent `BatchGetItem` (keys
+   * The session, the tenant's lockout mark, the lease and the generation in one consistent `BatchGetItem` (keys
    * DynamoDB leaves unprocessed are read one by one). Throws like {@link get} when the session cannot be opened.
    */
   async snapshot(tenantId: string): Promise<SharedSnapshot> {
@@ -138,23 +138,30 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     const sessionItem = items.get(`${tenantId}#session`);
     const markItem = items.get(`${tenantId}#mark`);
     const session = sessionItem ? await this.codec.session(tenantId, sessionItem) : undefined;
+    const holder = sessionItem?.[LEASE.holder]?.S;
+    const until = Number(sessionItem?.[LEASE.until]?.N);
     return {
       ...(session ? { session } : {}),
       ...(markItem ? { mark: failureMarkOf(markItem) } : {}),
       generation: Number(sessionItem?.[LEASE.generation]?.N ?? 0),
+      ...(holder !== undefined && Number.isFinite(until) ? { lease: { holder, until } } : {}),
     };
   }
 
   /**
    * One conditional `UpdateItem` on the session item: the lease must be free or expired and, against `seen`,
-   * the generation unchanged (no lease taken or released, no session stored since `seen` was read). Creates a lease-only
-   * item when the tenant has no session yet.
+   * the generation unchanged (no lease taken or released, no session stored since `seen` was read); or it must be
+   * this holder's already. Creates a lease-only item when the tenant has no session yet.
    */
   async tryAcquire(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<boolean> {
     const now = this.clock.now();
-    const free = '(attribute_not_exists(#until) OR #until < :now)';
+    const free = 'attribute_not_exists(#until) OR #until < :now';
     const unchanged =
-      seen === undefined ? '' : seen.generation === 0 ? ' AND attribute_not_exists(#gen)' : ' AND #gen = :seen';
+      seen === undefined ? undefined : seen.generation === 0 ? 'attribute_not_exists(#gen)' : '#gen = :seen';
+    // Or this holder has it already: an earlier attempt took it and its answer was lost (a stalled response the
+    // SDK retried). Nothing was written since but by this holder, so `seen` still holds. (DynamoDB refuses
+    // redundant parentheses.)
+    const condition = `#holder = :holder OR ${unchanged === undefined ? free : `((${free}) AND ${unchanged})`}`;
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -162,7 +169,7 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
           Key: this.key(tenantId, 'session'),
           UpdateExpression:
             'SET #holder = :holder, #until = :until, #gen = if_not_exists(#gen, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
-          ConditionExpression: free + unchanged,
+          ConditionExpression: condition,
           ExpressionAttributeNames: {
             '#holder': LEASE.holder,
             '#until': LEASE.until,

@@ -95,6 +95,8 @@ export interface SharedSessionCache {
 export interface SharedSnapshot {
   readonly session?: Session;
   readonly mark?: FailureMark;
+  /** The renewal lease when one was recorded (it may have expired: compare `until`, epoch ms, with the clock). */
+  readonly lease?: { readonly holder: string; readonly until: number };
   /**
    * Moves on whenever the tenant's renewal lease is taken or released or its session stored (0: never). Lockout
    * marks are written under the lease, so an unchanged generation means an unchanged session and mark.
@@ -112,7 +114,8 @@ export interface SessionLeases {
   snapshot(tenantId: string): Promise<SharedSnapshot>;
   /**
    * True when this holder now has the lease: it was free (or had expired) and, when `seen` is given, its
-   * generation has not moved since `seen` was read, so `seen` still shows the latest session and mark.
+   * generation has not moved since `seen` was read, so `seen` still shows the latest session and mark; or this
+   * holder already had it (an earlier attempt whose answer was lost took it).
    */
   tryAcquire(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<boolean>;
   /** Give the lease back without storing a session (the renewal failed). */

@@ -16,6 +16,7 @@ import type {
   SharedSnapshot,
   VendorEvent,
 } from './ports';
+import { timedOut } from './timed-out';
 
 /** The fleet-wide layer (DynamoDB in production). Every call may fail: the vendor then carries on without it. */
 export interface SharedState {
@@ -40,9 +41,18 @@ export interface LeaseOutcome {
   readonly confirmed: boolean;
 }
 
+/**
+ * A call that timed out (or ran out of budget) marks the layer down for the rest of the vend; a reset or refused
+ * connection fails at once and does not.
+ */
 function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'TimeBudgetExceededError');
+  return (error instanceof Error && error.name === 'TimeBudgetExceededError') || timedOut(error);
 }
+
+/** Lease calls of one vend that may fail, while the table answers reads, before the container renews alone. */
+export const LEASE_FAILURES_BEFORE_RENEWING_ALONE = 3;
+
+const FAILED = Symbol('failed');
 
 export class SharedLayer {
   private down = false;
@@ -50,6 +60,9 @@ export class SharedLayer {
   private readonly prefetchedMarks = new Map<string, FailureMark | undefined>();
   /** Tenants whose session lease was released by the session write of this vend. */
   private readonly releasedBySessionWrite = new Set<string>();
+  /** Whether a read of this vend was answered: the table is reachable, so a failed lease call is worth retrying. */
+  private answeredRead = false;
+  private leaseFailures = 0;
 
   constructor(
     private readonly state: SharedState | undefined,
@@ -63,7 +76,10 @@ export class SharedLayer {
   }
 
   async get(tenantId: string): Promise<Session | undefined> {
-    return this.call(tenantId, 'get', undefined, (state) => state.cache.get(tenantId));
+    const session = await this.call(tenantId, 'get', FAILED, (state) => state.cache.get(tenantId));
+    if (session === FAILED) return undefined;
+    this.answeredRead = true;
+    return session;
   }
 
   /**
@@ -78,7 +94,10 @@ export class SharedLayer {
       return session ? { session, generation: 0 } : undefined;
     }
     const seen = await this.call(tenantId, 'get', undefined, () => leases.snapshot(tenantId));
-    if (seen) this.prefetchedMarks.set(tenantId, seen.mark);
+    if (seen) {
+      this.answeredRead = true;
+      this.prefetchedMarks.set(tenantId, seen.mark);
+    }
     return seen;
   }
 
@@ -94,22 +113,20 @@ export class SharedLayer {
   }
 
   /**
-   * Take the tenant's renewal lease, against `seen` when the lease lives with the session. Without the table,
-   * renew alone rather than not at all.
+   * Take the tenant's renewal lease, against `seen` when the lease lives with the session. When the lease call
+   * fails: while this vend's reads are answered, not granted (the caller polls and tries again), up to
+   * {@link LEASE_FAILURES_BEFORE_RENEWING_ALONE} times; without the table, renew alone rather than not at all.
    */
   async tryLease(tenantId: string, holder: string, ttlMs: number, seen?: SharedSnapshot): Promise<LeaseOutcome> {
     const leases = this.state?.sessionLeases;
-    if (!leases) {
-      const granted = await this.call(tenantId, 'lease', true, (state) =>
-        state.leases.tryAcquire(tenantId, holder, ttlMs),
-      );
-      return { granted, confirmed: false };
-    }
-    const granted = await this.call(tenantId, 'lease', undefined, () =>
-      leases.tryAcquire(tenantId, holder, ttlMs, seen),
+    const granted = await this.call(tenantId, 'lease', FAILED, (state) =>
+      leases ? leases.tryAcquire(tenantId, holder, ttlMs, seen) : state.leases.tryAcquire(tenantId, holder, ttlMs),
     );
-    if (granted === undefined) return { granted: true, confirmed: false };
-    return { granted, confirmed: granted && seen !== undefined };
+    if (granted === FAILED) {
+      const retry = this.answeredRead && !this.down && ++this.leaseFailures < LEASE_FAILURES_BEFORE_RENEWING_ALONE;
+      return { granted: !retry, confirmed: false };
+    }
+    return { granted, confirmed: granted && leases !== undefined && seen !== undefined };
   }
 
   /**

@@ -267,8 +267,14 @@ export class TokenVendor {
     const started = this.deps.clock.now();
     let delayMs = 50;
     for (;;) {
-      const lease = await shared.tryLease(tenantId, this.holder, this.leaseTtlMs, seen);
+      // A lease the snapshot shows in another container's hands is not asked for: wait for its session instead.
+      const heldElsewhere =
+        seen?.lease !== undefined && seen.lease.holder !== this.holder && seen.lease.until > this.deps.clock.now();
+      const lease = heldElsewhere
+        ? { granted: false, confirmed: false }
+        : await shared.tryLease(tenantId, this.holder, this.leaseTtlMs, seen);
       if (lease.granted) {
+        this.leaseWaited(tenantId, started, delayMs, 'acquired');
         try {
           // A lease taken against the snapshot confirms it (no holder has written since); otherwise the previous
           // holder may have written just before its lease ended: read again (the lockout mark comes along).
@@ -276,7 +282,6 @@ export class TokenVendor {
           if (latest && (demand.accepts(latest) || !demand.satisfiableBy(latest))) return this.adoptShared(latest);
           const current = demand.isCurrent(latest) ? latest : ((await this.deps.cache.get(tenantId)) ?? latest);
           const session = await this.renewer.renew(demand, current, latest?.revision, scope);
-          this.leaseWaited(tenantId, started, delayMs, 'acquired');
           return { session, source: 'upstream' };
         } finally {
           await shared.releaseLease(tenantId, this.holder);

@@ -127,17 +127,22 @@ class FleetLayer implements SharedState {
           await this.check();
           const session = this.sessions.get(tenantId);
           const mark = this.marks.get(tenantId);
+          const lease = this.leaseHolders.get(tenantId);
           return {
             ...(session ? { session } : {}),
             ...(mark ? { mark } : {}),
+            ...(lease ? { lease: { ...lease } } : {}),
             generation: this.generations.get(tenantId) ?? 0,
           };
         },
         tryAcquire: async (tenantId, holder, ttlMs, seen) => {
           await this.check();
           const generation = this.generations.get(tenantId) ?? 0;
-          if (this.leaseHeld(tenantId)) return false;
-          if (seen && seen.generation !== generation) return false;
+          // Like the DynamoDB condition: this holder's own lease, or a free one whose generation has not moved.
+          if (this.leaseHolders.get(tenantId)?.holder !== holder) {
+            if (this.leaseHeld(tenantId)) return false;
+            if (seen && seen.generation !== generation) return false;
+          }
           this.leaseHolders.set(tenantId, { holder, until: this.clock.now() + ttlMs });
           this.generations.set(tenantId, generation + 1);
           return true;

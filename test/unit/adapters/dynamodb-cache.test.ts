@@ -188,6 +188,11 @@ describe('DynamoDbSessionCache as SessionLeases (a miss in three round trips)', 
     const fresh = await cache.snapshot('l2');
     expect(fresh.generation).toBe(2); // taken, then released
     expect(await cache.tryAcquire('l2', 'd', 10_000, fresh)).toBe(true);
+    // Its holder may take it again (an earlier attempt whose answer was lost took it), others may not.
+    expect(await cache.tryAcquire('l2', 'd', 10_000, fresh)).toBe(true);
+    expect(await cache.tryAcquire('l2', 'd', 10_000)).toBe(true);
+    expect(await cache.tryAcquire('l2', 'x', 10_000)).toBe(false);
+    expect((await cache.snapshot('l2')).lease).toEqual({ holder: 'd', until: clock.now() + 10_000 });
     // An expired lease can be taken over.
     clock.advance(11);
     expect(await cache.tryAcquire('l2', 'e', 10_000, await cache.snapshot('l2'))).toBe(true);
@@ -201,7 +206,7 @@ describe('DynamoDbSessionCache as SessionLeases (a miss in three round trips)', 
     expect(await cache.tryAcquire('l3', 'b', 60_000)).toBe(false);
     // A waiter's snapshot taken while the lease is held, before the holder stores its session.
     const whileHeld = await cache.snapshot('l3');
-    expect(whileHeld).toEqual({ generation: 1 });
+    expect(whileHeld).toEqual({ generation: 1, lease: { holder: 'a', until: clock.now() + 60_000 } });
     commands.length = 0;
     const { stored, conflict } = await cache.putIfUnchanged(session('l3', 'rt-1'), seen.session?.revision);
     expect({ revision: stored.revision, conflict }).toEqual({ revision: 1, conflict: false });

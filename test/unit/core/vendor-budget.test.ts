@@ -17,6 +17,7 @@ import type {
   FailureMark,
   LeaseStore,
   Session,
+  SessionLeases,
   SharedSessionCache,
   TenantStore,
   UpstreamCall,
@@ -310,5 +311,39 @@ describe('a key-set outage never repeats a sign-in (item 7, vendor side)', () =>
     });
     await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(KeySetUnavailableError);
     expect(provider.signIns).toBe(1);
+  });
+});
+
+describe('waiting for the lease kept with the session', () => {
+  it('does not ask for a lease the snapshot shows in another container, and takes its session when stored', async () => {
+    const { container, clock, calls } = setup();
+    const holder = container();
+    const shared = fleetLayer();
+    // Another container holds the lease; its session appears on the third read.
+    let reads = 0;
+    let leaseCalls = 0;
+    const sessionLeases: SessionLeases = {
+      snapshot: async () => {
+        reads++;
+        if (reads < 3) return { generation: 1, lease: { holder: 'elsewhere', until: clock.now() + 60_000 } };
+        return { session: shared.cache.session as Session, generation: 2 };
+      },
+      tryAcquire: async () => {
+        leaseCalls++;
+        return false;
+      },
+      release: async () => undefined,
+    };
+    // The session the other container stores (made by a fleet-less container, so no call counts for this one).
+    const stored = (await holder.vendor.vend('acme', 300)).session;
+    shared.cache.session = { ...stored, revision: 1 };
+    const before = calls();
+    const waiter = container({ ...shared, sessionLeases });
+    const result = await waiter.vendor.vend('acme', 300);
+    expect(result).toMatchObject({ source: 'shared' });
+    expect(leaseCalls).toBe(0);
+    expect(reads).toBe(3);
+    expect(calls()).toBe(before);
+    expect(waiter.events).toContainEqual(expect.objectContaining({ type: 'lease_wait', outcome: 'filled' }));
   });
 });
