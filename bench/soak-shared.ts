@@ -100,6 +100,11 @@ export interface MemorySample {
   /** After `global.gc()` (the workers run with --expose-gc). */
   readonly rss: number;
   readonly heapUsed: number;
+  /** After the GC: what V8 has committed for its heap (all spaces), and for its young generation alone. */
+  readonly heapTotal: number;
+  readonly newSpace: number;
+  /** After the GC: memory outside V8's heap that V8 knows of (buffers, sockets' array buffers). */
+  readonly external: number;
 }
 
 export type WorkerMessage =

@@ -5,6 +5,8 @@
  * (token lifetime against minTtl, token subject against the tenant's user, Retry-After on 503/429), and reports
  * per-phase figures to the parent over IPC.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
+
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 
@@ -291,6 +293,9 @@ async function main(): Promise<void> {
         heapUsedRaw: raw.heapUsed,
         rss: collected.rss,
         heapUsed: collected.heapUsed,
+        heapTotal: collected.heapTotal,
+        newSpace: getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0,
+        external: collected.external,
       });
     } else {
       stopping = true;
