@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+import { nodeOptions } from '../lib/bundle-settings';
 
 export type Results = Record<string, number>;
 export const results: Results = {};
@@ -33,7 +34,8 @@ export function lambdaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
     AWS_SESSION_TOKEN: 'bench',
     _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    NODE_OPTIONS: '--enable-source-maps',
+    // As deployed by default (no source-map parsing at start-up; see lib/bundle-settings.ts).
+    ...nodeOptions(false),
     [ENV.powertoolsServiceName]: SERVICE_NAME,
     [ENV.powertoolsMetricsNamespace]: METRICS_NAMESPACE,
     [ENV.consumers]: JSON.stringify([{ principal: BENCH_PRINCIPAL, tenants: ['*'] }]),

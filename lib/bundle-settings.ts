@@ -26,6 +26,14 @@ export const BUNDLE_SETTINGS = {
   outputFile: 'index.mjs',
 } as const;
 
+/**
+ * NODE_OPTIONS of a deployed function: `--enable-source-maps` only when asked for (deployment option
+ * `sourceMapStackTraces`), since Node.js parses the whole source map when it loads the bundle.
+ */
+export function nodeOptions(sourceMapStackTraces: boolean): Record<string, string> {
+  return sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {};
+}
+
 /** The entry file of a handler under `lambdas/handlers/`, e.g. `vend`. */
 export function handlerEntry(handlerName: string): string {
   return join(__dirname, '..', 'lambdas', 'handlers', `${handlerName}.ts`);

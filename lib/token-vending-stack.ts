@@ -67,6 +67,7 @@ export class TokenVendingStack extends Stack {
       vendReservedConcurrency: config.vendReservedConcurrency,
       executionLogging: config.executionLogging,
       createCloudWatchRole: config.createApiGatewayCloudWatchRole,
+      sourceMapStackTraces: config.sourceMapStackTraces,
     });
 
     if (config.iam.permissionsBoundaryArn) {

@@ -18,8 +18,16 @@ describe('ServiceFunctions', () => {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
-      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // No source-map parsing at every cold start unless asked for.
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
     }
+  });
+
+  it('turn source-mapped stack traces on when the deployment config asks for them', () => {
+    const withMaps = synth({ ...serviceConfig, sourceMapStackTraces: true }).template;
+    const all = Object.values(withMaps.findResources('AWS::Lambda::Function'));
+    expect(all.length).toBe(2);
+    for (const fn of all) expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   it('give vend the access policy as a file in a layer, not in the environment, and no tenant list', () => {
