@@ -10,16 +10,19 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 import { ENV } from '../contract/names';
-import { esbuildOptions } from '../lib/bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions } from '../lib/bundle-settings';
 import { apiEvent, lambdaContext, lambdaEnv, median, notes, results, round } from './support';
 
 export const COLD_RUNS = 7;
 
-/** Imports the bundle, runs one event if given, and writes timings and peak RSS to BENCH_OUT. */
+/** Loads the bundle, runs one event if given, and writes timings and peak RSS to BENCH_OUT. */
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const bundle = process.env.BENCH_BUNDLE;
 const t0 = performance.now();
-const mod = await import(process.env.BENCH_BUNDLE);
+// As Lambda's runtime interface client loads a handler: require for CommonJS, import for an ES module (.mjs).
+const mod = bundle.endsWith('.mjs') ? await import(bundle) : createRequire(import.meta.url)(bundle);
 const t1 = performance.now();
 let status = 0;
 if (process.env.BENCH_EVENT) {
@@ -43,7 +46,7 @@ export interface ColdCase {
 export async function buildBundles(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const fn of ['vend', 'refresh', 'export']) {
-    const outfile = join(dir, fn, 'index.mjs');
+    const outfile = join(dir, fn, BUNDLE_SETTINGS.outputFile);
     await build({ ...esbuildOptions(fn, outfile), logLevel: 'silent' });
     const code = readFileSync(outfile);
     results[`coldStart.${fn}.bytes`] = statSync(outfile).size;

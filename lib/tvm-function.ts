@@ -60,7 +60,7 @@ export interface TvmFunctionProps {
 
 /**
  * One Lambda function with the project's defaults: newest Node.js runtime on ARM64,
- * esbuild-minified ES module bundle with source maps and the AWS SDK inside, its own log group
+ * esbuild-minified CommonJS bundle (SDK tree-shaken) with source maps and the AWS SDK inside, its own log group
  * with retention, active tracing, and a role that holds only what is granted to it.
  */
 export class TvmFunction extends Construct {
@@ -118,9 +118,8 @@ export class TvmFunction extends Construct {
             sourceMap: BUNDLE_SETTINGS.sourceMap,
             sourcesContent: BUNDLE_SETTINGS.sourcesContent,
             target: BUNDLE_SETTINGS.target,
-            format: OutputFormat.ESM,
+            format: OutputFormat.CJS,
             mainFields: [...BUNDLE_SETTINGS.mainFields],
-            banner: BUNDLE_SETTINGS.banner,
             esbuildArgs: Object.fromEntries(
               Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
             ),

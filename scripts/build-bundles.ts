@@ -1,4 +1,4 @@
-// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.mjs, made with the
+// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.js, made with the
 // same esbuild settings as the CDK constructs use. The installed package's constructs deploy these, so a
 // consumer's `cdk synth` needs neither esbuild nor Docker nor the TypeScript sources.
 

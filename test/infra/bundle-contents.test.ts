@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { build, type Metafile } from 'esbuild';
 
-import { esbuildOptions } from '../../lib/bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 
 const FORBIDDEN: readonly [string, RegExp][] = [
   ['full zod (zod/v4/classic)', /node_modules\/zod\/v4\/classic\//],
@@ -30,7 +30,7 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
   let inputs: string[];
   beforeAll(async () => {
     const result = await build({
-      ...esbuildOptions(handler, join(dir, handler, 'index.mjs')),
+      ...esbuildOptions(handler, join(dir, handler, BUNDLE_SETTINGS.outputFile)),
       metafile: true,
       logLevel: 'silent',
     });

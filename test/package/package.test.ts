@@ -141,10 +141,10 @@ console.log(JSON.stringify(functions.map((f) => ({ handler: f.Properties.Handler
     expect(functions.length).toBeGreaterThanOrEqual(2);
     for (const fn of functions) {
       expect(fn.handler).toBe('index.handler');
-      // The prebuilt bundle (index.mjs) as the package ships it: no esbuild ran here (the consumer has none).
+      // The prebuilt bundle (index.js) as the package ships it: no esbuild ran here (the consumer has none).
       const asset = join(scratch, 'cdk.out', `asset.${fn.key.replace(/\.zip$/, '')}`);
       const bundle = readdirSync(asset).find((file) => /^index\.m?js$/.test(file));
-      expect(readFileSync(join(asset, bundle ?? 'index.mjs'), 'utf8')).toContain('handler');
+      expect(readFileSync(join(asset, bundle ?? 'index.js'), 'utf8')).toContain('handler');
     }
     expect(existsSync(join(scratch, 'node_modules', 'esbuild'))).toBe(false);
   }, 300_000);
