@@ -13,9 +13,7 @@ module.exports = {
     ],
   },
   // oauth2-mock-server (with jose and is-plain-obj) is ESM-only too: the in-process OAuth2 upstream of the tests.
-  transformIgnorePatterns: [
-    '/node_modules/(?!(@scure|@noble|@otplib|otplib|oauth2-mock-server|jose|is-plain-obj)/)',
-  ],
+  transformIgnorePatterns: ['/node_modules/(?!(@scure|@noble|@otplib|otplib|oauth2-mock-server|jose|is-plain-obj)/)'],
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   testTimeout: 30000,
 };
