@@ -91,6 +91,17 @@ abstract class TableAdapter {
     return { pk: { S: `${tenantId}#${kind}` } };
   }
 
+  /** A conditional write: false when its condition does not hold (`ConditionalCheckFailedException`). */
+  protected async written(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   protected async getItem(tenantId: string, kind: TableItemKind): Promise<Record<string, AttributeValue> | undefined> {
     const output = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: this.key(tenantId, kind), ConsistentRead: true }),
@@ -162,8 +173,8 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
     // SDK retried). Nothing was written since but by this holder, so `seen` still holds. (DynamoDB refuses
     // redundant parentheses.)
     const condition = `#holder = :holder OR ${unchanged === undefined ? free : `((${free}) AND ${unchanged})`}`;
-    try {
-      await this.client.send(
+    return this.written(() =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(tenantId, 'session'),
@@ -186,18 +197,15 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
             ...(seen && seen.generation > 0 ? { ':seen': { N: String(seen.generation) } } : {}),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Remove the lease from the session item if this holder still has it, moving the generation on. */
   async release(tenantId: string, holder: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Refused when someone took over after our lease expired, or a session write released it: nothing to give back.
+    await this.written(() =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(tenantId, 'session'),
@@ -207,11 +215,8 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
           ExpressionAttributeNames: { '#holder': LEASE.holder, '#until': LEASE.until, '#gen': LEASE.generation },
           ExpressionAttributeValues: { ':holder': { S: holder }, ':one': { N: '1' } },
         }),
-      );
-    } catch (error) {
-      // Someone took over after our lease expired, or a session write released it: nothing to give back.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 
   /** The winner of a lost race; undefined when there is none or it can never be opened (so it may be replaced). */
@@ -292,8 +297,8 @@ export class DynamoDbSessionCache extends TableAdapter implements SharedSessionC
 export class DynamoDbLeases extends TableAdapter implements LeaseStore {
   async tryAcquire(tenantId: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
-    try {
-      await this.client.send(
+    return this.written(() =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -305,28 +310,22 @@ export class DynamoDbLeases extends TableAdapter implements LeaseStore {
           ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
           ExpressionAttributeValues: { ':now': { N: String(now) } },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async release(tenantId: string, holder: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Refused when someone took over after our lease expired: theirs now.
+    await this.written(() =>
+      this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: this.key(tenantId, 'lease'),
           ConditionExpression: 'holder = :holder',
           ExpressionAttributeValues: { ':holder': { S: holder } },
         }),
-      );
-    } catch (error) {
-      // Someone took over after our lease expired: theirs now.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 }
 
