@@ -3,6 +3,8 @@
 // A call that timed out marks the layer down for the rest of this vend, so a hung table costs one
 // timeout per vend rather than one per call.
 
+import { clearTimeout, setTimeout } from 'node:timers';
+
 import type { Deadline } from './deadline';
 import type {
   FailureMark,
@@ -46,13 +48,50 @@ export interface LeaseOutcome {
  * connection fails at once and does not.
  */
 function isTimeout(error: unknown): boolean {
-  return (error instanceof Error && error.name === 'TimeBudgetExceededError') || timedOut(error);
+  return (
+    error instanceof SharedLayerShareSpentError ||
+    (error instanceof Error && error.name === 'TimeBudgetExceededError') ||
+    timedOut(error)
+  );
 }
 
 /** Lease calls of one vend that may fail, while the table answers reads, before the container renews alone. */
 export const LEASE_FAILURES_BEFORE_RENEWING_ALONE = 3;
 
+/**
+ * Share of a vend's budget it may spend inside shared-layer calls (the SDK's own retries and backoff included):
+ * the table is an optimisation, so a slow or throttled one leaves the rest of the budget to the upstream. A call
+ * still waiting when the share is spent is given up (its late answer ignored), and the table is skipped for the
+ * rest of the vend.
+ */
+export const SHARED_LAYER_BUDGET_SHARE = 0.4;
+
+/** This vend has spent its share of the budget on the shared layer. */
+class SharedLayerShareSpentError extends Error {
+  override readonly name = 'SharedLayerShareSpentError';
+}
+
 const FAILED = Symbol('failed');
+
+const SHARE_SPENT = 'The vend has spent its share of the budget on the shared layer.';
+
+/** `work`, or a {@link SharedLayerShareSpentError} once `allowanceMs` (real time) have passed. */
+function withinShare<T>(work: Promise<T>, allowanceMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SharedLayerShareSpentError(SHARE_SPENT)), Math.ceil(allowanceMs));
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
 
 export class SharedLayer {
   private down = false;
@@ -63,6 +102,8 @@ export class SharedLayer {
   /** Whether a read of this vend was answered: the table is reachable, so a failed lease call is worth retrying. */
   private answeredRead = false;
   private leaseFailures = 0;
+  /** Real milliseconds this vend has spent inside shared-layer calls. */
+  private spentMs = 0;
 
   constructor(
     private readonly state: SharedState | undefined,
@@ -174,12 +215,21 @@ export class SharedLayer {
   ): Promise<T | F> {
     const state = this.state;
     if (!state || this.down || this.deadline.expired()) return fallback;
+    const allowanceMs = this.deadline.budgetMs * SHARED_LAYER_BUDGET_SHARE - this.spentMs;
+    if (allowanceMs <= 0) {
+      this.down = true;
+      this.report(tenantId, operation, new SharedLayerShareSpentError(SHARE_SPENT));
+      return fallback;
+    }
+    const started = performance.now();
     try {
-      return await this.deadline.race(run(state), `shared cache ${operation}`);
+      return await this.deadline.race(withinShare(run(state), allowanceMs), `shared cache ${operation}`);
     } catch (error) {
       if (isTimeout(error)) this.down = true;
       this.report(tenantId, operation, error);
       return fallback;
+    } finally {
+      this.spentMs += performance.now() - started;
     }
   }
 

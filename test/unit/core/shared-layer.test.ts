@@ -4,6 +4,7 @@ import { Deadline } from '../../../lambdas/core/deadline';
 import type { SessionLeases, SharedSnapshot, VendorEvent } from '../../../lambdas/core/ports';
 import {
   LEASE_FAILURES_BEFORE_RENEWING_ALONE,
+  SHARED_LAYER_BUDGET_SHARE,
   SharedLayer,
   type SharedState,
 } from '../../../lambdas/core/shared-layer';
@@ -18,7 +19,7 @@ interface Script {
   lease: Array<() => Promise<boolean>>;
 }
 
-function layerWith(script: Script) {
+function layerWith(script: Script, budgetMs = 20_000) {
   const calls = { snapshot: 0, lease: 0 };
   const next = <T>(queue: Array<() => Promise<T>>, fallback: () => Promise<T>) => (queue.shift() ?? fallback)();
   const sessionLeases: SessionLeases = {
@@ -42,7 +43,7 @@ function layerWith(script: Script) {
     sessionLeases,
   };
   const events: VendorEvent[] = [];
-  const layer = new SharedLayer(state, new Deadline(new FakeClock(), 20_000, 'test'), (event) => events.push(event));
+  const layer = new SharedLayer(state, new Deadline(new FakeClock(), budgetMs, 'test'), (event) => events.push(event));
   return { layer, calls, events };
 }
 
@@ -76,6 +77,26 @@ describe('SharedLayer', () => {
     const { layer } = layerWith({ snapshot: [() => Promise.reject(reset())], lease: [() => Promise.reject(reset())] });
     expect(await layer.snapshot('acme')).toBeUndefined();
     expect(await layer.tryLease('acme', 'me', 1, undefined)).toEqual({ granted: true, confirmed: false });
+  });
+
+  it('spends at most its share of the vend budget inside table calls, then skips the table for the vend', async () => {
+    const slow = () => new Promise<SharedSnapshot>((resolve) => setTimeout(() => resolve({ generation: 0 }), 500));
+    // A 2 s budget leaves the table 800 ms: the first slow read (500 ms) is answered; the second is given up when
+    // the share is spent (300 ms later), and nothing more is asked of the table in this vend.
+    expect(SHARED_LAYER_BUDGET_SHARE * 2000).toBe(800);
+    const { layer, calls, events } = layerWith({ snapshot: [slow, slow, slow], lease: [] }, 2000);
+    expect(await layer.snapshot('acme')).toEqual({ generation: 0 });
+    // Undefined, not the answer that comes at 500 ms: the call was given up.
+    expect(await layer.snapshot('acme')).toBeUndefined();
+    expect(await layer.snapshot('acme')).toBeUndefined();
+    expect(await layer.tryLease('acme', 'me', 1, undefined)).toEqual({ granted: true, confirmed: false });
+    expect(calls).toEqual({ snapshot: 2, lease: 0 });
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'shared_cache_error',
+        error: expect.stringMatching(/^SharedLayerShareSpentError/),
+      }),
+    ]);
   });
 
   it('confirms the snapshot only for a lease taken against it', async () => {
