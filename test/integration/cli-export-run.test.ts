@@ -1,92 +1,31 @@
 // `tvm export run`: one window of a job from a deployment config, with a token from the local server, from the
 // loopback upstream into s3rver or into a folder.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { defaultDeps } from '../../cli/deps';
-import { EXIT, main } from '../../cli/index';
-import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
-import { startExportUpstream, type ExportUpstream } from '../support/export-upstream';
+import { EXIT } from '../../cli/index';
+import type { LocalService } from '../../lambdas/local/local-service';
+import { startExportCliFixture, type ExportCliFixture } from '../support/export-cli-fixture';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
-
-const dir = mkdtempSync(join(tmpdir(), 'tvm-export-run-'));
+let fixture: ExportCliFixture;
+let dir: string;
 let service: LocalService;
-let s3rver: { close(): Promise<void> };
 let s3: S3Client;
 let s3Endpoint: string;
-let upstream: ExportUpstream;
 let configPath: string;
 const key = 'exports/tenant=demo-rest/job=users/dt=2026-11-23/20261123T0900Z_20261123T1000Z.ndjson.gz';
 
 beforeAll(async () => {
-  service = await startLocalService({ port: 0 });
-  upstream = await startExportUpstream({ recordsPerWindow: () => 420 });
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')),
-    configureBuckets: [{ name: 'exports' }],
-  });
-  s3Endpoint = `http://127.0.0.1:${(await server.run()).port}`;
-  s3rver = server;
-  s3 = new S3Client({
-    endpoint: s3Endpoint,
-    region: 'ap-southeast-2',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'example.json'), 'utf8'));
-  configPath = join(dir, 'deploy.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      ...example,
-      exportJobs: [
-        {
-          name: 'users',
-          tenant: 'demo-rest',
-          schedule: 'rate(1 hour)',
-          kind: 'rest',
-          baseUrl: upstream.url,
-          path: '/v1/records/page',
-          query: { from: '{from}', to: '{to}' },
-          itemsPath: 'data',
-          pagination: { type: 'page', size: 250 },
-        },
-      ],
-    }),
-  );
+  fixture = await startExportCliFixture(() => 420);
+  ({ dir, service, s3, s3Endpoint, configPath } = fixture);
 });
 
-afterAll(async () => {
-  await service.close();
-  await s3rver.close();
-  await upstream.close();
-});
+afterAll(() => fixture.close());
 
-async function tvm(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (t: string) => void (stdout += t),
-    stderr: (t: string) => void (stderr += t),
-    isTTY: false,
-    env: { AWS_REGION: 'ap-southeast-2' },
-  };
-  const code = await main(argv, io, { ...defaultDeps(io), s3: () => s3 });
-  return { code, stdout, stderr };
-}
+const tvm = (...argv: string[]) => fixture.tvm(...argv);
 
 const jobArgs = () => ['--config', configPath, '--job', 'users', '--endpoint', service.url];
 const gunzipLines = (bytes: Uint8Array) => gunzipSync(bytes).toString('utf8').trim().split('\n');

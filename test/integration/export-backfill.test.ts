@@ -3,93 +3,30 @@
  * loopback upstream and s3rver. A backfill replaces each window's object and manifest and leaves the
  * scheduled state alone.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
-import { defaultDeps } from '../../cli/deps';
 import { EXIT } from '../../cli/io';
-import { main } from '../../cli/main';
-import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
-import { startExportUpstream, type ExportUpstream } from '../support/export-upstream';
+import type { LocalService } from '../../lambdas/local/local-service';
+import { startExportCliFixture, type ExportCliFixture } from '../support/export-cli-fixture';
+import type { ExportUpstream } from '../support/export-upstream';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
-
-const dir = mkdtempSync(join(tmpdir(), 'tvm-backfill-'));
+let fixture: ExportCliFixture;
 let service: LocalService;
-let s3rver: { close(): Promise<void> };
 let s3: S3Client;
 let s3Endpoint: string;
 let upstream: ExportUpstream;
 let configPath: string;
 
 beforeAll(async () => {
-  service = await startLocalService({ port: 0 });
-  upstream = await startExportUpstream({ recordsPerWindow: (from) => (from.startsWith('2026-11-23T09') ? 700 : 300) });
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')),
-    configureBuckets: [{ name: 'exports' }],
-  });
-  s3Endpoint = `http://127.0.0.1:${(await server.run()).port}`;
-  s3rver = server;
-  s3 = new S3Client({
-    endpoint: s3Endpoint,
-    region: 'ap-southeast-2',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'example.json'), 'utf8'));
-  configPath = join(dir, 'deploy.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      ...example,
-      exportJobs: [
-        {
-          name: 'users',
-          tenant: 'demo-rest',
-          schedule: 'rate(1 hour)',
-          kind: 'rest',
-          baseUrl: upstream.url,
-          path: '/v1/records/page',
-          query: { from: '{from}', to: '{to}' },
-          itemsPath: 'data',
-          pagination: { type: 'page', size: 250 },
-        },
-      ],
-    }),
-  );
+  fixture = await startExportCliFixture((from) => (from.startsWith('2026-11-23T09') ? 700 : 300));
+  ({ service, s3, s3Endpoint, upstream, configPath } = fixture);
 });
 
-afterAll(async () => {
-  await service.close();
-  await s3rver.close();
-  await upstream.close();
-});
+afterAll(() => fixture.close());
 
-async function tvm(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (t: string) => void (stdout += t),
-    stderr: (t: string) => void (stderr += t),
-    isTTY: false,
-    env: { AWS_REGION: 'ap-southeast-2' },
-  };
-  const code = await main(argv, io, { ...defaultDeps(io), s3: () => s3 });
-  return { code, stdout, stderr };
-}
+const tvm = (...argv: string[]) => fixture.tvm(...argv);
 
 const backfillArgs = (from: string, to: string) => [
   'export',
