@@ -92,6 +92,31 @@ export interface PhaseFigures {
   latencyHistogram: number[];
 }
 
+/** A phase's figures before its first request. */
+export function emptyPhase(): PhaseFigures {
+  return {
+    requests: 0,
+    ok: 0,
+    errors: {},
+    errorReasons: {},
+    belowMinTtl: 0,
+    crossTenant: 0,
+    missingRetryAfter: 0,
+    servableButFailed: 0,
+    lastErrorMs: -1,
+    signIns: 0,
+    refreshes: 0,
+    upstreamRetries: 0,
+    leaseWaits: 0,
+    sharedCacheErrors: 0,
+    sharedCacheErrorKinds: {},
+    casConflicts: 0,
+    renewalPaths: {},
+    tenantRequests: {},
+    latencyHistogram: emptyHistogram(),
+  };
+}
+
 export interface MemorySample {
   readonly label: string;
   /** Before the forced full GC. */

@@ -21,7 +21,7 @@ import { createObservability } from '../lambdas/handlers/observability';
 import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import {
-  emptyHistogram,
+  emptyPhase,
   MIN_TTLS,
   recordLatency,
   SKEW_SECONDS,
@@ -35,28 +35,6 @@ import {
 
 /** Renewal records kept at most (a few hundred in a 5 min run): the harness must not grow with the load. */
 const MAX_RENEWAL_RECORDS = 20_000;
-
-const emptyPhase = (): PhaseFigures => ({
-  requests: 0,
-  ok: 0,
-  errors: {},
-  errorReasons: {},
-  belowMinTtl: 0,
-  crossTenant: 0,
-  missingRetryAfter: 0,
-  servableButFailed: 0,
-  lastErrorMs: -1,
-  signIns: 0,
-  refreshes: 0,
-  upstreamRetries: 0,
-  leaseWaits: 0,
-  sharedCacheErrors: 0,
-  sharedCacheErrorKinds: {},
-  casConflicts: 0,
-  renewalPaths: {},
-  tenantRequests: {},
-  latencyHistogram: emptyHistogram(),
-});
 
 /** What a shared-cache error was, from the event's `name: message` (the SDK names a connection reset TimeoutError). */
 function errorKind(error: string): string {

@@ -9,7 +9,7 @@ import { startLocalDynamo } from '../lambdas/local/dynalite';
 import { startLoginEndpointEmulator } from '../lambdas/local/login-endpoint-emulator';
 import { FAULTS, startFaultProxy, type FaultRule } from '../test/support/fault-proxy';
 import {
-  emptyHistogram,
+  emptyPhase,
   histogramPercentile,
   MIN_TTLS,
   SKEW_SECONDS,
@@ -315,27 +315,7 @@ async function main(): Promise<void> {
   const servedPairs: Record<string, number> = {};
   for (const { phases: report } of reports) {
     for (const [name, f] of Object.entries(report)) {
-      const m = (merged[name] ??= {
-        requests: 0,
-        ok: 0,
-        errors: {},
-        errorReasons: {},
-        belowMinTtl: 0,
-        crossTenant: 0,
-        missingRetryAfter: 0,
-        servableButFailed: 0,
-        lastErrorMs: -1,
-        signIns: 0,
-        refreshes: 0,
-        upstreamRetries: 0,
-        leaseWaits: 0,
-        sharedCacheErrors: 0,
-        sharedCacheErrorKinds: {},
-        casConflicts: 0,
-        renewalPaths: {},
-        tenantRequests: {},
-        latencyHistogram: emptyHistogram(),
-      });
+      const m = (merged[name] ??= emptyPhase());
       m.requests += f.requests;
       m.ok += f.ok;
       m.belowMinTtl += f.belowMinTtl;
