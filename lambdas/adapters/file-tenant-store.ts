@@ -91,6 +91,16 @@ export interface FileTenantStoreOptions {
  * if the file disappears or stops being valid while serving, the last good copy keeps serving and `warn` is told
  * once; the first valid version after that is used again. A file that cannot be used at start is an error.
  */
+
+/** The file is missing or cannot be read: an error naming it and the system's code. */
+function unreadable(path: string, error: unknown): TenantsFileError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new TenantsFileError(
+    code === 'ENOENT' ? `Tenants file ${path} does not exist.` : `Tenants file ${path} cannot be read (${code}).`,
+    { cause: error },
+  );
+}
+
 export class FileTenantStore implements TenantStore {
   private readonly inner = new StaticTenantStore();
   private readonly clock: { now(): number };
@@ -158,13 +168,7 @@ export class FileTenantStore implements TenantStore {
     try {
       return statSync(this.path).mtimeMs;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new TenantsFileError(
-        code === 'ENOENT'
-          ? `Tenants file ${this.path} does not exist.`
-          : `Tenants file ${this.path} cannot be read (${code}).`,
-        { cause: error },
-      );
+      throw unreadable(this.path, error);
     }
   }
 
@@ -175,13 +179,7 @@ export class FileTenantStore implements TenantStore {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new TenantsFileError(
-        code === 'ENOENT'
-          ? `Tenants file ${this.path} does not exist.`
-          : `Tenants file ${this.path} cannot be read (${code}).`,
-        { cause: error },
-      );
+      throw unreadable(this.path, error);
     }
     let parsed: unknown;
     try {

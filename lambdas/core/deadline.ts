@@ -18,6 +18,27 @@ export const BUDGET_RETRY_AFTER_SECONDS = 5;
 /** What `AbortSignal.timeout` aborts with. */
 const timeoutReason = () => new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 
+/**
+ * `work`'s result, or the error `onTimeout` makes once `ms` (real time) have passed, whichever comes first. The
+ * timer is unref'd (a pending wait never keeps the process alive) and cleared when the work settles; the work is
+ * not cancelled, its late result is ignored.
+ */
+export function raceTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), Math.ceil(ms)).unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 export class Deadline {
   /** Epoch milliseconds (on the injected clock) at which the budget is spent. */
   readonly endsAt: number;
@@ -91,23 +112,11 @@ export class Deadline {
       work.catch(() => undefined);
       return Promise.reject(this.exceeded(stage));
     }
-    return new Promise<T>((resolve, reject) => {
-      // A plain timer while the work is pending (cheaper than listening on a signal); when it fires, the signal
-      // (if anyone holds it) aborts first, so the work's requests stop before the caller hears of it.
-      const timer = setTimeout(() => {
-        this.expire();
-        reject(this.exceeded(stage));
-      }, Math.ceil(this.realRemainingMs())).unref();
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
+    // A plain timer while the work is pending (cheaper than listening on a signal); when it fires, the signal
+    // (if anyone holds it) aborts first, so the work's requests stop before the caller hears of it.
+    return raceTimer(work, this.realRemainingMs(), () => {
+      this.expire();
+      return this.exceeded(stage);
     });
   }
 

@@ -3,9 +3,7 @@
 // A call that timed out marks the layer down for the rest of this vend, so a hung table costs one
 // timeout per vend rather than one per call.
 
-import { clearTimeout, setTimeout } from 'node:timers';
-
-import type { Deadline } from './deadline';
+import { raceTimer, type Deadline } from './deadline';
 import type {
   FailureMark,
   FailureMarks,
@@ -74,24 +72,6 @@ class SharedLayerShareSpentError extends Error {
 const FAILED = Symbol('failed');
 
 const SHARE_SPENT = 'The vend has spent its share of the budget on the shared layer.';
-
-/** `work`, or a {@link SharedLayerShareSpentError} once `allowanceMs` (real time) have passed. */
-function withinShare<T>(work: Promise<T>, allowanceMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SharedLayerShareSpentError(SHARE_SPENT)), Math.ceil(allowanceMs));
-    timer.unref();
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 export class SharedLayer {
   private down = false;
@@ -223,7 +203,8 @@ export class SharedLayer {
     }
     const started = performance.now();
     try {
-      return await this.deadline.race(withinShare(run(state), allowanceMs), `shared cache ${operation}`);
+      const withinShare = raceTimer(run(state), allowanceMs, () => new SharedLayerShareSpentError(SHARE_SPENT));
+      return await this.deadline.race(withinShare, `shared cache ${operation}`);
     } catch (error) {
       if (isTimeout(error)) this.down = true;
       this.report(tenantId, operation, error);
