@@ -7,25 +7,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 
 import { DEFAULT_SECRET_PREFIX, ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
 import { StaticTenantStore } from '../lambdas/adapters/file-tenant-store';
-import type { AuthProvider, ProviderSession } from '../lambdas/core/ports';
 import { createHttpHandler } from '../lambdas/handlers/http-handler';
 import { createObservability, vendorEventSink } from '../lambdas/handlers/observability';
 import { composeRuntime } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
-import { apiEvent, BENCH_PRINCIPAL, fakeSession, lambdaContext, percentile, round } from './support';
+import { apiEvent, BENCH_PRINCIPAL, fakeSession, lambdaContext, percentile, round, StaticProvider } from './support';
 
 const ITERATIONS = 50_000;
 const WARM_UP = 5_000;
-
-class StaticProvider implements AuthProvider {
-  async signIn(tenantId: string): Promise<ProviderSession> {
-    const { tokens, refreshToken, claims, expiresAt } = fakeSession(tenantId);
-    return { tokens, refreshToken, claims, expiresAt };
-  }
-  async refresh(tenantId: string): Promise<ProviderSession> {
-    return this.signIn(tenantId);
-  }
-}
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 

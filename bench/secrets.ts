@@ -3,21 +3,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 import { DEFAULT_SECRET_PREFIX, ENV } from '../contract/names';
 import { SecretsManagerTenantStore } from '../lambdas/adapters/secrets-manager-tenant-store';
-import type { AuthProvider, ProviderSession } from '../lambdas/core/ports';
 import { composeRuntime } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
 import { startSecretsManager } from './emulators';
-import { fakeSession, results } from './support';
-
-class StaticProvider implements AuthProvider {
-  async signIn(tenantId: string): Promise<ProviderSession> {
-    const { tokens, refreshToken, claims, expiresAt } = fakeSession(tenantId);
-    return { tokens, refreshToken, claims, expiresAt };
-  }
-  async refresh(tenantId: string): Promise<ProviderSession> {
-    return this.signIn(tenantId);
-  }
-}
+import { results, StaticProvider } from './support';
 
 export async function benchSecrets(): Promise<void> {
   const secret = {

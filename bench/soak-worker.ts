@@ -8,7 +8,7 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 
 import { ENV } from '../contract/names';
 import { awsClientOptions } from '../lambdas/adapters/aws-client-options';
@@ -32,6 +32,7 @@ import {
   type RenewalRecord,
   type WorkerMessage,
 } from './soak-shared';
+import { apiEvent } from './support';
 
 /** Renewal records kept at most (a few hundred in a 5 min run): the harness must not grow with the load. */
 const MAX_RENEWAL_RECORDS = 20_000;
@@ -62,26 +63,6 @@ function pathOf(log: FlightLog): RenewalPath {
   if (log.down) return 'layer-down';
   if (log.readFailed) return 'shared-read-failed';
   return 'lease';
-}
-
-function event(tenantId: string, minTtl: number): APIGatewayProxyEvent {
-  return {
-    httpMethod: 'GET',
-    path: `/v1/tenants/${tenantId}/token`,
-    resource: '/v1/tenants/{tenantId}/token',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: { minTtl: String(minTtl) },
-    multiValueQueryStringParameters: { minTtl: [String(minTtl)] },
-    pathParameters: { tenantId },
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      requestId: 'soak',
-      identity: { userArn: SOAK_CALLER },
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-  };
 }
 
 function jwtPayload(token: unknown): Record<string, unknown> | undefined {
@@ -186,7 +167,10 @@ async function main(): Promise<void> {
     const bucket = figures;
     const started = performance.now();
     inFlight++;
-    const result = await handler(event(tenantId, minTtl), context).finally(() => inFlight--);
+    const result = await handler(
+      apiEvent(tenantId, { minTtl, requestId: 'soak', caller: SOAK_CALLER }),
+      context,
+    ).finally(() => inFlight--);
     const nowSeconds = Math.floor(Date.now() / 1000);
     recordLatency(bucket.latencyHistogram, performance.now() - started);
     bucket.requests++;

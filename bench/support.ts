@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
+import type { AuthProvider, ProviderSession } from '../lambdas/core/ports';
 import { nodeOptions } from '../lib/bundle-settings';
 
 export type Results = Record<string, number>;
@@ -44,22 +45,33 @@ export function lambdaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   return env;
 }
 
-export function apiEvent(tenantId: string, requestId = 'bench'): APIGatewayProxyEvent {
+export interface ApiEventOptions {
+  /** @default 300 */
+  readonly minTtl?: number;
+  /** @default 'bench' */
+  readonly requestId?: string;
+  /** The IAM caller. @default BENCH_PRINCIPAL */
+  readonly caller?: string;
+}
+
+/** An API Gateway REST proxy event for `GET /v1/tenants/{tenantId}/token?minTtl=`, as the stack delivers it. */
+export function apiEvent(tenantId: string, options: ApiEventOptions = {}): APIGatewayProxyEvent {
+  const minTtl = String(options.minTtl ?? 300);
   return {
     httpMethod: 'GET',
     path: `/v1/tenants/${tenantId}/token`,
     resource: '/v1/tenants/{tenantId}/token',
     headers: {},
     multiValueHeaders: {},
-    queryStringParameters: { minTtl: '300' },
-    multiValueQueryStringParameters: { minTtl: ['300'] },
+    queryStringParameters: { minTtl },
+    multiValueQueryStringParameters: { minTtl: [minTtl] },
     pathParameters: { tenantId },
     stageVariables: null,
     body: null,
     isBase64Encoded: false,
     requestContext: {
-      requestId,
-      identity: { userArn: BENCH_PRINCIPAL },
+      requestId: options.requestId ?? 'bench',
+      identity: { userArn: options.caller ?? BENCH_PRINCIPAL },
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
 }
@@ -86,4 +98,15 @@ export function fakeSession(tenantId: string) {
     expiresAt: exp,
     issuedAt: exp - 3600,
   };
+}
+
+/** A provider that never leaves the process: every sign-in and refresh answers a fresh {@link fakeSession}. */
+export class StaticProvider implements AuthProvider {
+  async signIn(tenantId: string): Promise<ProviderSession> {
+    const { tokens, refreshToken, claims, expiresAt } = fakeSession(tenantId);
+    return { tokens, refreshToken, claims, expiresAt };
+  }
+  async refresh(tenantId: string): Promise<ProviderSession> {
+    return this.signIn(tenantId);
+  }
 }
