@@ -11,6 +11,7 @@ import { createHttpHandler } from '../lambdas/handlers/http-handler';
 import { createObservability, vendorEventSink } from '../lambdas/handlers/observability';
 import { composeRuntime } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
+import { usePlainProcessEnv } from '../lambdas/runtime/plain-process-env';
 import { apiEvent, BENCH_PRINCIPAL, fakeSession, lambdaContext, percentile, round, StaticProvider } from './support';
 
 const ITERATIONS = 50_000;
@@ -99,6 +100,7 @@ function handWritten(): Handler {
 }
 
 async function main(): Promise<void> {
+  usePlainProcessEnv(); // as lambdas/handlers/vend.ts does before it composes the handler
   const observability = createObservability();
   const secret = {
     provider: 'cognito',

@@ -60,9 +60,27 @@ function assertPresentable(session: Session, headers: Readonly<Record<string, st
   }
 }
 
-export function presentToken(tenant: TenantRecord, session: Session, nowMs: number): TokenResponseBody {
-  const headers = renderHeaders(tenant.config.headers, placeholderValues(tenant, session));
+/**
+ * The rendered and checked headers of each session, for the tenant record they were rendered with. Both are
+ * immutable (a renewal or a rotation makes new objects), so a cache hit of the same session renders and checks
+ * nothing again; entries go with their session.
+ */
+const checkedHeaders = new WeakMap<
+  Session,
+  { readonly tenant: TenantRecord; readonly headers: Record<string, string> }
+>();
+
+function presentableHeaders(tenant: TenantRecord, session: Session): Record<string, string> {
+  const known = checkedHeaders.get(session);
+  if (known?.tenant === tenant) return known.headers;
+  const headers = Object.freeze(renderHeaders(tenant.config.headers, placeholderValues(tenant, session)));
   assertPresentable(session, headers);
+  checkedHeaders.set(session, { tenant, headers });
+  return headers;
+}
+
+export function presentToken(tenant: TenantRecord, session: Session, nowMs: number): TokenResponseBody {
+  const headers = presentableHeaders(tenant, session);
   return {
     tenantId: session.tenantId,
     provider: session.provider,

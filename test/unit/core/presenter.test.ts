@@ -85,4 +85,23 @@ describe('presentToken', () => {
     const body = presentToken(record('acme', cognitoSecret), session({ expiresAt: now - 10 }), clock.now());
     expect(body.expiresIn).toBe(0);
   });
+
+  it("renders a session's headers once per tenant record: a rotated record with new templates renders again", () => {
+    const held = session();
+    const first = presentToken(record('acme', cognitoSecret), held, clock.now());
+    const again = presentToken(record('acme', cognitoSecret), held, clock.now() + 60_000);
+    expect(again.headers).toEqual(first.headers);
+    expect(again.expiresIn).toBe(first.expiresIn - 60);
+    const rotated = record('acme', { ...cognitoSecret, headers: { 'x-token': 'Bearer {accessToken}' } });
+    expect(presentToken(rotated, held, clock.now()).headers).toEqual({ 'x-token': 'Bearer access-1' });
+    // The headers handed out are shared between responses of the same session: nobody can change them.
+    expect(Object.isFrozen(first.headers)).toBe(true);
+  });
+
+  it('checks every presentation of an unsafe session: a refusal is never remembered as safe', () => {
+    const unsafe = session({ tokens: { idToken: 'id-1\r\nx-injected: 1', accessToken: 'access-1' } });
+    const tenant = record('acme', cognitoSecret);
+    expect(() => presentToken(tenant, unsafe, clock.now())).toThrow();
+    expect(() => presentToken(tenant, unsafe, clock.now())).toThrow();
+  });
 });
