@@ -130,6 +130,8 @@ export interface MemorySample {
   readonly newSpace: number;
   /** After the GC: memory outside V8's heap that V8 knows of (buffers, sockets' array buffers). */
   readonly external: number;
+  /** After the GC: bytes in use per V8 heap space (old_space, code_space, ...), to tell data from compiled code. */
+  readonly spaces: Readonly<Record<string, number>>;
 }
 
 export type WorkerMessage =

@@ -5,7 +5,8 @@
  * (token lifetime against minTtl, token subject against the tenant's user, Retry-After on 503/429), and reports
  * per-phase figures to the parent over IPC.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -248,6 +249,10 @@ async function main(): Promise<void> {
       if (!gc) throw new Error('the soak workers need --expose-gc');
       gc();
       const collected = process.memoryUsage();
+      const spaces = getHeapSpaceStatistics();
+      // SOAK_HEAP_SNAPSHOTS (diagnostics, given to the first worker only): a heap snapshot after each phase.
+      if (process.env.SOAK_HEAP_SNAPSHOTS)
+        writeHeapSnapshot(join(process.env.SOAK_HEAP_SNAPSHOTS, `${message.label}.heapsnapshot`));
       send({
         type: 'rss',
         label: message.label,
@@ -256,8 +261,9 @@ async function main(): Promise<void> {
         rss: collected.rss,
         heapUsed: collected.heapUsed,
         heapTotal: collected.heapTotal,
-        newSpace: getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0,
+        newSpace: spaces.find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0,
         external: collected.external,
+        spaces: Object.fromEntries(spaces.map((space) => [space.space_name, space.space_used_size])),
       });
     } else {
       stopping = true;

@@ -28,10 +28,14 @@ import {
  *
  * SOAK_SECONDS (default 300) scales every phase; SOAK_QUICK=1 runs a 60 s smoke version. SOAK_WORKERS (8),
  * SOAK_TENANTS (20), SOAK_LANES (12 per worker) and SOAK_LANE_RATE (requests per second per lane) tune the load.
- * SOAK_PHASES=warmup,resets runs only the named phases, their shares scaled to fill SOAK_SECONDS (to study one
+ * A warm-up cycle (the schedule once, compressed to SOAK_WARMUP_SECONDS, default half of SOAK_SECONDS) runs first;
+ * memory growth is measured from its end, and every other figure covers the whole run.
+ * SOAK_PHASES=steady,resets runs only the named phases, their shares scaled to fill SOAK_SECONDS (to study one
  * fault for longer; the published figures come from the whole schedule). Quick and partial runs write
  * bench/soak.local.json (not committed), or SOAK_OUT. SOAK_DEBUG=1 prints every renewal with
- * the path that led to it; SOAK_DYNAMO_ATTEMPTS=2 gives the workers' DynamoDB client that many attempts per call.
+ * the path that led to it; SOAK_DYNAMO_ATTEMPTS=2 gives the workers' DynamoDB client that many attempts per call;
+ * SOAK_HEAP_SNAPSHOTS=<dir> has the first worker write a V8 heap snapshot after each phase (scripts/heap-diff.ts
+ * compares two).
  */
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -61,7 +65,7 @@ interface Phase {
 
 const AUTH_ROUTES = /^POST \/auth\//;
 const FULL_SCHEDULE: readonly Phase[] = [
-  { name: 'warmup', share: 0.1, note: 'no faults' },
+  { name: 'steady', share: 0.1, note: 'no faults' },
   {
     name: 'latency',
     share: 0.1,
@@ -110,8 +114,27 @@ const SCHEDULE: readonly Phase[] = onlyPhases
       return chosen.map((p) => ({ ...p, share: p.share / total }));
     })()
   : FULL_SCHEDULE;
-/** The phase in which containers cannot coordinate: each renews alone, by design. */
-const TABLE_STOPPED = FULL_SCHEDULE.filter((p) => p.dynamoStopped).map((p) => p.name);
+/**
+ * Seconds of the warm-up cycle: the schedule once, compressed, before the measured one (default half of
+ * SOAK_SECONDS; none for partial runs). A container's memory settles only once it has run every path: V8 compiles
+ * the retry and error paths when they first run, and sizes its young generation to the share of objects that
+ * survive while requests wait on slow answers. Memory growth is measured from the end of this cycle.
+ */
+const warmUpSeconds = Number(process.env.SOAK_WARMUP_SECONDS ?? (onlyPhases ? 0 : Math.round(totalSeconds / 2)));
+const WARM_UP_PREFIX = 'warm-up/';
+interface RunPhase extends Phase {
+  readonly seconds: number;
+}
+/** The whole run: the warm-up cycle (phases named `warm-up/<phase>`), then the measured schedule. */
+const RUN: readonly RunPhase[] = [
+  ...(warmUpSeconds > 0
+    ? SCHEDULE.map((p) => ({ ...p, name: `${WARM_UP_PREFIX}${p.name}`, seconds: p.share * warmUpSeconds }))
+    : []),
+  ...SCHEDULE.map((p) => ({ ...p, seconds: p.share * totalSeconds })),
+];
+const WARM_UP_PHASES = RUN.filter((p) => p.name.startsWith(WARM_UP_PREFIX)).length;
+/** The phases in which containers cannot coordinate: each renews alone, by design. */
+const TABLE_STOPPED = RUN.filter((p) => p.dynamoStopped).map((p) => p.name);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -203,7 +226,7 @@ async function main(): Promise<void> {
 
   // One master key for the session items' envelope, shared by the fleet as the fleet shares its KMS key.
   const fleetKey = randomBytes(32).toString('base64');
-  const workers: ChildProcess[] = Array.from({ length: workerCount }, () =>
+  const workers: ChildProcess[] = Array.from({ length: workerCount }, (_, index) =>
     fork(join(__dirname, 'soak-worker.ts'), [], {
       execArgv: ['--expose-gc', '--require', require.resolve('tsx/cjs')],
       env: {
@@ -214,6 +237,7 @@ async function main(): Promise<void> {
         SOAK_DYNAMO_ENDPOINT: dynamoProxy.url,
         SOAK_TABLE: dynamo.tableName,
         [ENV.localCacheKey]: fleetKey,
+        SOAK_HEAP_SNAPSHOTS: index === 0 ? process.env.SOAK_HEAP_SNAPSHOTS : undefined,
       },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
@@ -253,7 +277,17 @@ async function main(): Promise<void> {
         const message = lost.has(i) && !inbox[i]?.length ? undefined : await next(i);
         return message?.type === 'rss'
           ? message
-          : { label, rssRaw: 0, heapUsedRaw: 0, rss: 0, heapUsed: 0, heapTotal: 0, newSpace: 0, external: 0 };
+          : {
+              label,
+              rssRaw: 0,
+              heapUsedRaw: 0,
+              rss: 0,
+              heapUsed: 0,
+              heapTotal: 0,
+              newSpace: 0,
+              external: 0,
+              spaces: {},
+            };
       }),
     );
   };
@@ -264,7 +298,7 @@ async function main(): Promise<void> {
   const runStarted = performance.now();
   // After each phase: raw, then after a forced full GC in every worker (so growth reflects what the service keeps).
   const samples: MemorySample[][] = [];
-  for (const phase of SCHEDULE) {
+  for (const phase of RUN) {
     loginProxy.setRules(phase.login ?? []);
     dynamoProxy.setRules(phase.dynamo ?? []);
     if (phase.dynamoStopped) await dynamoProxy.stop();
@@ -273,8 +307,8 @@ async function main(): Promise<void> {
     else await loginProxy.start();
     const startS = (performance.now() - runStarted) / 1000;
     workers.forEach((w) => w.send({ type: 'phase', name: phase.name }));
-    process.stderr.write(`  ${phase.name.padEnd(14)} ${phase.note}\n`);
-    await sleep(phase.share * totalSeconds * 1000);
+    process.stderr.write(`  ${phase.name.padEnd(22)} ${phase.note}\n`);
+    await sleep(phase.seconds * 1000);
     timeline.push({
       name: phase.name,
       startS,
@@ -285,7 +319,8 @@ async function main(): Promise<void> {
     samples.push(await memory(phase.name));
   }
   process.stderr.write('  collecting figures\n');
-  const warm = samples[0] ?? start;
+  // Memory growth is measured from the end of the warm-up cycle (or of the first phase when there is none).
+  const warm = samples[Math.max(0, WARM_UP_PHASES - 1)] ?? start;
   const end = samples.at(-1) ?? start;
   finished = true;
   workers.forEach((w) => w.send({ type: 'stop' }));
@@ -341,7 +376,7 @@ async function main(): Promise<void> {
   const renewalRecords = reports.flatMap((r) => r.renewals);
   const extra = duplicateRenewals(renewalRecords);
   const oracle = oracleRenewalTimes(timeline);
-  const phases = SCHEDULE.map(({ name }, index) => {
+  const phases = RUN.map(({ name }, index) => {
     const f = merged[name];
     const t = timeline.find((p) => p.name === name);
     // The oracle's renewals from this phase's start to the next one's (the workers count until they hear of the
@@ -401,7 +436,8 @@ async function main(): Promise<void> {
   const mb = (bytes: number) => round(bytes / 2 ** 20);
   const growth = (from: readonly number[], to: readonly number[]) =>
     from.map((before, i) => (before > 0 ? round(((to[i] ?? 0) / before - 1) * 100) : 0));
-  const pick = (list: readonly MemorySample[], field: keyof Omit<MemorySample, 'label'>) => list.map((m) => m[field]);
+  const pick = (list: readonly MemorySample[], field: keyof Omit<MemorySample, 'label' | 'spaces'>) =>
+    list.map((m) => m[field]);
 
   const summary = {
     workers: workerCount,
@@ -468,6 +504,18 @@ async function main(): Promise<void> {
       /** After each phase, per worker: heap after GC (MB), to tell steady growth from a plateau. */
       heapMbAfterGcByPhase: Object.fromEntries(samples.map((list) => [list[0]?.label, pick(list, 'heapUsed').map(mb)])),
       rssMbAfterGcByPhase: Object.fromEntries(samples.map((list) => [list[0]?.label, pick(list, 'rss').map(mb)])),
+      /** After each phase, the workers' mean bytes in use per V8 heap space (MB): data (old_space) or code. */
+      heapSpacesMbByPhase: Object.fromEntries(
+        samples.map((list) => [
+          list[0]?.label,
+          Object.fromEntries(
+            Object.keys(list[0]?.spaces ?? {}).map((space) => [
+              space,
+              mb(list.reduce((total, sample) => total + (sample.spaces[space] ?? 0), 0) / Math.max(1, list.length)),
+            ]),
+          ),
+        ]),
+      ),
       /** Where RSS growth goes, after GC: V8's committed heap, its young generation, and buffers outside it. */
       heapTotalMbWarmEnd: [pick(warm, 'heapTotal').map(mb), pick(end, 'heapTotal').map(mb)],
       newSpaceMbWarmEnd: [pick(warm, 'newSpace').map(mb), pick(end, 'newSpace').map(mb)],
@@ -498,21 +546,21 @@ async function main(): Promise<void> {
   const m = summary.memory;
   const lines = [
     '',
-    `${'phase'.padEnd(14)} ${'s'.padStart(5)} ${'requests'.padStart(9)} ${'ok'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'renew'.padStart(6)} ${'min'.padStart(5)} ${'over'.padStart(7)} ${'extra'.padStart(6)} ${'retry'.padStart(6)} ${'L2 err'.padStart(7)}  errors`,
+    `${'phase'.padEnd(22)} ${'s'.padStart(5)} ${'requests'.padStart(9)} ${'ok'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'renew'.padStart(6)} ${'min'.padStart(5)} ${'over'.padStart(7)} ${'extra'.padStart(6)} ${'retry'.padStart(6)} ${'L2 err'.padStart(7)}  errors`,
     ...phases.map(
       (p) =>
-        `${p.name.padEnd(14)} ${String(p.seconds).padStart(5)} ${String(p.requests).padStart(9)} ${String(p.ok).padStart(8)} ${String(p.p50Ms).padStart(8)} ${String(p.p99Ms).padStart(8)} ${String(p.renewals).padStart(6)} ${`${p.minimumRenewals}${p.minimumBasis === 'per-container' ? '*' : ''}`.padStart(5)} ${pct(p.renewalsOverMinimumPct).padStart(7)} ${String(p.extraRenewals).padStart(6)} ${String(p.upstreamRetries).padStart(6)} ${String(p.sharedCacheErrors).padStart(7)}  ${entries(p.errors)}`,
+        `${p.name.padEnd(22)} ${String(p.seconds).padStart(5)} ${String(p.requests).padStart(9)} ${String(p.ok).padStart(8)} ${String(p.p50Ms).padStart(8)} ${String(p.p99Ms).padStart(8)} ${String(p.renewals).padStart(6)} ${`${p.minimumRenewals}${p.minimumBasis === 'per-container' ? '*' : ''}`.padStart(5)} ${pct(p.renewalsOverMinimumPct).padStart(7)} ${String(p.extraRenewals).padStart(6)} ${String(p.upstreamRetries).padStart(6)} ${String(p.sharedCacheErrors).padStart(7)}  ${entries(p.errors)}`,
     ),
     `  min: fleet-wide minimum (one renewal per tenant per ${RENEWAL_PERIOD_SECONDS} s); * per container (the table is stopped: one per container per tenant it served); extra: renewals within ${RENEWAL_PERIOD_SECONDS / 2} s of another of the same tenant`,
     ...phases
       .filter((p) => p.extraRenewals > 0 || p.sharedCacheErrors > 0)
       .map(
         (p) =>
-          `  ${p.name.padEnd(14)} renewal paths ${entries(p.renewalPaths)}; extra by path ${entries(p.extraRenewalsByPath) || '-'}; CAS conflicts ${p.casConflicts}; L2 errors ${entries(p.sharedCacheErrorKinds)}`,
+          `  ${p.name.padEnd(22)} renewal paths ${entries(p.renewalPaths)}; extra by path ${entries(p.extraRenewalsByPath) || '-'}; CAS conflicts ${p.casConflicts}; L2 errors ${entries(p.sharedCacheErrorKinds)}`,
       ),
     ...phases
       .filter((p) => Object.keys(p.errorReasons).length > 0)
-      .map((p) => `  ${p.name.padEnd(14)} errors: ${entries(p.errorReasons)}`),
+      .map((p) => `  ${p.name.padEnd(22)} errors: ${entries(p.errorReasons)}`),
     '',
     `requests ${summary.requests}, ok ${summary.ok}, errors ${JSON.stringify(errorsByCode)}`,
     `tokens below minTtl        ${summary.belowMinTtl}  (goal 0)`,
