@@ -16,6 +16,7 @@ import type {
   FailureMarks,
   Session,
   SessionCache,
+  SharedSnapshot,
   TenantRecord,
   TenantStore,
   VendorEvent,
@@ -184,7 +185,9 @@ export class TokenVendor {
     const scope = this.scope(tenantId);
     return this.withinBudget(tenantId, async () => {
       const tenant = await scope.deadline.race(this.tenantRecord(tenantId), 'tenant secret');
-      const current = (await scope.shared.get(tenantId)) ?? (await this.deps.cache.get(tenantId));
+      // One read for the decision and the renewal: obtain() starts from this snapshot instead of reading again.
+      const seen = await scope.shared.snapshot(tenantId);
+      const current = seen?.session ?? (await this.deps.cache.get(tenantId));
       const nowSeconds = this.deps.clock.now() / 1000;
       if (current && current.secretVersion === tenant.version) {
         const dueAt = current.issuedAt + (current.expiresAt - current.issuedAt) * renewAtFraction;
@@ -194,7 +197,7 @@ export class TokenVendor {
       const issuedAfter = current?.secretVersion === tenant.version ? current.issuedAt : -1;
       const demand = new Demand(tenant, { minTtlSeconds: 0, skewSeconds: 0, issuedAfter }, this.deps.clock);
       await scope.deadline.race(
-        this.flights.run(tenantId, () => this.obtain(demand, scope)),
+        this.flights.run(tenantId, () => this.obtain(demand, scope, { seen })),
         'renewal',
       );
       return 'renewed';
@@ -249,11 +252,16 @@ export class TokenVendor {
    * Shared cache, then the fleet-wide lease, then the upstream. Runs at most once per tenant at a time in
    * this container. Without a shared layer the lease is always granted.
    */
-  private async obtain(demand: Demand, scope: VendScope): Promise<Obtained> {
+  private async obtain(
+    demand: Demand,
+    scope: VendScope,
+    /** What the caller has just read of the shared layer (undefined inside: it could not answer or had nothing). */
+    already?: { readonly seen: SharedSnapshot | undefined },
+  ): Promise<Obtained> {
     const { tenant } = demand;
     const { tenantId } = tenant;
     const { shared, deadline } = scope;
-    let seen = await shared.snapshot(tenantId);
+    let seen = already ? already.seen : await shared.snapshot(tenantId);
     const fromShared = seen?.session;
     if (fromShared && demand.accepts(fromShared)) return this.adoptShared(fromShared);
     const local = await this.deps.cache.get(tenantId);

@@ -172,4 +172,35 @@ describe('refresher with the shared cache', () => {
       await dynamo.close();
     }
   }, 30_000);
+
+  it('renews a due tenant in three DynamoDB round trips: one read for the decision and the lease, lease, write', async () => {
+    const { containers, clock, dynamo } = await fleet(1);
+    const [serving] = containers as [Runtime];
+    try {
+      await serving.vendor.vend('t4', 0);
+      clock.advance(2900);
+      const client = dynamo.client();
+      const commands: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          commands.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordCommands' },
+      );
+      const refresher = composeRuntime(
+        loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'local', tenants: ['*'] }]) }),
+        {
+          tenants: new StaticTenantStore(secrets),
+          cache: new MemorySessionCache(),
+          shared: sharedStateFor(dynamo.tableName, clock, client),
+          clock,
+        },
+      );
+      expect(await refreshTenants(refresher.vendor, ['t4'])).toEqual([{ tenantId: 't4', outcome: 'renewed' }]);
+      expect(commands).toEqual(['BatchGetItemCommand', 'UpdateItemCommand', 'UpdateItemCommand']);
+    } finally {
+      await dynamo.close();
+    }
+  }, 30_000);
 });
