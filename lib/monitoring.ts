@@ -57,6 +57,8 @@ export const THRESHOLDS = {
   heartbeatRuns: 1,
   /** Scheduler invocations dropped or failed at the target, and failures kept in the failure queue. */
   schedulerFailures: 1,
+  /** Tenants the refresher did not reach before its time ran out, in the period. */
+  refreshSkipped: 1,
 } as const;
 
 /** A scheduled function that must keep running, and how long it may stay silent. */
@@ -183,6 +185,15 @@ export class TokenVendingMonitoring extends Construct {
           description: `The ${name} function was throttled: its reserved concurrency or the account's limit was reached.`,
         },
       );
+    }
+    if (props.functions.some((fn) => fn.node.id === 'Refresh')) {
+      definitions.push({
+        id: 'RefreshSkipped',
+        metric: this.serviceMetric(METRIC.refreshSkipped),
+        threshold: THRESHOLDS.refreshSkipped,
+        description:
+          "The refresher ran out of time before it reached every tenant: those sessions are renewed when a caller asks, not ahead of it (they go first in the next run). Look in the refresher's log ('refresh ran out of time', 'tenant refresh failed') for a slow or throttling upstream.",
+      });
     }
     for (const heartbeat of props.heartbeats ?? []) {
       const window = heartbeatWindow(heartbeat.interval);

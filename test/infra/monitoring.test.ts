@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 
 import { heartbeatWindow, THRESHOLDS } from '../../lib/monitoring';
 import { scheduleInterval } from '../../lib/schedule-interval';
-import { exampleConfig, synth } from './support';
+import { exampleConfig, serviceConfig, synth } from './support';
 
 const { template, resolve } = synth(exampleConfig);
 const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
@@ -44,6 +44,22 @@ describe('TokenVendingMonitoring', () => {
     expect(apiName.Name).toBe('ApiName');
     expect(apiName.Value).toMatch(/^Test-Service-Api-/);
     expect(alarms.some(([, a]) => a.Properties.MetricName === '5XXError')).toBe(false);
+  });
+
+  it('alarms when the refresher runs out of time before every tenant, and only where there is a refresher', () => {
+    const skipped = alarm('RefreshSkipped');
+    expect(skipped).toMatchObject({
+      Namespace: 'TokenVendingMachine',
+      MetricName: 'RefreshSkipped',
+      Statistic: 'Sum',
+      Threshold: THRESHOLDS.refreshSkipped,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(String(skipped?.AlarmDescription)).toMatch(/ran out of time/);
+    const { template: plain } = synth({ ...serviceConfig, sharedCache: false });
+    const plainAlarms = Object.keys(plain.findResources('AWS::CloudWatch::Alarm'));
+    expect(plainAlarms.length).toBeGreaterThan(0);
+    expect(plainAlarms.filter((id) => id.includes('RefreshSkipped'))).toEqual([]);
   });
 
   it('has heartbeats for the refresher and each export job: missing data is breaching', () => {
