@@ -60,22 +60,28 @@ function assertPresentable(session: Session, headers: Readonly<Record<string, st
   }
 }
 
+/** What a session's rendered headers depend on besides the session: the templates and the API key. */
+interface HeaderInputs {
+  readonly templates: Readonly<Record<string, string>>;
+  readonly apiKey: string | undefined;
+}
+
 /**
- * The rendered and checked headers of each session, for the tenant record they were rendered with. Both are
- * immutable (a renewal or a rotation makes new objects), so a cache hit of the same session renders and checks
- * nothing again; entries go with their session.
+ * The rendered and checked headers of each session, with the tenant's templates and API key they were rendered
+ * from. Sessions are immutable (a renewal makes a new one), so a cache hit of the same session renders and checks
+ * nothing again; a rotated secret (new templates object, or a new API key) renders again. The entry keeps neither
+ * the tenant record nor its password, and goes with its session.
  */
-const checkedHeaders = new WeakMap<
-  Session,
-  { readonly tenant: TenantRecord; readonly headers: Record<string, string> }
->();
+const checkedHeaders = new WeakMap<Session, HeaderInputs & { readonly headers: Record<string, string> }>();
 
 function presentableHeaders(tenant: TenantRecord, session: Session): Record<string, string> {
+  const values = placeholderValues(tenant, session);
+  const templates = tenant.config.headers;
   const known = checkedHeaders.get(session);
-  if (known?.tenant === tenant) return known.headers;
-  const headers = Object.freeze(renderHeaders(tenant.config.headers, placeholderValues(tenant, session)));
+  if (known?.templates === templates && known.apiKey === values.apiKey) return known.headers;
+  const headers = Object.freeze(renderHeaders(templates, values));
   assertPresentable(session, headers);
-  checkedHeaders.set(session, { tenant, headers });
+  checkedHeaders.set(session, { templates, apiKey: values.apiKey, headers });
   return headers;
 }
 

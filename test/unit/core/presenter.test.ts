@@ -98,6 +98,18 @@ describe('presentToken', () => {
     expect(Object.isFrozen(first.headers)).toBe(true);
   });
 
+  it('renders again when a rotated login-endpoint secret brings a new API key with the same templates', () => {
+    const held = session({ tenantId: 'globex', provider: 'login-endpoint', tokens: { token: 'tok' } });
+    const before = record('globex', loginEndpointSecret);
+    const rotated: TenantRecord = {
+      ...before,
+      version: 'v2',
+      config: { ...before.config, apiKey: 'rotated-key' } as TenantRecord['config'],
+    };
+    expect(presentToken(before, held, clock.now()).headers['x-api-key']).toBe(loginEndpointSecret.apiKey);
+    expect(presentToken(rotated, held, clock.now()).headers['x-api-key']).toBe('rotated-key');
+  });
+
   it('checks every presentation of an unsafe session: a refusal is never remembered as safe', () => {
     const unsafe = session({ tokens: { idToken: 'id-1\r\nx-injected: 1', accessToken: 'access-1' } });
     const tenant = record('acme', cognitoSecret);
