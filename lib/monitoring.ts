@@ -79,6 +79,11 @@ export interface TokenVendingMonitoringProps {
    */
   readonly heartbeats?: readonly HeartbeatTarget[];
   /**
+   * The scheduled refresher, when the service has one: alarms when a run skips tenants for lack of time.
+   * @default - no refresher alarm
+   */
+  readonly refresher?: TvmFunction;
+  /**
    * Topic every alarm notifies.
    * @default - alarms without actions
    */
@@ -186,7 +191,7 @@ export class TokenVendingMonitoring extends Construct {
         },
       );
     }
-    if (props.functions.some((fn) => fn.node.id === 'Refresh')) {
+    if (props.refresher) {
       definitions.push({
         id: 'RefreshSkipped',
         metric: this.serviceMetric(METRIC.refreshSkipped),

@@ -245,6 +245,7 @@ export class TokenVendingService extends Construct {
           interval: scheduleInterval(exportJobs[index]?.schedule ?? 'rate(1 day)'),
         })),
       ],
+      ...(functions.refresh ? { refresher: functions.refresh } : {}),
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
     this.alarms = [...monitoring.alarms, ...this.exportJobs.map((job) => job.alarm)];
