@@ -194,6 +194,9 @@ async function main(): Promise<void> {
       .replace(/\d+/g, 'n');
     bucket.errorReasons[reason] = (bucket.errorReasons[reason] ?? 0) + 1;
     bucket.lastErrorMs = Math.max(bucket.lastErrorMs, performance.now() - phaseStarted);
+    // Every request of the soak is valid: a 4xx is a fault of the service, shown in full.
+    if (result.statusCode >= 400 && result.statusCode < 500 && result.statusCode !== 429)
+      process.stderr.write(`worker ${process.pid} ${phaseName} ${tenantId} minTtl=${minTtl}: ${result.body}\n`);
     const headers = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
     );
@@ -251,8 +254,14 @@ async function main(): Promise<void> {
       const collected = process.memoryUsage();
       const spaces = getHeapSpaceStatistics();
       // SOAK_HEAP_SNAPSHOTS (diagnostics, given to the first worker only): a heap snapshot after each phase.
-      if (process.env.SOAK_HEAP_SNAPSHOTS)
-        writeHeapSnapshot(join(process.env.SOAK_HEAP_SNAPSHOTS, `${message.label}.heapsnapshot`));
+      if (process.env.SOAK_HEAP_SNAPSHOTS) {
+        const file = join(process.env.SOAK_HEAP_SNAPSHOTS, `${message.label.replace(/[^\w.-]/g, '-')}.heapsnapshot`);
+        try {
+          writeHeapSnapshot(file);
+        } catch (error) {
+          process.stderr.write(`soak worker: no heap snapshot ${file}: ${String(error)}\n`);
+        }
+      }
       send({
         type: 'rss',
         label: message.label,
