@@ -133,7 +133,11 @@ export class Renewer {
     }
     const stored = await scope.shared.put(session, sharedRevision);
     await this.deps.cache.put(stored);
-    return stored;
+    // After a compare-and-swap conflict the table keeps the session another container wrote first when it lives
+    // about as long (it holds the newest refresh token), and so does this container's memory. This renewal's own
+    // tokens are as valid and may live up to a minute longer: the callers of this flight get whichever lives longer.
+    const keptTheirs = stored.secretVersion !== session.secretVersion || stored.expiresAt < session.expiresAt;
+    return keptTheirs ? session : stored;
   }
 
   /**

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
 import { LOCKOUT_BACKOFF, type BackoffPolicy } from './backoff';
-import { Deadline } from './deadline';
+import { BUDGET_RETRY_AFTER_SECONDS, Deadline } from './deadline';
 import { Demand } from './demand';
 import {
   RenewalRateLimitedError,
   TenantNotFoundError,
   TimeBudgetExceededError,
   UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
 } from './errors';
 import { LockoutGuard } from './lockout-guard';
 import type {
@@ -171,7 +172,12 @@ export class TokenVendor {
             `The upstream of tenant '${tenantId}' renewed the session with the token it had refused.`,
           );
         }
-        throw demand.unmet(obtained.session.expiresAt - obtained.session.issuedAt);
+        demand.assertSatisfiable(obtained.session);
+        // Tokens of this lifetime can meet minTtl, but the flights this caller joined ended with shorter ones.
+        throw new UpstreamUnavailableError(
+          `The renewal for tenant '${tenantId}' ended with tokens too short for minTtl=${minTtlSeconds}; try again.`,
+          BUDGET_RETRY_AFTER_SECONDS,
+        );
       }
       return { tenant, session: obtained.session, cacheHit: false, source: obtained.source };
     });

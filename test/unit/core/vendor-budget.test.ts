@@ -347,3 +347,28 @@ describe('waiting for the lease kept with the session', () => {
     expect(waiter.events).toContainEqual(expect.objectContaining({ type: 'lease_wait', outcome: 'filled' }));
   });
 });
+
+describe('a compare-and-swap conflict at the session write', () => {
+  it("serves this caller's own renewal when the session another container wrote first is too short for its minTtl", async () => {
+    const { clock, provider, container, calls } = setup();
+    provider.lifetimeSeconds = 600;
+    const shared = fleetLayer();
+    const { vendor } = container(shared);
+    await vendor.vend('acme', 0);
+    clock.advance(500); // 100 s left: a renewal is due for minTtl 540 (540 + 30 s skew)
+    // Another container writes its own renewal just before this one's write (its lease had run out): the table
+    // keeps that session, which holds the newest refresh token and lives 50 s less than this caller's.
+    const write = shared.cache.putIfUnchanged.bind(shared.cache);
+    shared.cache.putIfUnchanged = async (session, expected) => {
+      const winner = { ...session, tokens: { idToken: 'theirs' }, expiresAt: session.expiresAt - 50 };
+      shared.cache.session = { ...winner, revision: (shared.cache.session?.revision ?? 0) + 1 };
+      return write(session, expected);
+    };
+    const result = await vendor.vend('acme', 540);
+    expect(calls()).toBe(2);
+    expect(result.source).toBe('upstream');
+    expect(result.session.expiresAt - clock.nowSeconds()).toBeGreaterThanOrEqual(570);
+    // The table and this container's memory keep the winner (its refresh token is the newest).
+    expect(shared.cache.session?.tokens.idToken).toBe('theirs');
+  });
+});
