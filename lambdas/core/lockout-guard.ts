@@ -29,12 +29,20 @@ export class LockoutGuard {
     private readonly backoff: BackoffPolicy = LOCKOUT_BACKOFF,
   ) {}
 
-  /** The strictest mark for the tenant's current secret version, local or fleet-wide. */
+  /**
+   * The tenant's mark for its current secret version, from this container's and the fleet's: the pause that ends
+   * last (an older mark with more failures may have ended while a newer one still holds), with the most failures
+   * either has counted, so the next rejection backs off further.
+   */
   async activeMark(tenant: TenantRecord, shared: SharedLayer): Promise<FailureMark | undefined> {
-    const marks = [await this.local.get(tenant.tenantId), await shared.getMark(tenant.tenantId)];
-    return marks
-      .filter((mark): mark is FailureMark => mark?.secretVersion === tenant.version)
-      .sort((a, b) => b.failures - a.failures || b.blockedUntil - a.blockedUntil)[0];
+    const marks = [await this.local.get(tenant.tenantId), await shared.getMark(tenant.tenantId)].filter(
+      (mark): mark is FailureMark => mark?.secretVersion === tenant.version,
+    );
+    const [first, ...others] = marks;
+    if (!first) return undefined;
+    const longest = others.reduce((a, b) => (b.blockedUntil > a.blockedUntil ? b : a), first);
+    const failures = Math.max(...marks.map((mark) => mark.failures));
+    return failures === longest.failures ? longest : { ...longest, failures };
   }
 
   /** Throws 502 `upstream_auth_failed` (reason `locked_out`, Retry-After) while the mark's pause lasts. */

@@ -1,0 +1,77 @@
+// Which lockout mark rules when this container's and the fleet's disagree (found by the model test: a container
+// that recorded a rejection while the table was down signed in again once the table answered with an older mark).
+import { MemoryFailureMarks } from '../../../lambdas/adapters/memory-cache';
+import { backoffDelayMs } from '../../../lambdas/core/backoff';
+import { Deadline } from '../../../lambdas/core/deadline';
+import { UpstreamAuthFailedError } from '../../../lambdas/core/errors';
+import { LockoutGuard } from '../../../lambdas/core/lockout-guard';
+import type { FailureMark, TenantRecord } from '../../../lambdas/core/ports';
+import { SharedLayer, type SharedState } from '../../../lambdas/core/shared-layer';
+import { parseTenantConfig } from '../../../lambdas/core/tenant-config';
+import { cognitoSecret, FakeClock } from '../../support/fakes';
+
+const clock = new FakeClock();
+const tenant: TenantRecord = {
+  tenantId: 'acme',
+  version: 'v2',
+  config: parseTenantConfig('acme', JSON.stringify(cognitoSecret)),
+};
+
+function guardWith(local: FailureMark | undefined, fleet: FailureMark | undefined) {
+  const marks = new MemoryFailureMarks();
+  if (local) void marks.put('acme', local);
+  const fleetMarks = new MemoryFailureMarks();
+  if (fleet) void fleetMarks.put('acme', fleet);
+  const unused = async () => {
+    throw new Error('not used');
+  };
+  const state: SharedState = {
+    cache: { get: unused, putIfUnchanged: unused },
+    leases: { tryAcquire: unused, release: unused },
+    failureMarks: fleetMarks,
+  };
+  const guard = new LockoutGuard(marks, clock, () => undefined);
+  const shared = new SharedLayer(state, new Deadline(clock, 10_000, 'test'), () => undefined);
+  return { guard, shared };
+}
+
+const mark = (failures: number, blockedUntil: number, secretVersion = 'v2'): FailureMark => ({
+  secretVersion,
+  failures,
+  blockedUntil,
+  reason: 'not_authorized',
+});
+
+describe('LockoutGuard.activeMark', () => {
+  it('a newer pause with fewer failures is not hidden by an older one that has ended', async () => {
+    const now = clock.now();
+    const { guard, shared } = guardWith(mark(1, now + 60_000), mark(3, now - 1_000));
+    const active = await guard.activeMark(tenant, shared);
+    expect(active).toMatchObject({ blockedUntil: now + 60_000, failures: 3 });
+    expect(() => guard.throwIfPaused(tenant, active)).toThrow(UpstreamAuthFailedError);
+  });
+
+  it('the next rejection backs off from the most failures either mark counted', async () => {
+    const now = clock.now();
+    const { guard, shared } = guardWith(mark(3, now - 1_000), mark(1, now + 30_000));
+    const active = await guard.activeMark(tenant, shared);
+    expect(active).toMatchObject({ blockedUntil: now + 30_000, failures: 3 });
+    const recorded = await guard.record(
+      tenant,
+      new UpstreamAuthFailedError('Incorrect username or password.', 'not_authorized'),
+      active,
+      shared,
+    );
+    // The fourth failure: 5 min doubled three times.
+    expect(recorded.retryAfterSeconds).toBe(backoffDelayMs(4) / 1000);
+    expect(await guard.activeMark(tenant, shared)).toMatchObject({ failures: 4 });
+  });
+
+  it('ignores marks of another secret version, and answers nothing without a mark', async () => {
+    const now = clock.now();
+    const alone = guardWith(mark(5, now + 60_000, 'v1'), undefined);
+    expect(await alone.guard.activeMark(tenant, alone.shared)).toBeUndefined();
+    const { guard, shared } = guardWith(mark(5, now + 60_000, 'v1'), mark(1, now + 10_000));
+    expect(await guard.activeMark(tenant, shared)).toEqual(mark(1, now + 10_000));
+  });
+});
