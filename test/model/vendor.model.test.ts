@@ -1,8 +1,8 @@
 // Property-based model test of the vendor (issue 15 item 1). fast-check draws random step sequences: vends
-// (tenant, container, minTtl, rejected=), concurrent bursts across containers, clock advances, upstream
-// behaviour per tenant (success, throttling, outage, rejected password, rejected refresh token, slow answers),
-// secret rotations and deletions, and shared-layer outages, run against several TokenVendor instances that share
-// one in-memory fleet layer. A fake clock and a fake sleep (which moves the clock) keep every run deterministic.
+// (tenant, container, minTtl, rejected=), concurrent bursts (several callers per container, with different
+// minTtls), clock advances, upstream behaviour per tenant (success, throttling, outage, rejected password,
+// rejected refresh token, slow answers), secret rotations and deletions, and a shared layer that answers, is down,
+// or fails a third of its calls, run against several TokenVendor instances that share one in-memory fleet layer. A fake clock and a fake sleep (which moves the clock) keep every run deterministic.
 // After every step the invariants hold:
 //   1. a vended token satisfies minTtl (and belongs to the tenant's current secret);
 //   2. one upstream renewal per tenant at a time, fleet-wide (while the shared layer answers);
@@ -13,7 +13,8 @@
 //      shared layer does;
 //   6. upstream calls stay within what the model allows (0 for a session held in memory, bounded retries, one
 //      renewal per tenant for a burst while the layer answers, one forced renewal per interval);
-//   7. a lockout mark from an old secret version never blocks the new one.
+//   7. a lockout mark from an old secret version never blocks the new one;
+//   8. a minTtl the tenant's tokens can meet is never refused as one they cannot (400).
 // Failing runs are shrunk by fast-check and printed with their seed and path; re-run one with FC_SEED and
 // FC_PATH. FC_NUM_RUNS sets the number of runs (`npm run test:model:long` runs many more).
 import fc from 'fast-check';
@@ -60,7 +61,8 @@ type Step =
   | { kind: 'upstream'; tenant: TenantId; mode: Mode }
   | { kind: 'rotate'; tenant: TenantId }
   | { kind: 'delete'; tenant: TenantId }
-  | { kind: 'shared'; down: boolean };
+  /** The shared layer answers, is down, or (flaky) fails a third of its round trips, seeded by the run. */
+  | { kind: 'shared'; down: boolean; flaky?: boolean };
 
 const tenantArb = fc.constantFrom(...TENANTS);
 const minTtlArb = fc.constantFrom(...MIN_TTLS);
@@ -107,7 +109,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rotate' as const), tenant: tenantArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), tenant: tenantArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shared' as const), down: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('up', 'down', 'flaky')
+      .map((state) => ({ kind: 'shared' as const, down: state === 'down', flaky: state === 'flaky' })),
+  },
 );
 
 class SharedDown extends Error {
@@ -117,6 +124,14 @@ class SharedDown extends Error {
 /** The fleet-wide layer in memory, with the DynamoDB adapter's contract; every call fails while `down`. */
 class FleetLayer implements SharedState {
   down = false;
+  /** Fails a third of the round trips (seeded): lease calls fail mid-vend, writes meet compare-and-swap conflicts. */
+  flaky = false;
+
+  /** Every round trip answers: what the fleet-wide invariants need. */
+  get answers(): boolean {
+    return !this.down && !this.flaky;
+  }
+
   readonly sessions = new Map<string, Session>();
   readonly leaseHolders = new Map<string, { holder: string; until: number }>();
   readonly marks = new Map<string, FailureMark>();
@@ -175,6 +190,7 @@ class FleetLayer implements SharedState {
   private async check(): Promise<void> {
     if (this.down) throw new SharedDown('The shared layer is down (model).');
     this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
+    if (this.flaky && (this.state >>> 8) % 3 === 0) throw new SharedDown('The shared layer failed a call (model).');
     for (let turns = (this.state >>> 16) % 3; turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -186,7 +202,14 @@ class FleetLayer implements SharedState {
     putIfUnchanged: async (session, expected) => {
       await this.check();
       const held = this.sessions.get(session.tenantId);
-      if (held && held.revision !== expected) return { stored: held, conflict: true };
+      // Like the DynamoDB adapter: on a conflict, keep the winner when it is for the same secret version and lives
+      // about as long (its refresh token is the newest); otherwise replace it.
+      if (held && held.revision !== expected) {
+        if (held.secretVersion === session.secretVersion && held.expiresAt >= session.expiresAt - 60) {
+          return { stored: held, conflict: true };
+        }
+        expected = held.revision;
+      }
       const stored = { ...session, revision: (expected ?? 0) + 1 };
       this.sessions.set(session.tenantId, stored);
       // Like the DynamoDB adapter: the session write removes the lease kept with the session and moves the
@@ -319,7 +342,7 @@ class World {
     if (kind === 'signIn') {
       for (const r of this.rejections) {
         if (r.password !== password || now >= r.at + LOCKOUT_BASE_MS) continue;
-        if (r.container === container || (r.shared && !this.fleet.down)) {
+        if (r.container === container || (r.shared && this.fleet.answers)) {
           this.violations.push(
             `container ${container} signed in to ${tenantId} ${(now - r.at) / 1000} s after container ${r.container}'s rejected password`,
           );
@@ -328,7 +351,7 @@ class World {
     }
     const running = (this.inFlight.get(tenantId) ?? 0) + 1;
     this.inFlight.set(tenantId, running);
-    if (running > 1 && !this.fleet.down) {
+    if (running > 1 && this.fleet.answers) {
       this.violations.push(`${running} concurrent upstream renewals of ${tenantId} while the shared layer answers`);
     }
     try {
@@ -338,7 +361,7 @@ class World {
       if (mode === 'throttle') throw new UpstreamUnavailableError('Rate exceeded (model)', 1);
       if (mode === 'outage') throw new UpstreamUnavailableError('Upstream down (model)', 5);
       if (kind === 'signIn' && mode === 'rejectPassword') {
-        this.rejections.push({ container, password, at: this.clock.now(), shared: !this.fleet.down });
+        this.rejections.push({ container, password, at: this.clock.now(), shared: this.fleet.answers });
         throw new UpstreamAuthFailedError('Incorrect username or password.', 'not_authorized');
       }
       if (kind === 'refresh' && mode === 'rejectRefresh') {
@@ -372,7 +395,7 @@ function fleetOf(world: World): Container[] {
           tenant: event.tenantId,
           container: index,
           at: world.clock.now(),
-          shared: !world.fleet.down,
+          shared: world.fleet.answers,
         });
       }
     };
@@ -406,7 +429,7 @@ async function checkedVend(
   tenant: TenantId,
   minTtl: number,
   rejected: string | undefined,
-): Promise<{ ok: boolean; status: number; code?: string }> {
+): Promise<{ ok: boolean; status: number; code?: string; message?: string }> {
   const vendor = (containers[container] as Container).vendor;
   try {
     const result = await vendor.vend(tenant, minTtl, rejected);
@@ -442,7 +465,7 @@ async function checkedVend(
         `400 for ${tenant} minTtl ${minTtl} (tokens live ${LIFETIME_SECONDS} s): ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    return { ok: false, status: response.status, code: response.code };
+    return { ok: false, status: response.status, code: response.code, message: response.message };
   }
 }
 
@@ -471,6 +494,7 @@ async function runModel(steps: Step[], leaseWithSession = true, seed = 1): Promi
         break;
       case 'shared':
         world.fleet.down = step.down;
+        world.fleet.flaky = step.flaky === true;
         break;
       case 'vend': {
         const { container, tenant, minTtl } = step;
@@ -506,7 +530,7 @@ async function runModel(steps: Step[], leaseWithSession = true, seed = 1): Promi
           fail(
             index,
             step,
-            `the upstream could serve (${mode}, shared layer ${world.fleet.down ? 'down' : 'up'}) but the vend answered ${outcome.status} ${outcome.code}`,
+            `the upstream could serve (${mode}, shared layer ${world.fleet.down ? 'down' : world.fleet.flaky ? 'flaky' : 'up'}) but the vend answered ${outcome.status} ${outcome.code}: ${outcome.message}`,
           );
         }
         if (calls > 2 * MAX_ATTEMPTS) fail(index, step, `${calls} upstream calls for one vend`);
@@ -516,7 +540,7 @@ async function runModel(steps: Step[], leaseWithSession = true, seed = 1): Promi
       }
       case 'burst': {
         const { tenant, minTtls } = step;
-        const sharedUp = !world.fleet.down;
+        const sharedUp = world.fleet.answers;
         const mode = world.modes.get(tenant);
         await Promise.all(
           minTtls.map((minTtl, i) =>
@@ -525,7 +549,7 @@ async function runModel(steps: Step[], leaseWithSession = true, seed = 1): Promi
         );
         const calls = world.calls - callsBefore;
         if (calls > minTtls.length * 2 * MAX_ATTEMPTS) fail(index, step, `${calls} upstream calls for one burst`);
-        if (sharedUp && !world.fleet.down && (mode === 'ok' || mode === 'slow') && calls > 1) {
+        if (sharedUp && world.fleet.answers && (mode === 'ok' || mode === 'slow') && calls > 1) {
           fail(index, step, `${calls} upstream renewals of one tenant for one burst while the shared layer answered`);
         }
         break;
@@ -607,6 +631,28 @@ describe('vendor model (random interleavings over a fleet sharing one layer)', (
         { kind: 'burst', tenant: 'alpha', minTtls: [0, 0, 0] },
       ],
       true,
+      0,
+    );
+  });
+
+  // Regressions found once bursts put several callers in one container and the layer could fail some calls:
+  // a renewal whose write met a conflict answered 400 with the other container's shorter session, and a container
+  // that recorded a rejection while the layer was down signed in again when the layer answered with an older,
+  // ended mark that counted more failures.
+  it('a rejection recorded while the layer was down is not hidden by an ended fleet mark with more failures', async () => {
+    await runModel(
+      [
+        { kind: 'upstream', tenant: 'alpha', mode: 'rejectPassword' },
+        { kind: 'burst', tenant: 'alpha', minTtls: [0, 0], containers: [0, 0] },
+        { kind: 'advance', seconds: 200 },
+        { kind: 'vend', container: 0, tenant: 'alpha', minTtl: 0, reject: false },
+        { kind: 'advance', seconds: 700 },
+        { kind: 'shared', down: true, flaky: false },
+        { kind: 'burst', tenant: 'alpha', minTtls: [0, 0, 0], containers: [1, 0, 0] },
+        { kind: 'shared', down: false, flaky: false },
+        { kind: 'vend', container: 1, tenant: 'alpha', minTtl: 0, reject: false },
+      ],
+      false,
       0,
     );
   });
