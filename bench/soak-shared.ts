@@ -71,6 +71,8 @@ export interface PhaseFigures {
   crossTenant: number;
   /** 503/429 answers without Retry-After. */
   missingRetryAfter: number;
+  /** 4xx answers other than 429: every soak request is valid, so each is a wrong answer. */
+  clientErrors: number;
   /** Non-200 answers although this container's memory held a session meeting the request's minTtl + skew. */
   servableButFailed: number;
   /** Milliseconds from the phase start to the last non-200 answer (-1: none). */
@@ -102,6 +104,7 @@ export function emptyPhase(): PhaseFigures {
     belowMinTtl: 0,
     crossTenant: 0,
     missingRetryAfter: 0,
+    clientErrors: 0,
     servableButFailed: 0,
     lastErrorMs: -1,
     signIns: 0,

@@ -195,8 +195,10 @@ async function main(): Promise<void> {
     bucket.errorReasons[reason] = (bucket.errorReasons[reason] ?? 0) + 1;
     bucket.lastErrorMs = Math.max(bucket.lastErrorMs, performance.now() - phaseStarted);
     // Every request of the soak is valid: a 4xx is a fault of the service, shown in full.
-    if (result.statusCode >= 400 && result.statusCode < 500 && result.statusCode !== 429)
+    if (result.statusCode >= 400 && result.statusCode < 500 && result.statusCode !== 429) {
+      bucket.clientErrors++;
       process.stderr.write(`worker ${process.pid} ${phaseName} ${tenantId} minTtl=${minTtl}: ${result.body}\n`);
+    }
     const headers = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
     );

@@ -356,6 +356,7 @@ async function main(): Promise<void> {
       m.belowMinTtl += f.belowMinTtl;
       m.crossTenant += f.crossTenant;
       m.missingRetryAfter += f.missingRetryAfter;
+      m.clientErrors += f.clientErrors;
       m.servableButFailed += f.servableButFailed;
       m.lastErrorMs = Math.max(m.lastErrorMs, f.lastErrorMs);
       m.signIns += f.signIns;
@@ -399,6 +400,7 @@ async function main(): Promise<void> {
       belowMinTtl: f?.belowMinTtl ?? 0,
       crossTenant: f?.crossTenant ?? 0,
       missingRetryAfter: f?.missingRetryAfter ?? 0,
+      clientErrors: f?.clientErrors ?? 0,
       servableButFailed: f?.servableButFailed ?? 0,
       lastErrorSeconds: f && f.lastErrorMs >= 0 ? round(f.lastErrorMs / 1000) : null,
       signIns: f?.signIns ?? 0,
@@ -458,6 +460,7 @@ async function main(): Promise<void> {
     belowMinTtl: sum((p) => p.belowMinTtl),
     crossTenant: sum((p) => p.crossTenant),
     missingRetryAfter: sum((p) => p.missingRetryAfter),
+    clientErrors: sum((p) => p.clientErrors),
     outageServableButFailed: outage?.servableButFailed ?? 0,
     servableButFailed: sum((p) => p.servableButFailed),
     signIns: sum((p) => p.signIns),
@@ -572,6 +575,7 @@ async function main(): Promise<void> {
     `cross-tenant tokens        ${summary.crossTenant}  (goal 0)`,
     `500 internal_error         ${summary.internalErrors}  (goal 0)`,
     `503/429 without Retry-After ${summary.missingRetryAfter}  (goal 0)`,
+    `4xx other than 429 (every request is valid) ${summary.clientErrors}  (goal 0)`,
     `errors although memory sufficed ${summary.servableButFailed} (outage: ${summary.outageServableButFailed})  (goal 0)`,
     `renewals (sign-ins ${summary.signIns} + refreshes ${summary.refreshes}) ${renewals} vs fleet-wide minimum ${fleetMinimum}: ${pct(summary.renewalsOverMinimumPct)} (goal <= +10%)`,
     `  table answering: ${summary.renewalsWithTableUp.renewals} vs fleet-wide ${summary.renewalsWithTableUp.minimum} (${pct(summary.renewalsWithTableUp.overMinimumPct)}); table stopped: ${summary.renewalsWithTableStopped.renewals} vs per-container ${summary.renewalsWithTableStopped.minimum} (${pct(summary.renewalsWithTableStopped.overMinimumPct)}); together ${summary.renewalsAgainstDesignMinimum.renewals} vs ${summary.renewalsAgainstDesignMinimum.minimum} (${pct(summary.renewalsAgainstDesignMinimum.overMinimumPct)})`,
@@ -589,7 +593,12 @@ async function main(): Promise<void> {
     `run ${summary.runSeconds} s, wall ${summary.wallSeconds} s; wrote ${outFile}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const failed = summary.belowMinTtl + summary.crossTenant + summary.internalErrors + summary.missingRetryAfter;
+  const failed =
+    summary.belowMinTtl +
+    summary.crossTenant +
+    summary.internalErrors +
+    summary.missingRetryAfter +
+    summary.clientErrors;
   process.exitCode = failed > 0 ? 1 : 0;
   workers.forEach((w) => w.kill());
 }
