@@ -14,6 +14,7 @@ import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
 import { composeRuntime, sharedStateFor, type Runtime } from '../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../lambdas/runtime/config';
 import { OffsetClock } from '../support/fakes';
+import { recordCommands } from '../support/record-commands';
 
 const TENANTS = ['t1', 't2', 't3', 't4', 't5'];
 // One clock for the emulator and every fleet, so issued tokens and the vendors agree on the time.
@@ -180,14 +181,7 @@ describe('refresher with the shared cache', () => {
       await serving.vendor.vend('t4', 0);
       clock.advance(2900);
       const client = dynamo.client();
-      const commands: string[] = [];
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          commands.push(String(context.commandName));
-          return next(args);
-        },
-        { step: 'initialize', name: 'recordCommands' },
-      );
+      const commands = recordCommands(client);
       const refresher = composeRuntime(
         loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: 'local', tenants: ['*'] }]) }),
         {

@@ -10,6 +10,7 @@ import {
 import type { Session } from '../../../lambdas/core/ports';
 import { startLocalDynamo, type LocalDynamo } from '../../../lambdas/local/dynalite';
 import { FakeClock } from '../../support/fakes';
+import { recordCommands } from '../../support/record-commands';
 
 let dynamo: LocalDynamo;
 const clock = new FakeClock();
@@ -141,15 +142,7 @@ describe('DynamoDbSessionCache', () => {
 describe('DynamoDbSessionCache as SessionLeases (a miss in three round trips)', () => {
   function recorded() {
     const client = dynamo.client();
-    const commands: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordCommands' },
-    );
-    return { client, commands };
+    return { client, commands: recordCommands(client) };
   }
 
   it('reads the session, the lockout mark and the lease generation together, each absent when there is none', async () => {
