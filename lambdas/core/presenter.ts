@@ -5,14 +5,19 @@ import type { Session, TenantRecord } from './ports';
 /** The 200 body of GET /v1/tenants/{tenantId}/token: defined in the API contract, shared with the client. */
 export type { TokenResponseBody };
 
-/** Values a header template may use. `apiKey` exists only for login-endpoint tenants, whose upstream wants it on every call. */
+/** The API key a header template may use: only login-endpoint tenants have one (their upstream wants it on every call). */
+function apiKeyOf(tenant: TenantRecord): string | undefined {
+  return tenant.config.provider === 'login-endpoint' ? tenant.config.apiKey : undefined;
+}
+
+/** Values a header template may use. */
 function placeholderValues(tenant: TenantRecord, session: Session): Record<string, string | undefined> {
   return {
     idToken: session.tokens.idToken,
     accessToken: session.tokens.accessToken,
     token: session.tokens.token,
     identityId: session.identityId,
-    apiKey: tenant.config.provider === 'login-endpoint' ? tenant.config.apiKey : undefined,
+    apiKey: apiKeyOf(tenant),
   };
 }
 
@@ -75,13 +80,13 @@ interface HeaderInputs {
 const checkedHeaders = new WeakMap<Session, HeaderInputs & { readonly headers: Record<string, string> }>();
 
 function presentableHeaders(tenant: TenantRecord, session: Session): Record<string, string> {
-  const values = placeholderValues(tenant, session);
   const templates = tenant.config.headers;
+  const apiKey = apiKeyOf(tenant);
   const known = checkedHeaders.get(session);
-  if (known?.templates === templates && known.apiKey === values.apiKey) return known.headers;
-  const headers = Object.freeze(renderHeaders(templates, values));
+  if (known?.templates === templates && known.apiKey === apiKey) return known.headers;
+  const headers = Object.freeze(renderHeaders(templates, placeholderValues(tenant, session)));
   assertPresentable(session, headers);
-  checkedHeaders.set(session, { templates, apiKey: values.apiKey, headers });
+  checkedHeaders.set(session, { templates, apiKey, headers });
   return headers;
 }
 
