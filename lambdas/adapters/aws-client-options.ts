@@ -59,8 +59,6 @@ export const AWS_TIMEOUTS = {
 
 export type AwsService = keyof typeof AWS_TIMEOUTS;
 
-export { timedOut };
-
 /** The SDK's standard retry strategy (spacing, retry quota), with fewer attempts once an attempt timed out. */
 class TimeoutBoundedRetryStrategy implements RetryStrategyV2 {
   private readonly standard: StandardRetryStrategy;

@@ -2,7 +2,8 @@
 // the fault proxy: fast failures (reset connection, throttling) get every attempt, a call that timed out fewer.
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 
-import { AWS_TIMEOUTS, awsClientOptions, timedOut } from '../../lambdas/adapters/aws-client-options';
+import { AWS_TIMEOUTS, awsClientOptions } from '../../lambdas/adapters/aws-client-options';
+import { timedOut } from '../../lambdas/core/timed-out';
 import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite';
 import { FAULTS, startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 
