@@ -1,6 +1,6 @@
 // Miss path with the shared table, as deployed: tenant lookup, one read of session + lockout mark, lease, InitiateAuth,
 // verification of both JWTs (keys cached, as in a warm container), session item sealed under a KMS data key
-// (the loopback KMS of bench/emulators.ts) and written with compare-and-swap in the same request that releases the lease. DynamoDB is
+// (the loopback KMS of test/support/aws-json-emulators.ts) and written with compare-and-swap in the same request that releases the lease. DynamoDB is
 // dynalite; every DynamoDB call of a vend is counted (the vendor awaits each, so they are sequential).
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -16,7 +16,7 @@ import { startLocalDynamo } from '../lambdas/local/dynalite';
 import { CognitoProvider } from '../lambdas/providers/cognito';
 import { composeRuntime, sharedStateFor } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
-import { startKms } from './emulators';
+import { startKms } from '../test/support/aws-json-emulators';
 import { median, results, round } from './support';
 
 const local = {

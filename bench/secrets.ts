@@ -5,7 +5,7 @@ import { DEFAULT_SECRET_PREFIX, ENV } from '../contract/names';
 import { SecretsManagerTenantStore } from '../lambdas/adapters/secrets-manager-tenant-store';
 import { composeRuntime } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
-import { startSecretsManager } from './emulators';
+import { startSecretsManager } from '../test/support/aws-json-emulators';
 import { results, StaticProvider } from './support';
 
 export async function benchSecrets(): Promise<void> {

@@ -12,7 +12,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
-import { BUNDLE_ALIASES, BUNDLE_SETTINGS, handlerEntry, nodeOptions } from './bundle-settings';
+import { BUNDLE_SETTINGS, bundleAliases, handlerEntry, nodeOptions } from './bundle-settings';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
@@ -121,7 +121,7 @@ export class TvmFunction extends Construct {
             format: OutputFormat.CJS,
             mainFields: [...BUNDLE_SETTINGS.mainFields],
             esbuildArgs: Object.fromEntries(
-              Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+              Object.entries(bundleAliases(props.handlerName)).map(([from, to]) => [`--alias:${from}`, to]),
             ),
             // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
             externalModules: [],

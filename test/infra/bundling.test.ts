@@ -26,6 +26,8 @@ describe('bundling', () => {
     // The credential chain Lambda needs only: no SSO or INI-file providers inside.
     expect(code).not.toContain('credential-provider-sso');
     expect(code).not.toContain('fromIni');
+    // The SDK's event-stream module replaced by its stand-in (lib/bundle-settings.ts), as in the prebuilt bundles.
+    expect(code).toContain('AWS SDK event streams are not bundled in this function');
     expect(bytes).toBeGreaterThan(10_000);
     console.info(`vend bundle: ${bytes} bytes (${(bytes / 1024).toFixed(0)} KiB) minified CommonJS, AWS SDK included`);
   }, 180_000); // esbuild bundles three functions; a loaded 2-core CI machine needs more than a minute

@@ -55,7 +55,7 @@ beforeEach(async () => {
 let tenantSerial = 0;
 
 /** A fresh tenant (so no session is shared between cases) and a container of the fleet on the proxied table. */
-function container(timeoutMs = 1000, clock: Clock = { now: () => Date.now() }) {
+function container(timeoutMs = 1000, clock: Clock = { now: () => Date.now() }, budgetMs = 5000) {
   const tenantId = `t${++tenantSerial}`;
   const events: VendorEvent[] = [];
   const client = new DynamoDBClient({
@@ -82,7 +82,7 @@ function container(timeoutMs = 1000, clock: Clock = { now: () => Date.now() }) {
     shared: sharedStateFor(dynamo.tableName, clock, client),
     clock,
     onEvent: (event) => events.push(event),
-    vendorOptions: { retryBaseMs: 20, retryCapMs: 100, budgetMs: 5000 },
+    vendorOptions: { retryBaseMs: 20, retryCapMs: 100, budgetMs },
   });
   const vend = (minTtl = 0) =>
     runtime.vendor.vend(tenantId, minTtl).then(
@@ -169,9 +169,11 @@ describe('shared-layer faults (dynalite behind the proxy): degrade, never fail',
   });
 
   it('DynamoDB throttling (ProvisionedThroughputExceededException) and connection resets: 200 from the upstream', async () => {
-    const first = container();
-    // The client makes three attempts: the first read is reset on all three, the lease call throttled on all three
-    // (the SDK's throttling backoff may then leave this vend's share of the budget for the table spent).
+    // The client makes three attempts: the first read is reset on all three, the lease call throttled on all three.
+    // The SDK's backoff before the second and third attempts is up to 50 and 100 ms after a reset, up to 1 and 2 s
+    // after throttling (random): 3.15 s at worst. The table's 40 % share of a 12 s budget (4.8 s) holds it, so all
+    // three throttled attempts are made (of the default 5 s budget's 2 s share, the third sometimes is not).
+    const first = container(1000, undefined, 12_000);
     dynamoProxy.setRules([
       { fault: { kind: 'reset' }, times: 3 },
       { fault: FAULTS.dynamoThrottled, times: 3 },

@@ -1,4 +1,4 @@
-// Loopback stand-ins for the AWS services the cold-start and miss benchmarks need beyond dynalite and
+// Loopback stand-ins for the AWS services the benchmarks and the deployed-bundle test need beyond dynalite and
 // cognito-local: Secrets Manager (GetSecretValue) and KMS (GenerateDataKey, Decrypt) over JSON 1.1.
 // The KMS stand-in behaves like KMS where it matters here: a fresh data key per GenerateDataKey, a ciphertext
 // that only Decrypt with the same key id and the same encryption context opens (else InvalidCiphertextException),
