@@ -82,7 +82,15 @@ export class TokenCache extends Construct {
     this.keyUsers.push(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        // Every command the cache-table adapters send (test/infra/cache.test.ts reads them from the sources):
+        // BatchGetItem reads a session with its lockout mark, and the refresher's schedules.
+        actions: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
         resources: [this.table.tableArn],
       }),
     );

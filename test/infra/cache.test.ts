@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { Match } from 'aws-cdk-lib/assertions';
 
 import { policyStatements, serviceConfig, synth } from './support';
@@ -48,6 +51,25 @@ describe('TokenCache', () => {
     const viaDynamo = policyStatements(template).filter((s) => JSON.stringify(s.Action).includes('kms:Encrypt'));
     expect(viaDynamo.length).toBe(2);
     for (const statement of viaDynamo) expect(JSON.stringify(statement.Condition)).toContain('kms:ViaService');
+  });
+
+  it('grants the vend and refresh roles every DynamoDB action the adapters send to the cache table', () => {
+    // The commands the runtime's adapters construct, read from their sources (a command added there without its
+    // grant fails here, not with AccessDeniedException in a deployed function).
+    const adapters = join(__dirname, '..', '..', 'lambdas', 'adapters');
+    const sent = new Set<string>();
+    for (const file of readdirSync(adapters).filter((name) => name.endsWith('.ts'))) {
+      const source = readFileSync(join(adapters, file), 'utf8');
+      const imported = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-dynamodb'/.exec(source)?.[1] ?? '';
+      for (const [, command] of source.matchAll(/new (\w+)Command\(/g))
+        if (imported.includes(`${command}Command`)) sent.add(`dynamodb:${command}`);
+    }
+    expect([...sent]).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']));
+    const itemAccess = policyStatements(template).filter(
+      (s) => JSON.stringify(s.Action).includes('dynamodb:') && JSON.stringify(s.Resource).includes('CacheTable'),
+    );
+    expect(itemAccess).toHaveLength(2); // vend and refresh
+    for (const statement of itemAccess) expect(statement.Action).toEqual(expect.arrayContaining([...sent]));
   });
 
   it('gives the functions the key for the session items, and runs the refresher without a tenant list', () => {
