@@ -88,6 +88,7 @@ export class DynamoDbCredentialsCache implements CredentialsCache {
           sealed: { B: sealed },
           secretVersion: { S: session.secretVersion },
           expiresAt: { N: String(session.credentials.expiresAt) },
+          issuedAt: { N: String(session.issuedAt) },
           ttl: { N: String(session.credentials.expiresAt + RETENTION_SECONDS) },
         },
       }),

@@ -1,8 +1,9 @@
 // The refresher's view of the shared cache: the readable attributes of many session items (secret version, expiry,
 // issue time) in `BatchGetItem` calls of 100 keys, without opening any sealed session, so deciding which of 5,000
-// tenants are due costs 50 reads and no KMS call.
+// tenants are due costs 50 reads and no KMS call. The same for the items of identity-pool AWS credentials.
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 
+import { IDENTITY_POOL_CREDENTIALS_SECONDS } from '../core/aws-credentials';
 import type { SessionSchedule, SessionScheduleSource } from '../core/refresher';
 import { cacheTableClient } from './dynamodb-cache';
 
@@ -28,17 +29,37 @@ export class DynamoDbSessionSchedules implements SessionScheduleSource {
   }
 
   async schedules(tenantIds: readonly string[]): Promise<ReadonlyMap<string, SessionSchedule>> {
+    return this.read(tenantIds, '#session', scheduleOf);
+  }
+
+  /** Credentials items written before they carried `issuedAt` count as issued one lifetime before they expire. */
+  async credentialsSchedules(tenantIds: readonly string[]): Promise<ReadonlyMap<string, SessionSchedule>> {
+    return this.read(tenantIds, '#aws-credentials', (item) =>
+      scheduleOf({ issuedAt: { N: String(Number(item.expiresAt?.N) - IDENTITY_POOL_CREDENTIALS_SECONDS) }, ...item }),
+    );
+  }
+
+  private async read(
+    tenantIds: readonly string[],
+    suffix: string,
+    parse: (item: Record<string, AttributeValue>) => SessionSchedule | undefined,
+  ): Promise<ReadonlyMap<string, SessionSchedule>> {
     const found = new Map<string, SessionSchedule>();
     const unique = [...new Set(tenantIds)];
     for (let start = 0; start < unique.length; start += BATCH) {
-      await this.batch(unique.slice(start, start + BATCH), found);
+      await this.batch(unique.slice(start, start + BATCH), suffix, parse, found);
     }
     return found;
   }
 
-  private async batch(tenantIds: readonly string[], found: Map<string, SessionSchedule>): Promise<void> {
+  private async batch(
+    tenantIds: readonly string[],
+    suffix: string,
+    parse: (item: Record<string, AttributeValue>) => SessionSchedule | undefined,
+    found: Map<string, SessionSchedule>,
+  ): Promise<void> {
     const table = this.options.tableName;
-    let keys: Record<string, AttributeValue>[] = tenantIds.map((id) => ({ pk: { S: `${id}#session` } }));
+    let keys: Record<string, AttributeValue>[] = tenantIds.map((id) => ({ pk: { S: `${id}${suffix}` } }));
     for (let round = 0; keys.length > 0 && round < this.maxRounds; round++) {
       if (round > 0) await this.sleep(50 * 2 ** round);
       const output = await this.client.send(
@@ -52,9 +73,9 @@ export class DynamoDbSessionSchedules implements SessionScheduleSource {
         }),
       );
       for (const item of output.Responses?.[table] ?? []) {
-        const tenantId = item.pk?.S?.replace(/#session$/, '');
-        const schedule = scheduleOf(item);
-        if (tenantId && schedule) found.set(tenantId, schedule);
+        const pk = item.pk?.S;
+        const schedule = parse(item);
+        if (pk?.endsWith(suffix) && schedule) found.set(pk.slice(0, -suffix.length), schedule);
       }
       keys = output.UnprocessedKeys?.[table]?.Keys ?? [];
     }

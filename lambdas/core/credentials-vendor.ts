@@ -135,6 +135,32 @@ export class CredentialsVendor {
     return { tenant, ...obtained };
   }
 
+  /**
+   * Proactive refresh (the scheduled refresher, for tenants whose credentials the fleet holds in L2): renew the
+   * tenant's credentials when they are from an older secret version or identity pool, or past `renewAtFraction` of
+   * their lifetime, through the same flight and fleet-wide lease as a vend. `none`: the tenant has no identity
+   * pool (any more), so there is nothing to keep warm.
+   */
+  async refreshIfDue(tenantId: string, renewAtFraction: number): Promise<'fresh' | 'renewed' | 'none'> {
+    const tenant = await this.deps.tenants.get(tenantId);
+    const config = tenant.config;
+    if (config.provider !== 'cognito' || !config.identityPoolId) return 'none';
+    const poolConfig = identityPoolConfig(tenant);
+    const matches = (session: CredentialsSession) =>
+      session.secretVersion === tenant.version && session.identityPoolId === poolConfig.identityPoolId;
+    const notDue = (session: CredentialsSession) => {
+      const { issuedAt } = session;
+      const dueAt = issuedAt + (session.credentials.expiresAt - issuedAt) * renewAtFraction;
+      return matches(session) && this.deps.clock.now() / 1000 < dueAt;
+    };
+    const deadline = new Deadline(this.deps.clock, this.budgetMs, `the AWS credentials of tenant '${tenantId}'`);
+    const obtained = await deadline.race(
+      this.flights.run(tenantId, () => this.obtain(tenant, poolConfig, notDue, matches, deadline)),
+      'aws credentials',
+    );
+    return obtained.source === 'upstream' ? 'renewed' : 'fresh';
+  }
+
   private async obtain(
     tenant: TenantRecord,
     config: IdentityPoolTenantConfig,

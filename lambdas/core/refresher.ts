@@ -30,6 +30,16 @@ export interface SessionSchedule {
 /** Reads many sessions' schedules at once (DynamoDB `BatchGetItem` in Lambda). */
 export interface SessionScheduleSource {
   schedules(tenantIds: readonly string[]): Promise<ReadonlyMap<string, SessionSchedule>>;
+  /**
+   * The same for the identity-pool AWS credentials the fleet holds (their shared-cache items): only tenants that
+   * have some, that is whose callers have asked for AWS credentials, are kept warm.
+   */
+  credentialsSchedules?(tenantIds: readonly string[]): Promise<ReadonlyMap<string, SessionSchedule>>;
+}
+
+/** Renews a tenant's identity-pool AWS credentials when due (`CredentialsVendor`); `none`: it has no pool. */
+export interface CredentialsRefresher {
+  refreshIfDue(tenantId: string, renewAtFraction: number): Promise<'fresh' | 'renewed' | 'none'>;
 }
 
 /** Where the refresher finds its tenants and, with the shared cache, their sessions' schedules. */
@@ -39,7 +49,13 @@ export interface RefreshSources {
 }
 
 export type RefreshOutcome =
-  | { readonly tenantId: string; readonly outcome: 'fresh' | 'renewed' }
+  | {
+      readonly tenantId: string;
+      /** The user pool session (tokens). */
+      readonly outcome: 'fresh' | 'renewed';
+      /** The identity-pool AWS credentials, when the fleet holds some for the tenant and they were due. */
+      readonly awsCredentials?: 'fresh' | 'renewed';
+    }
   | { readonly tenantId: string; readonly outcome: 'failed'; readonly code: string; readonly message: string }
   /** Due, but the run's time ran out first: the next run starts with it (most urgent first). */
   | { readonly tenantId: string; readonly outcome: 'skipped' };
@@ -63,6 +79,11 @@ export interface RefreshOptions {
   readonly schedules?: SessionScheduleSource;
   /** Needed with `schedules`. */
   readonly clock?: Clock;
+  /**
+   * Keeps the identity-pool AWS credentials warm too: with `schedules` that read them, the tenants whose
+   * credentials in the shared cache are due (or of an older secret version) are renewed after their tokens.
+   */
+  readonly credentials?: CredentialsRefresher;
 }
 
 interface Candidate {
@@ -70,6 +91,10 @@ interface Candidate {
   readonly tenantId: string;
   /** Lower is more urgent. */
   readonly urgency: number;
+  /** The user pool session may be due: ask the vendor. */
+  readonly tokens: boolean;
+  /** The AWS credentials in the shared cache may be due: ask the credentials refresher. */
+  readonly credentials: boolean;
 }
 
 /**
@@ -95,16 +120,25 @@ export async function refreshTenants(
   let next = 0;
   const worker = async () => {
     while (next < candidates.length) {
-      const { index, tenantId } = candidates[next++] as Candidate;
+      const candidate = candidates[next++] as Candidate;
+      const { index, tenantId } = candidate;
       if (remaining() < reserve) {
         results[index] = { tenantId, outcome: 'skipped' };
         continue;
       }
+      let part = 'tokens';
       try {
-        results[index] = { tenantId, outcome: await vendor.refreshIfDue(tenantId, fraction) };
+        const outcome = candidate.tokens ? await vendor.refreshIfDue(tenantId, fraction) : 'fresh';
+        part = 'AWS credentials';
+        const credentials =
+          candidate.credentials && options.credentials
+            ? await options.credentials.refreshIfDue(tenantId, fraction)
+            : 'none';
+        results[index] = { tenantId, outcome, ...(credentials === 'none' ? {} : { awsCredentials: credentials }) };
       } catch (error) {
         const mapped = toErrorResponse(error);
-        results[index] = { tenantId, outcome: 'failed', code: mapped.code, message: mapped.message };
+        const message = part === 'tokens' ? mapped.message : `${part}: ${mapped.message}`;
+        results[index] = { tenantId, outcome: 'failed', code: mapped.code, message };
       }
     }
   };
@@ -120,31 +154,50 @@ async function plan(
   options: RefreshOptions,
   results: RefreshOutcome[],
 ): Promise<Candidate[]> {
-  let schedules: ReadonlyMap<string, SessionSchedule> = new Map();
-  if (options.schedules && options.clock) {
+  const ids = listed.map((t) => t.tenantId);
+  // Without schedules every tenant is asked, in listing order: slower, still correct.
+  const read = async (
+    source: () => Promise<ReadonlyMap<string, SessionSchedule>> | undefined,
+  ): Promise<ReadonlyMap<string, SessionSchedule>> => {
+    if (!options.clock) return new Map();
     try {
-      schedules = await options.schedules.schedules(listed.map((t) => t.tenantId));
+      return (await source()) ?? new Map();
     } catch {
-      // Without schedules every tenant is asked, in listing order: slower, still correct.
+      return new Map();
     }
-  }
+  };
+  const schedules = await read(() => options.schedules?.schedules(ids));
+  // Credentials are kept warm only where the shared cache shows some: no schedules, no identity pool calls.
+  const credentialsSchedules = options.credentials
+    ? await read(() => options.schedules?.credentialsSchedules?.(ids))
+    : new Map<string, SessionSchedule>();
   const nowSeconds = (options.clock?.now() ?? 0) / 1000;
+  const current = (schedule: SessionSchedule, version: string | undefined) =>
+    version === undefined || schedule.secretVersion === version;
+  // Only a schedule known to be of the current secret version and not yet due is skipped without asking.
+  const notDue = (schedule: SessionSchedule | undefined, version: string | undefined) =>
+    schedule !== undefined &&
+    version !== undefined &&
+    current(schedule, version) &&
+    nowSeconds < schedule.issuedAt + (schedule.expiresAt - schedule.issuedAt) * fraction;
   const candidates: Candidate[] = [];
   listed.forEach(({ tenantId, version }, index) => {
     const schedule = schedules.get(tenantId);
-    if (!schedule) {
-      candidates.push({ index, tenantId, urgency: schedules.size > 0 ? Number.MAX_SAFE_INTEGER : index });
-      return;
-    }
-    const current = version === undefined || schedule.secretVersion === version;
-    const dueAt = schedule.issuedAt + (schedule.expiresAt - schedule.issuedAt) * fraction;
-    const served = current && schedule.expiresAt > nowSeconds;
-    // Only a session known to be of the current secret version and not yet due is skipped without asking.
-    if (version !== undefined && current && nowSeconds < dueAt) {
+    const credentials = credentialsSchedules.get(tenantId);
+    const tokens = !notDue(schedule, version);
+    const credentialsDue = credentials !== undefined && !notDue(credentials, version);
+    if (!tokens && !credentialsDue) {
       results[index] = { tenantId, outcome: 'fresh' };
       return;
     }
-    candidates.push({ index, tenantId, urgency: served ? schedule.expiresAt : Number.MAX_SAFE_INTEGER });
+    // A session still served but about to expire first (by expiry), then the rest in listing order.
+    const servedUntil = (item: SessionSchedule | undefined) =>
+      item && current(item, version) && item.expiresAt > nowSeconds ? item.expiresAt : Number.MAX_SAFE_INTEGER;
+    const urgency = Math.min(
+      tokens ? (schedule ? servedUntil(schedule) : schedules.size > 0 ? Number.MAX_SAFE_INTEGER : index) : Infinity,
+      credentialsDue ? servedUntil(credentials) : Infinity,
+    );
+    candidates.push({ index, tenantId, urgency, tokens, credentials: credentialsDue });
   });
   // Stable: equal urgency keeps listing order.
   return candidates.sort((a, b) => a.urgency - b.urgency || a.index - b.index);

@@ -15,6 +15,8 @@ export interface RefreshSummary {
   readonly failed: number;
   /** Due, but left for the next run because this one's time ran out (most urgent were done first). */
   readonly skipped: number;
+  /** Tenants whose identity-pool AWS credentials in the shared cache were renewed before they ran out. */
+  readonly awsCredentialsRenewed: number;
   readonly results: readonly RefreshOutcome[];
 }
 
@@ -30,7 +32,8 @@ const NAMED_FAILURES = 20;
 
 /**
  * Scheduled refresher: discover the tenants, then renew every session past `refreshAtFraction` of its lifetime
- * before callers need it, most urgent first, within the invocation's time.
+ * before callers need it, most urgent first, within the invocation's time; likewise the identity-pool AWS
+ * credentials the shared cache holds (tenants whose callers ask for AWS credentials).
  */
 export function createRefreshHandler(
   runtime: Runtime,
@@ -49,6 +52,7 @@ export function createRefreshHandler(
       remainingMs: () => context.getRemainingTimeInMillis(),
       clock: runtime.clock,
       ...(sources.schedules ? { schedules: sources.schedules } : {}),
+      credentials: runtime.credentials,
     });
     const count = (outcome: RefreshOutcome['outcome']) => results.filter((r) => r.outcome === outcome).length;
     const summary: RefreshSummary = {
@@ -57,6 +61,7 @@ export function createRefreshHandler(
       renewed: count('renewed'),
       failed: count('failed'),
       skipped: count('skipped'),
+      awsCredentialsRenewed: results.filter((r) => 'awsCredentials' in r && r.awsCredentials === 'renewed').length,
       results,
     };
     metrics.addMetric(METRIC.refreshTenants, MetricUnit.Count, summary.tenants);

@@ -3,16 +3,23 @@
  * with its own memory cache) share one DynamoDB table (dynalite, in-process) and sign
  * in to cognito-local.
  */
+import { DynamoDbCredentialsCache } from '../../lambdas/adapters/credentials-cache';
+import { DynamoDbSessionSchedules } from '../../lambdas/adapters/dynamodb-session-schedules';
+import { localEnvelope } from '../../lambdas/adapters/envelope';
 import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
 import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
+import type { IdentityPool } from '../../lambdas/core/credentials-vendor';
 import { UpstreamAuthFailedError } from '../../lambdas/core/errors';
 import type { VendorEvent } from '../../lambdas/core/ports';
 import { refreshTenants } from '../../lambdas/core/refresher';
+import { createObservability } from '../../lambdas/handlers/observability';
+import { createRefreshHandler, type RefreshSummary } from '../../lambdas/handlers/refresh-handler';
 import { startCognitoEmulator, type CognitoEmulator } from '../../lambdas/local/cognito-emulator';
 import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite';
 import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
 import { composeRuntime, sharedStateFor, type Runtime } from '../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../lambdas/runtime/config';
+import { lambdaContext } from '../support/events';
 import { OffsetClock } from '../support/fakes';
 import { recordCommands } from '../support/record-commands';
 
@@ -193,6 +200,70 @@ describe('refresher with the shared cache', () => {
       );
       expect(await refreshTenants(refresher.vendor, ['t4'])).toEqual([{ tenantId: 't4', outcome: 'renewed' }]);
       expect(commands).toEqual(['BatchGetItemCommand', 'UpdateItemCommand', 'UpdateItemCommand']);
+    } finally {
+      await dynamo.close();
+    }
+  }, 30_000);
+
+  it('keeps the identity-pool AWS credentials the fleet uses warm: a new container is served from the table', async () => {
+    const { dynamo } = await fleet(0);
+    const poolId = 'ap-southeast-2:11111111-2222-4333-8444-555555555555';
+    const tenants = new StaticTenantStore({ ...secrets, pool: { ...secrets.t5, identityPoolId: poolId } });
+    let issued = 0;
+    const identityPool: IdentityPool = {
+      credentials: async (_tenantId, _config, idToken, known) => {
+        expect(idToken.split('.')).toHaveLength(3);
+        issued++;
+        return {
+          identityId: known ?? 'ap-southeast-2:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+          credentials: {
+            accessKeyId: `ASIAPOOL${issued}`,
+            secretAccessKey: 'secret',
+            sessionToken: `token-${issued}`,
+            expiresAt: Math.floor(clock.now() / 1000) + 3600,
+          },
+        };
+      },
+    };
+    const container = () =>
+      composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+        tenants,
+        cache: new MemorySessionCache(),
+        shared: sharedStateFor(dynamo.tableName, clock, dynamo.client()),
+        sharedCredentials: new DynamoDbCredentialsCache({
+          tableName: dynamo.tableName,
+          client: dynamo.client(),
+          envelope: localEnvelope(),
+        }),
+        identityPool,
+        clock,
+      });
+    try {
+      const serving = container();
+      await serving.credentials.vend('pool', 0);
+      const refresher = container();
+      const version = (await tenants.get('pool')).version;
+      const handler = createRefreshHandler(
+        refresher,
+        {
+          directory: { list: async () => [{ tenantId: 'pool', version }] },
+          schedules: new DynamoDbSessionSchedules({ tableName: dynamo.tableName, client: dynamo.client() }),
+        },
+        { refreshAtFraction: 0.75 },
+        createObservability(),
+      );
+      const run = async () =>
+        (await handler({}, { ...lambdaContext, getRemainingTimeInMillis: () => 300_000 })) as RefreshSummary;
+      expect(await run()).toMatchObject({ fresh: 1, renewed: 0, awsCredentialsRenewed: 0 });
+      expect(issued).toBe(1);
+      clock.advance(2900); // the tokens and the credentials at 80 % of their hour
+      expect(await run()).toMatchObject({ renewed: 1, failed: 0, awsCredentialsRenewed: 1 });
+      expect(issued).toBe(2);
+      // A container that has never seen the tenant is served credentials for 50 more minutes from the table.
+      const cold = await container().credentials.vend('pool', 3000);
+      expect(cold.source).toBe('shared');
+      expect(cold.session.credentials.accessKeyId).toBe('ASIAPOOL2');
+      expect(issued).toBe(2);
     } finally {
       await dynamo.close();
     }

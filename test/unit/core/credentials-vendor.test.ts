@@ -313,3 +313,48 @@ describe('CredentialsVendor layers', () => {
     expect(events.filter((type) => type === 'shared_cache_error')).toHaveLength(2);
   });
 });
+
+describe('CredentialsVendor.refreshIfDue (the scheduled refresher)', () => {
+  it('renews credentials that are missing or past the fraction of their lifetime, and leaves the others', async () => {
+    const runtime = setup();
+    expect(await runtime.credentials.refreshIfDue('acme', 0.75)).toBe('renewed');
+    expect(await runtime.credentials.refreshIfDue('acme', 0.75)).toBe('fresh');
+    clock.advance(0.74 * CREDENTIALS_LIFETIME);
+    expect(await runtime.credentials.refreshIfDue('acme', 0.75)).toBe('fresh');
+    expect(identity).toHaveReceivedCommandTimes(GetCredentialsForIdentityCommand, 1);
+    clock.advance(0.02 * CREDENTIALS_LIFETIME);
+    expect(await runtime.credentials.refreshIfDue('acme', 0.75)).toBe('renewed');
+    expect(identity).toHaveReceivedCommandTimes(GetCredentialsForIdentityCommand, 2);
+    expect(identity).toHaveReceivedCommandTimes(GetIdCommand, 1); // the identity id is reused
+    // A caller then asking for the longest minTtl possible is served from memory, without an upstream call.
+    const reply = await credentials(runtime, CREDENTIALS_LIFETIME - 31);
+    expect(reply.response.status).toBe(200);
+    expect(reply.credentials?.source).toBe('memory');
+    expect(identity).toHaveReceivedCommandTimes(GetCredentialsForIdentityCommand, 2);
+  });
+
+  it('has nothing to do for a tenant without an identity pool (none), and calls nothing for it', async () => {
+    const runtime = setup();
+    expect(await runtime.credentials.refreshIfDue('plain', 0.75)).toBe('none');
+    expect(await runtime.credentials.refreshIfDue('rest', 0.75)).toBe('none');
+    expect(identity.calls()).toHaveLength(0);
+    expect(provider.signIns).toBe(0);
+  });
+
+  it('takes the fleet-wide lease like a vend: credentials another container renewed in L2 are fresh', async () => {
+    const shared = new MemoryCredentialsCache();
+    const make = () =>
+      composeRuntime(loadRuntimeConfig({ TVM_CONSUMERS: '[]' }), {
+        tenants: new StaticTenantStore({ acme: { ...cognitoSecret, identityPoolId: POOL_ID } }),
+        clock,
+        shared: null,
+        sharedCredentials: shared,
+        providers: { cognito: provider },
+      });
+    const first = make();
+    const second = make();
+    expect(await first.credentials.refreshIfDue('acme', 0.75)).toBe('renewed');
+    expect(await second.credentials.refreshIfDue('acme', 0.75)).toBe('fresh');
+    expect(identity).toHaveReceivedCommandTimes(GetCredentialsForIdentityCommand, 1);
+  });
+});

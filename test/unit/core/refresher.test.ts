@@ -170,3 +170,81 @@ describe('refreshTenants at scale', () => {
     ]);
   });
 });
+
+describe('refreshTenants and identity-pool AWS credentials', () => {
+  /** Records which tenants' credentials it was asked to refresh; `down` fails them. */
+  function credentialsRefresher(down: readonly string[] = []) {
+    const asked: string[] = [];
+    return {
+      asked,
+      refreshIfDue: async (tenantId: string) => {
+        asked.push(tenantId);
+        if (down.includes(tenantId)) throw new UpstreamUnavailableError('identity pool down');
+        return tenantId === 'gone' ? ('none' as const) : ('renewed' as const);
+      },
+    };
+  }
+
+  it('renews the credentials the shared cache shows due, even where the tokens are not, and only those', async () => {
+    const { clock, vendor } = setup();
+    const now = clock.nowSeconds();
+    const version = 'v1';
+    const fresh = { secretVersion: version, issuedAt: now - 600, expiresAt: now + 3000 };
+    const due = { secretVersion: version, issuedAt: now - 3000, expiresAt: now + 600 };
+    const sessions = schedulesOf({ near: fresh, fresh, broken: fresh, gone: fresh });
+    const source = {
+      schedules: sessions.schedules,
+      credentialsReads: 0,
+      credentialsSchedules: async (ids: readonly string[]) => {
+        source.credentialsReads++;
+        const entries: Record<string, SessionSchedule> = {
+          near: due,
+          fresh,
+          broken: due,
+          gone: { ...fresh, secretVersion: 'older' },
+        };
+        return new Map(ids.filter((id) => entries[id]).map((id) => [id, entries[id] as SessionSchedule]));
+      },
+    };
+    const credentials = credentialsRefresher(['broken']);
+    const listed = ['near', 'fresh', 'broken', 'gone'].map((tenantId) => ({ tenantId, version }));
+    const results = await refreshTenants(vendor, listed, { schedules: source, clock, credentials, concurrency: 1 });
+    expect(results).toEqual([
+      { tenantId: 'near', outcome: 'fresh', awsCredentials: 'renewed' },
+      { tenantId: 'fresh', outcome: 'fresh' },
+      {
+        tenantId: 'broken',
+        outcome: 'failed',
+        code: 'upstream_unavailable',
+        message: 'AWS credentials: identity pool down',
+      },
+      // Credentials of an older secret version are asked about; the tenant no longer has a pool.
+      { tenantId: 'gone', outcome: 'fresh' },
+    ]);
+    // Tokens were not due anywhere: only the credentials were asked about, the most urgent first.
+    expect(credentials.asked).toEqual(['near', 'broken', 'gone']);
+    expect(sessions.reads).toBe(1);
+    expect(source.credentialsReads).toBe(1);
+  });
+
+  it('reads no credentials schedules and asks nothing without a credentials refresher, or when they fail', async () => {
+    const { clock, vendor } = setup();
+    const now = clock.nowSeconds();
+    const fresh = { secretVersion: 'v1', issuedAt: now, expiresAt: now + 3600 };
+    const unreadable = {
+      schedules: schedulesOf({ near: fresh }).schedules,
+      credentialsSchedules: async (): Promise<ReadonlyMap<string, SessionSchedule>> => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    };
+    const credentials = credentialsRefresher();
+    const near = [{ tenantId: 'near', version: 'v1' }];
+    expect(await refreshTenants(vendor, near, { schedules: unreadable, clock })).toEqual([
+      { tenantId: 'near', outcome: 'fresh' },
+    ]);
+    expect(await refreshTenants(vendor, near, { schedules: unreadable, clock, credentials })).toEqual([
+      { tenantId: 'near', outcome: 'fresh' },
+    ]);
+    expect(credentials.asked).toEqual([]);
+  });
+});
