@@ -232,7 +232,7 @@ export class TokenVendingMonitoring extends Construct {
           metric: scheduled.metricFailures({ period }),
           threshold: THRESHOLDS.schedulerFailures,
           description:
-            'A scheduled invocation failed for good and was kept in the failure queue: read the message, fix the cause, then purge the queue.',
+            'A scheduled invocation failed for good and was sent to the failure queue (each new failure alarms again): read the message, fix the cause.',
         },
       );
     }

@@ -57,8 +57,13 @@ export class ScheduledInvocations extends Construct {
     });
   }
 
-  /** Failed invocations waiting in the queue. */
+  /**
+   * Scheduled invocations that failed for good, as they arrive in the failure queue (Scheduler's dead-letter
+   * messages and Lambda's on-failure records are both sent to it). Counting arrivals, not the queue's depth: the
+   * queue keeps messages for 14 days, so its depth would hold the alarm in ALARM after the first failure and every
+   * later one would notify no one.
+   */
   metricFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+    return this.failureQueue.metricNumberOfMessagesSent({ statistic: 'Sum', ...props });
   }
 }

@@ -20,7 +20,7 @@ describe('TokenVendingMonitoring', () => {
         'AWS/Lambda/Throttles',
         'AWS/Scheduler/InvocationDroppedCount',
         'AWS/Scheduler/TargetErrorCount',
-        'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        'AWS/SQS/NumberOfMessagesSent',
       ]),
     );
     const codes = alarms.flatMap(([, a]) =>
