@@ -32,10 +32,15 @@ export class ForbiddenError extends TvmError {
   }
 }
 
+/** Caller input quoted in a message: at most `max` characters, so an answer or log line cannot be made huge. */
+function quoted(input: string, max: number): string {
+  return input.length > max ? `${input.slice(0, max)}...` : input;
+}
+
 export class RouteNotFoundError extends TvmError {
   readonly code = 'not_found';
   constructor(method: string, path: string) {
-    super(`No route for ${method} ${path}.`);
+    super(`No route for ${quoted(method, 16)} ${quoted(path, 80)}.`);
   }
 }
 
@@ -45,7 +50,7 @@ export class MethodNotAllowedError extends TvmError {
     method: string,
     readonly allow: readonly string[],
   ) {
-    super(`Method ${method} is not allowed here; use ${allow.join(', ')}.`);
+    super(`Method ${quoted(method, 16)} is not allowed here; use ${allow.join(', ')}.`);
   }
 }
 

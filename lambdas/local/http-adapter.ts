@@ -173,6 +173,9 @@ export interface ServeOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** The largest request body read (API Gateway's API takes none; the body only reaches the event, as there). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
 export async function serveHandler(handler: ProxyHandler, options: ServeOptions): Promise<LocalHttpServer> {
   const onError = options.onError ?? (() => undefined);
   const serve = async (request: IncomingMessage, body: string, response: ServerResponse): Promise<void> => {
@@ -201,10 +204,40 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    let refused = false;
+    request.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      // The API reads no body: refuse a big one at once, without holding it, and close the connection.
+      refused = true;
+      chunks.length = 0;
+      response.shouldKeepAlive = false;
+      sendError(
+        response,
+        400,
+        'invalid_request',
+        `The request body is over ${MAX_BODY_BYTES} bytes; the API reads none.`,
+        randomUUID(),
+      );
+      response.once('finish', () => request.destroy());
+    });
     request.on('error', () => response.destroy());
     request.on('end', () => {
-      serve(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
+      if (refused) return;
+      let body: string;
+      try {
+        body = Buffer.concat(chunks).toString('utf8');
+      } catch (error) {
+        onError(error);
+        response.destroy();
+        return;
+      }
+      serve(request, body, response).catch((error: unknown) => {
         onError(error);
         response.destroy();
       });

@@ -8,6 +8,7 @@ import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 
 import { httpJwksFetcher } from '../../lambdas/adapters/jwt-verifier';
 import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
+import { MethodNotAllowedError } from '../../lambdas/core/errors';
 import type { Session } from '../../lambdas/core/ports';
 import { startLocalService, type LocalService, type LocalServiceOptions } from '../../lambdas/local/local-service';
 import { OffsetClock } from '../support/fakes';
@@ -239,6 +240,40 @@ describe('bad input over HTTP', () => {
 
   it('health check', async () => {
     expect((await get(service, '/v1/health')).body).toEqual({ status: 'ok' });
+  });
+
+  it('a body over 64 KiB -> 400 at once, without holding it, and the server keeps serving', async () => {
+    // 32 MiB streamed: refused after the first 64 KiB; the connection is closed, whatever the client still sends.
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 32) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+    const rss = process.memoryUsage().rss;
+    const reply = await fetch(`${service.url}/v1/health`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+      .then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, any> }))
+      .catch((error: unknown) => ({ status: 0, body: { error: String(error) } }));
+    // Either the 400 arrived, or the server closed the connection while the client was still sending.
+    if (reply.status !== 0) {
+      expect(reply.status).toBe(400);
+      expect(reply.body.error).toEqual({ code: 'invalid_request', message: expect.stringMatching(/over 65536 bytes/) });
+    }
+    expect(sent).toBeLessThan(32);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(24 * 1024 * 1024);
+    expect((await get(service, '/v1/health')).body).toEqual({ status: 'ok' });
+  });
+
+  it('quotes at most 80 characters of an unknown path, and 16 of an unknown method', async () => {
+    const reply = await get(service, `/v1/${'x'.repeat(10_000)}`);
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.message).toBe(`No route for GET /v1/${'x'.repeat(76)}....`);
+    expect(new MethodNotAllowedError('M'.repeat(100), ['GET']).message).toBe(
+      `Method ${'M'.repeat(16)}... is not allowed here; use GET.`,
+    );
   });
 });
 
