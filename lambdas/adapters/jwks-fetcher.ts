@@ -1,5 +1,8 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
 import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
-import { fetch as httpsFetch, type Fetcher } from 'aws-jwt-verify/https';
+import type { Fetcher } from 'aws-jwt-verify/https';
 
 import { isLoopbackHost } from '../core/tenant-config';
 
@@ -28,27 +31,70 @@ function permanent(uri: string, status: number): FetchError {
   return new NonRetryableFetchError(uri, detail);
 }
 
-/** Plain-http JWKS for loopback emulators (aws-jwt-verify's own fetcher speaks https only). */
-async function loopbackFetch(uri: string, timeoutMs: number, maxBytes: number): Promise<ArrayBuffer> {
-  let response: Response;
-  try {
-    response = await fetch(uri, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    throw new FetchError(uri, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-  }
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    if (response.status === 429 || response.status >= 500) throw new FetchError(uri, `HTTP ${response.status}`);
-    throw permanent(uri, response.status);
-  }
-  const body = await response.arrayBuffer();
-  if (body.byteLength > maxBytes) throw new NonRetryableFetchError(uri, `key set larger than ${maxBytes} bytes`);
-  return body;
+/**
+ * One GET of a key set, the same for https (certificates verified as usual) and loopback http: no redirect followed,
+ * only 200 accepted, a declared `content-length` over `maxBytes` refused unread, the body counted as it streams and the
+ * request destroyed as soon as it passes `maxBytes`, and the whole exchange (connection, headers, body) cut off after
+ * `timeoutMs`. The body must be UTF-8 JSON; errors name the limit or the status, never the body.
+ */
+export function boundedGet(url: URL, timeoutMs: number, maxBytes: number): Promise<ArrayBuffer> {
+  const uri = url.href;
+  const tooLarge = () => new NonRetryableFetchError(uri, `key set larger than the limit of ${maxBytes} bytes`);
+  return new Promise<ArrayBuffer>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: FetchError | undefined, body?: ArrayBuffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        request.destroy();
+        reject(error);
+      } else {
+        resolve(body as ArrayBuffer);
+      }
+    };
+    const onResponse = (response: IncomingMessage) => {
+      const status = response.statusCode ?? 0;
+      if (status !== 200) {
+        finish(status === 429 || status >= 500 ? new FetchError(uri, `HTTP ${status}`) : permanent(uri, status));
+        return;
+      }
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        finish(tooLarge());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.byteLength;
+        if (received > maxBytes) finish(tooLarge());
+        else chunks.push(chunk);
+      });
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        try {
+          JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+        } catch {
+          finish(new NonRetryableFetchError(uri, 'the key set is not UTF-8 JSON'));
+          return;
+        }
+        finish(undefined, body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer);
+      });
+      response.on('error', (error) => finish(new FetchError(uri, `${error.name}: ${error.message}`)));
+      response.on('close', () => finish(new FetchError(uri, 'the connection closed before the key set ended')));
+    };
+    const timer = setTimeout(() => finish(new FetchError(uri, `no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { method: 'GET', headers: { accept: 'application/json' } }, onResponse);
+    request.on('error', (error) => finish(new FetchError(uri, `${error.name}: ${error.message}`)));
+    request.end();
+  });
 }
 
 /**
- * The one JWKS fetcher: https through aws-jwt-verify's Node fetcher (it follows no redirects and refuses any status
- * but 200), plain http only for the loopback emulators the tenant schema allows.
+ * The one JWKS fetcher: every attempt is one `boundedGet`, over https, or plain http only to the loopback emulators
+ * the tenant schema allows.
  */
 export class RetryingJwksFetcher implements Fetcher {
   private readonly attempts: number;
@@ -101,11 +147,9 @@ export class RetryingJwksFetcher implements Fetcher {
   }
 
   private async fetchOnce(uri: string): Promise<ArrayBuffer> {
-    if (uri.startsWith('https:')) {
-      return httpsFetch(uri, { timeout: this.timeoutMs, responseTimeout: this.timeoutMs });
-    }
-    if (uri.startsWith('http:') && isLoopbackHost(new URL(uri).hostname)) {
-      return loopbackFetch(uri, this.timeoutMs, this.maxBytes);
+    const url = URL.canParse(uri) ? new URL(uri) : undefined;
+    if (url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      return boundedGet(url, this.timeoutMs, this.maxBytes);
     }
     throw new NonRetryableFetchError(uri, 'only https: (or http: to a loopback address) is fetched');
   }
