@@ -63,8 +63,74 @@ export const httpsOrLoopbackUrl = z.string().check(
   }),
 );
 
-/** A path on the upstream's host: `//other-host/...` would leave it. */
-const upstreamPath = z.string().check(z.regex(/^\/(?!\/)/, 'must start with a single /'));
+/**
+ * `\` and control characters in a path: the URL parser reads `\` as `/` and drops tab, CR and LF, so `/\host`,
+ * `/\t/host` or `/\n/host` would resolve to another host although they start with a single `/`.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_PATH_CHARACTERS = /[\\\x00-\x1F\x7F]/;
+
+/** Why a path on the upstream's host (`loginPath`, `refreshPath`) is refused, or undefined. Never echoes the path. */
+export function upstreamPathProblem(path: string): string | undefined {
+  if (!path.startsWith('/') || path.startsWith('//')) return 'must start with a single /';
+  if (UNSAFE_PATH_CHARACTERS.test(path)) return 'must not contain a backslash or control character';
+  return undefined;
+}
+
+/**
+ * The URL a request for `path` on `base` goes to, or why it is refused: a bad path, or a URL that is not on `base`'s
+ * origin (scheme, host and port) or not https-or-loopback. Checked on the URL actually built, so no trick of the
+ * URL parser can send credentials to another host. `baseName` names `base` in the problem; neither value is echoed.
+ */
+export function upstreamRequestUrl(
+  base: string,
+  path: string,
+  baseName: string,
+): { readonly url: string } | { readonly problem: string } {
+  const pathProblem = upstreamPathProblem(path);
+  if (pathProblem) return { problem: pathProblem };
+  let origin: string;
+  let url: URL;
+  try {
+    origin = new URL(base).origin;
+    url = new URL(path, base);
+  } catch {
+    return { problem: `must make a URL with ${baseName}` };
+  }
+  if (origin === 'null' || url.origin !== origin) {
+    return { problem: `must stay on the scheme, host and port of ${baseName}` };
+  }
+  const urlProblem = upstreamUrlProblem(url.href);
+  return urlProblem ? { problem: urlProblem } : { url: url.href };
+}
+
+/** A path on the upstream's host: `//other-host/...`, `/\\other-host/...` and the like would leave it. */
+const upstreamPath = z.string().check(
+  z.superRefine((value: string, ctx) => {
+    const problem = upstreamPathProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+
+/**
+ * Each of `fields` (paths) must resolve, against the URL in `baseField`, to a URL on that URL's origin. Paths that
+ * are bad on their own and bases that are bad are reported by their own checks, once.
+ */
+function checkPathsStayOn<T extends Record<string, unknown>>(
+  baseField: keyof T & string,
+  fields: Array<keyof T & string>,
+) {
+  return z.superRefine((tenant: T, ctx) => {
+    const base = tenant[baseField];
+    if (typeof base !== 'string' || upstreamUrlProblem(base)) return;
+    for (const field of fields) {
+      const path = tenant[field];
+      if (typeof path !== 'string' || upstreamPathProblem(path)) continue;
+      const built = upstreamRequestUrl(base, path, baseField);
+      if ('problem' in built) ctx.addIssue({ code: 'custom', path: [field], message: built.problem });
+    }
+  });
+}
 
 /** Upper bound of a vended token's lifetime (`exp` - `iat`) a tenant may allow; its default is one day. */
 const maxTokenLifetimeSeconds = z._default(z.number().check(z.int(), z.minimum(60), z.maximum(604_800)), 86_400);
@@ -129,7 +195,7 @@ const cognitoTenant = z.strictObject({
   claims: z._default(claimNames, []),
 });
 
-const loginEndpointTenant = z.strictObject({
+const loginEndpointFields = z.strictObject({
   provider: z.literal('login-endpoint'),
   baseUrl: httpsOrLoopbackUrl,
   loginPath: z._default(upstreamPath, '/auth/login'),
@@ -157,6 +223,9 @@ const loginEndpointTenant = z.strictObject({
   }),
   claims: z._default(claimNames, []),
 });
+
+/** The fields, and the request URLs built from them: loginPath and refreshPath stay on baseUrl's origin. */
+const loginEndpointTenant = loginEndpointFields.check(checkPathsStayOn('baseUrl', ['loginPath', 'refreshPath']));
 
 /** RFC 6749 §4.4: a machine-to-machine grant; no refresh token, renewal is a new grant. */
 const oauth2ClientCredentialsTenant = z.strictObject({

@@ -1,12 +1,18 @@
 import * as z from 'zod/mini';
 
 import { genericExpectation, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
-import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from '../core/errors';
+import {
+  TenantMisconfiguredError,
+  UpstreamAuthFailedError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
-import type { LoginEndpointTenantConfig, TenantConfig } from '../core/tenant-config';
+import { upstreamRequestUrl, type LoginEndpointTenantConfig, type TenantConfig } from '../core/tenant-config';
 import { requestSignal } from './request-signal';
 import {
+  AnswerUnreadableError,
   isInterruptedAnswer,
   postWithoutRedirect,
   readBoundedText,
@@ -70,7 +76,7 @@ export class LoginEndpointProvider implements AuthProvider {
   async signIn(tenantId: string, tenantConfig: TenantConfig, call?: UpstreamCall): Promise<ProviderSession> {
     const config = loginConfig(tenantConfig);
     const body = { userName: config.username, password: config.password };
-    return this.exchange(tenantId, config, config.loginPath, 'sign-in', body, undefined, call);
+    return this.exchange(tenantId, config, 'loginPath', 'sign-in', body, undefined, call);
   }
 
   async refresh(
@@ -87,22 +93,26 @@ export class LoginEndpointProvider implements AuthProvider {
       );
     }
     const body = { refreshToken: session.refreshToken, identityId: session.identityId };
-    return this.exchange(tenantId, config, config.refreshPath, 'refresh', body, session, call);
+    return this.exchange(tenantId, config, 'refreshPath', 'refresh', body, session, call);
   }
 
   private async exchange(
     tenantId: string,
     config: LoginEndpointTenantConfig,
-    path: string,
+    pathField: 'loginPath' | 'refreshPath',
     operation: string,
     body: unknown,
     previous: Session | undefined,
     call: UpstreamCall | undefined,
   ): Promise<ProviderSession> {
+    // Checked again on the URL actually built, whatever validated the config: the API key, password and refresh
+    // token go to baseUrl's origin (scheme, host and port) only, and only over https or to this machine.
+    const built = upstreamRequestUrl(config.baseUrl, config[pathField] ?? '', 'baseUrl');
+    if ('problem' in built) throw new TenantMisconfiguredError(tenantId, [`${pathField}: ${built.problem}`]);
+    const url = built.url;
     // Without the signing keys the answer could not be verified: do not spend a sign-in on it.
     if (config.jwt)
       await this.verifier.ensureKeys(tenantId, genericExpectation(config.jwt, config.maxTokenLifetimeSeconds));
-    const url = new URL(path, config.baseUrl).toString();
     const signal = requestSignal(config.timeoutMs, call);
     const target = {
       tenantId,
@@ -141,14 +151,22 @@ export class LoginEndpointProvider implements AuthProvider {
 
     let parsed: z.infer<typeof credentialsResponse>;
     try {
-      parsed = credentialsResponse.parse(JSON.parse(await readBoundedText(response, MAX_ANSWER_LENGTH)));
+      parsed = credentialsResponse.parse(JSON.parse(await readBoundedText(response, MAX_ANSWER_LENGTH, signal)));
     } catch (error) {
       // The body stalled until the request's timeout or the vend's budget, or the connection broke mid-body:
       // an outage, not a bad answer.
       if (isInterruptedAnswer(error, signal)) {
+        const what = signal.aborted ? 'timed out sending' : 'broke off';
         throw new UpstreamUnavailableError(
-          `The login endpoint of tenant '${tenantId}' timed out sending its answer to ${operation}.`,
+          `The login endpoint of tenant '${tenantId}' ${what} its answer to ${operation}.`,
           undefined,
+          { cause: error },
+        );
+      }
+      // A body its content-encoding cannot decode is a bad answer, like malformed JSON: not an outage to retry.
+      if (error instanceof AnswerUnreadableError && error.kind === 'undecodable') {
+        throw new UpstreamTokenInvalidError(
+          `The login endpoint of tenant '${tenantId}' answered ${operation} with a body that could not be decoded.`,
           { cause: error },
         );
       }

@@ -16,6 +16,7 @@ import type { OAuth2ClientCredentialsTenantConfig, TenantConfig } from '../core/
 import { decodeJwtPayload } from './login-endpoint';
 import { requestSignal } from './request-signal';
 import {
+  AnswerUnreadableError,
   isInterruptedAnswer,
   postWithoutRedirect,
   readBoundedText,
@@ -70,21 +71,34 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
-/** JSON of an answer of at most MAX_RESPONSE_BYTES, or undefined; a body that stalls past the signal is an outage. */
-async function readJson(tenantId: string, response: Response, signal: AbortSignal): Promise<unknown> {
+/** What the answer's body held: its JSON (undefined when not JSON or too long), and whether it was undecodable. */
+interface Answer {
+  readonly body: unknown;
+  /** The body could not be decoded (e.g. `content-encoding: gzip` over bytes that are not gzip). */
+  readonly undecodable?: AnswerUnreadableError;
+}
+
+/** The answer's body, at most MAX_RESPONSE_BYTES; a body that stalls past the signal or breaks off is an outage. */
+async function readAnswer(tenantId: string, response: Response, signal: AbortSignal): Promise<Answer> {
+  let text: string;
   try {
-    return JSON.parse(await readBoundedText(response, MAX_RESPONSE_BYTES)) as unknown;
+    text = await readBoundedText(response, MAX_RESPONSE_BYTES, signal);
   } catch (error) {
     if (isInterruptedAnswer(error, signal)) {
-      throw new UpstreamUnavailableError(
-        `The token endpoint of tenant '${tenantId}' timed out sending its answer.`,
-        undefined,
-        {
-          cause: error,
-        },
-      );
+      const what = signal.aborted ? 'timed out sending' : 'broke off';
+      throw new UpstreamUnavailableError(`The token endpoint of tenant '${tenantId}' ${what} its answer.`, undefined, {
+        cause: error,
+      });
     }
-    return undefined;
+    if (error instanceof AnswerUnreadableError && error.kind === 'undecodable') {
+      return { body: undefined, undecodable: error };
+    }
+    return { body: undefined };
+  }
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch {
+    return { body: undefined };
   }
 }
 
@@ -102,10 +116,17 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
       await this.verifier.ensureKeys(tenantId, genericExpectation(config.jwt, config.maxTokenLifetimeSeconds));
     const signal = requestSignal(config.timeoutMs, call);
     const response = await this.post(tenantId, config, signal);
-    const body = await readJson(tenantId, response, signal);
-    if (!response.ok) throw this.refusal(tenantId, response, body);
+    const answer = await readAnswer(tenantId, response, signal);
+    if (!response.ok) throw this.refusal(tenantId, response, answer.body);
+    // A body its content-encoding cannot decode is a bad answer, like malformed JSON: not an outage to retry.
+    if (answer.undecodable) {
+      throw new UpstreamTokenInvalidError(
+        `The token endpoint of tenant '${tenantId}' answered with a body that could not be decoded.`,
+        { cause: answer.undecodable },
+      );
+    }
 
-    const parsed = tokenResponse.safeParse(body);
+    const parsed = tokenResponse.safeParse(answer.body);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(body)').join(', ');
       throw new UpstreamTokenInvalidError(

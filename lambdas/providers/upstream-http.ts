@@ -58,18 +58,62 @@ export async function postWithoutRedirect(
   return response;
 }
 
+const ANSWER_UNREADABLE_MESSAGES = {
+  too_long: 'answer too long',
+  undecodable: 'answer body could not be decoded',
+  interrupted: 'answer cut off before its end',
+} as const;
+
 /**
- * The answer's body could not be read whole: longer than allowed ('too_long', a bad answer), or cut off while it
- * streamed ('interrupted': the connection closed or reset, or the request's signal fired; an outage, worth a retry).
+ * The answer's body could not be read whole: longer than allowed ('too_long', a bad answer), sent in a form that
+ * could not be decoded ('undecodable', e.g. `content-encoding: gzip` over bytes that are not gzip: a bad answer), or
+ * cut off while it streamed ('interrupted': the connection closed, reset or timed out, or the request's signal
+ * fired; an outage, worth a retry).
  */
 export class AnswerUnreadableError extends Error {
   override readonly name = 'AnswerUnreadableError';
   constructor(
-    readonly kind: 'too_long' | 'interrupted',
+    readonly kind: 'too_long' | 'undecodable' | 'interrupted',
     options?: ErrorOptions,
   ) {
-    super(kind === 'too_long' ? 'answer too long' : 'answer cut off before its end', options);
+    super(ANSWER_UNREADABLE_MESSAGES[kind], options);
   }
+}
+
+/** Names of the errors a fired abort signal (the request's timeout, the vend's budget) fails a read with. */
+const ABORT_ERROR_NAMES: ReadonlySet<string> = new Set(['AbortError', 'TimeoutError']);
+
+/**
+ * Codes of a connection that closed, reset or timed out under a body (undici's and Node's socket errors). A
+ * decompression failure (zlib's `Z_DATA_ERROR`, a Brotli error) is none of them: the upstream sent a bad answer.
+ */
+const TRANSPORT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_ABORTED',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Whether a read failed because the transport did: an abort, or a socket that closed, reset or timed out. undici
+ * fails the body stream with `TypeError: terminated` whatever the reason and keeps the reason as its `cause`, so the
+ * error and its causes are inspected (duck-typed, a few levels deep: a cycle cannot loop).
+ */
+export function isTransportFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const { name, code, cause } = current as { name?: unknown; code?: unknown; cause?: unknown };
+    if (typeof name === 'string' && ABORT_ERROR_NAMES.has(name)) return true;
+    if (typeof code === 'string' && TRANSPORT_ERROR_CODES.has(code)) return true;
+    current = cause;
+  }
+  return false;
 }
 
 /** True when reading an answer failed because the transport did, not because of what the upstream sent. */
@@ -80,9 +124,11 @@ export function isInterruptedAnswer(error: unknown, signal: AbortSignal): boolea
 /**
  * Read the body as UTF-8 text, at most `maxBytes`. Refuses a larger declared `content-length` without reading,
  * and stops reading (cancelling the stream) as soon as more arrives, so memory stays bounded whatever the
- * upstream sends. Throws AnswerUnreadableError: 'too_long', or 'interrupted' when the stream failed mid-body.
+ * upstream sends. Throws AnswerUnreadableError: 'too_long'; 'interrupted' when the stream failed mid-body because
+ * `signal` fired or the connection broke; 'undecodable' when it failed for anything else (a body its
+ * `content-encoding` cannot decode).
  */
-export async function readBoundedText(response: Response, maxBytes: number): Promise<string> {
+export async function readBoundedText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -105,7 +151,8 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
     }
   } catch (error) {
     if (error instanceof AnswerUnreadableError) throw error;
-    throw new AnswerUnreadableError('interrupted', { cause: error });
+    const interrupted = signal?.aborted === true || isTransportFailure(error);
+    throw new AnswerUnreadableError(interrupted ? 'interrupted' : 'undecodable', { cause: error });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

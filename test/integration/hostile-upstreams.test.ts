@@ -247,6 +247,31 @@ describe('4. no redirects, no plaintext', () => {
     expect(reply.body.error.message).toContain(`${field}: must be an https: URL`);
     expect(upstream.requests).toHaveLength(0);
   });
+  it.each([
+    ['a backslash', (host: string) => `/\\${host}/steal`],
+    ['two backslashes', (host: string) => `/\\\\${host}/steal`],
+    ['a tab', (host: string) => `/\t/${host}/steal`],
+    ['a line feed', (host: string) => `/\n/${host}/steal`],
+  ])(
+    'a loginPath with %s that would resolve to another host is 500 tenant_misconfigured: nothing is sent',
+    async (_name, loginPath) => {
+      const target = await sink();
+      const upstream = await loginUpstream();
+      const path = loginPath(new URL(target.url).host);
+      // What the URL parser makes of it: the password and API key would go to the target.
+      expect(new URL(path, upstream.url).origin).toBe(target.url);
+      const svc = await service({ tenants: { acme: upstream.secret({ jwt: undefined, loginPath: path }) } });
+      const reply = await svc.get(tokenPath('acme'));
+      expect({ status: reply.status, code: reply.body.error.code }).toEqual({
+        status: 500,
+        code: 'tenant_misconfigured',
+      });
+      expect(reply.body.error.message).toContain('loginPath: must not contain a backslash or control character');
+      expect(reply.body.error.message).not.toContain(new URL(target.url).port);
+      expect(target.requests).toHaveLength(0);
+      expect(upstream.requests).toHaveLength(0);
+    },
+  );
 });
 
 describe('5. safe header values', () => {
@@ -381,5 +406,44 @@ describe('12. deleted tenants stop', () => {
     expect((await svc.get(tokenPath('acme'))).status).toBe(200);
     expect((await svc.get(tokenPath('acme'))).status).toBe(200);
     expect(upstream.logins).toBe(1);
+  });
+});
+
+describe('13. an answer that cannot be decoded is a bad answer, not an outage', () => {
+  it('200 with content-encoding: gzip over garbage: 502 upstream_token_invalid after one login, not three', async () => {
+    const upstream = await loginUpstream();
+    upstream.onLogin = () => ({
+      status: 200,
+      headers: { 'content-encoding': 'gzip' },
+      body: Buffer.from('this is not gzip at all, whatever the header says'),
+    });
+    const svc = await service({ tenants: { acme: upstream.secret() } });
+    const reply = await svc.get(tokenPath('acme'));
+    expect({ status: reply.status, code: reply.body.error.code }).toEqual({
+      status: 502,
+      code: 'upstream_token_invalid',
+    });
+    expect(reply.body.error.message).toContain('could not be decoded');
+    expect(reply.body.error.message).not.toContain('timed out');
+    expect(JSON.stringify(reply.body)).not.toContain(LOGIN_PASSWORD);
+    expect(upstream.logins).toBe(1);
+    await refusedTwice(svc, 'acme', 502, 'upstream_token_invalid');
+    expect(upstream.logins).toBe(3);
+  });
+
+  it.each([
+    ['stalls past the request timeout', 'stall' as const],
+    ['breaks off (the connection closes)', 'close' as const],
+  ])('a 200 whose body %s is still an outage: 503 with Retry-After, the login retried', async (_name, cut) => {
+    const upstream = await loginUpstream();
+    upstream.onLogin = () => ({ status: 200, body: '{"credentials":{"token":"', cut });
+    const svc = await service({ tenants: { acme: upstream.secret({ jwt: undefined, timeoutMs: 300 }) } });
+    const reply = await svc.get(tokenPath('acme'));
+    expect({ status: reply.status, code: reply.body.error.code }).toEqual({
+      status: 503,
+      code: 'upstream_unavailable',
+    });
+    expect(reply.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(upstream.logins).toBeGreaterThan(1);
   });
 });

@@ -9,9 +9,19 @@ export interface RecordedRequest {
   readonly body: string;
 }
 
-/** A scripted answer; `'hang'` accepts the request and never answers (until the server closes). */
+/**
+ * A scripted answer; `'hang'` accepts the request and never answers (until the server closes). `body` is sent as
+ * is when it is a string or bytes (e.g. garbage under `content-encoding: gzip`), as JSON otherwise. `cut` breaks
+ * the answer off after the body: `'stall'` never ends it (until the server closes), `'close'` closes the connection.
+ */
 export type Reply =
-  { readonly status: number; readonly headers?: Record<string, string>; readonly body?: unknown } | 'hang';
+  | {
+      readonly status: number;
+      readonly headers?: Record<string, string>;
+      readonly body?: unknown;
+      readonly cut?: 'stall' | 'close';
+    }
+  | 'hang';
 
 export interface LoopbackServer {
   readonly url: string;
@@ -38,10 +48,16 @@ export async function startLoopbackServer(
       Promise.resolve(route(recorded))
         .then((reply) => {
           if (reply === 'hang') return;
-          const text =
-            reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+          const payload =
+            reply.body === undefined
+              ? ''
+              : typeof reply.body === 'string' || reply.body instanceof Uint8Array
+                ? reply.body
+                : JSON.stringify(reply.body);
           response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-          response.end(text);
+          if (reply.cut === 'stall') response.write(payload);
+          else if (reply.cut === 'close') response.write(payload, () => response.socket?.destroy());
+          else response.end(payload);
         })
         .catch(() => {
           response.writeHead(500);

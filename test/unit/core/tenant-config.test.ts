@@ -1,5 +1,10 @@
 import { TenantMisconfiguredError } from '../../../lambdas/core/errors';
-import { HTTPS_ONLY_MESSAGE, isLoopbackHost, parseTenantConfig } from '../../../lambdas/core/tenant-config';
+import {
+  HTTPS_ONLY_MESSAGE,
+  isLoopbackHost,
+  parseTenantConfig,
+  upstreamRequestUrl,
+} from '../../../lambdas/core/tenant-config';
 import { cognitoSecret, loginEndpointSecret } from '../../support/fakes';
 
 function problemsOf(secret: unknown): string[] {
@@ -95,6 +100,86 @@ describe('tenant secret schema', () => {
       expect(problemsOf({ ...loginEndpointSecret, loginPath: '//evil.example/login' }).join(' ')).toContain(
         'loginPath: must start with a single /',
       );
+    });
+
+    // Each starts with a single `/`, yet the URL parser reads `\` as `/` and drops tab, CR and LF: all resolve to
+    // evil.example, so the password and API key would go there.
+    const leaving: Array<[string, string]> = [
+      ['a backslash', '/\\evil.example/steal'],
+      ['two backslashes', '/\\\\evil.example/steal'],
+      ['a tab', '/\t/evil.example/steal'],
+      ['a line feed', '/\n/evil.example/steal'],
+      ['a carriage return', '/\r/evil.example/steal'],
+    ];
+
+    describe.each(['loginPath', 'refreshPath'])('%s', (field) => {
+      it.each(leaving)('refuses a path with %s that resolves to another host, naming the field', (_name, path) => {
+        expect(new URL(path, 'https://api.example.com').host).toBe('evil.example');
+        const problems = problemsOf({ ...loginEndpointSecret, [field]: path });
+        expect(problems).toEqual([`${field}: must not contain a backslash or control character`]);
+        expect(problems.join(' ')).not.toContain('evil.example');
+      });
+
+      it.each([
+        ['a NUL', '/auth\u0000/login'],
+        ['a DEL', '/auth/login\u007f'],
+        ['a backslash further on', '/auth\\login'],
+      ])('refuses %s anywhere in it', (_name, path) => {
+        expect(problemsOf({ ...loginEndpointSecret, [field]: path })).toEqual([
+          `${field}: must not contain a backslash or control character`,
+        ]);
+      });
+    });
+
+    it('accepts paths on the base URL’s host, with a query', () => {
+      const config = parseTenantConfig(
+        'acme',
+        JSON.stringify({
+          ...loginEndpointSecret,
+          baseUrl: 'http://localhost:9/v1/',
+          loginPath: '/v1/auth/login?x=1',
+          refreshPath: '/v1/auth/refresh',
+        }),
+      );
+      expect(config).toMatchObject({ loginPath: '/v1/auth/login?x=1', refreshPath: '/v1/auth/refresh' });
+    });
+
+    it('reports a bad baseUrl once, not again under each path', () => {
+      expect(problemsOf({ ...loginEndpointSecret, baseUrl: 'http://api.example.com', refreshPath: '/r' })).toEqual([
+        `baseUrl: ${HTTPS_ONLY_MESSAGE}`,
+      ]);
+    });
+  });
+
+  describe('upstreamRequestUrl: the URL a request goes to, checked as built', () => {
+    it('resolves a path on the base URL’s origin', () => {
+      expect(upstreamRequestUrl('https://api.example.com/v1/', '/auth/login', 'baseUrl')).toEqual({
+        url: 'https://api.example.com/auth/login',
+      });
+    });
+
+    it.each([
+      ['/\\127.0.0.2:8443/steal', 'must not contain a backslash or control character'],
+      ['/\t/127.0.0.2:8443/steal', 'must not contain a backslash or control character'],
+      ['//127.0.0.2:8443/steal', 'must start with a single /'],
+      ['https://127.0.0.2:8443/steal', 'must start with a single /'],
+    ])('refuses %j against http://localhost:9', (path, problem) => {
+      expect(upstreamRequestUrl('http://localhost:9', path, 'baseUrl')).toEqual({ problem });
+    });
+
+    it('runs the https-or-loopback check on the URL it builds, and refuses a base that is no URL', () => {
+      expect(upstreamRequestUrl('http://api.example.com', '/auth/login', 'baseUrl')).toEqual({
+        problem: HTTPS_ONLY_MESSAGE,
+      });
+      expect(upstreamRequestUrl('https://u:p@api.example.com', '/auth/login', 'baseUrl')).toEqual({
+        problem: 'must not carry a user name or password',
+      });
+      expect(upstreamRequestUrl('data:text/plain,x', '/auth/login', 'baseUrl')).toEqual({
+        problem: 'must make a URL with baseUrl',
+      });
+      expect(upstreamRequestUrl('not a url', '/auth/login', 'baseUrl')).toEqual({
+        problem: 'must make a URL with baseUrl',
+      });
     });
   });
 

@@ -1,5 +1,6 @@
 import {
   KeySetUnavailableError,
+  TenantMisconfiguredError,
   toErrorResponse,
   UpstreamAuthFailedError,
   UpstreamTokenInvalidError,
@@ -44,7 +45,12 @@ describe('LoginEndpointProvider sign-in', () => {
     const body = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(new TextEncoder().encode('{"credentials":{"token":"nkiOi'));
-        c.error(new TypeError('terminated'));
+        // undici's shape: `TypeError: terminated`, the socket error as its cause.
+        c.error(
+          new TypeError('terminated', {
+            cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+          }),
+        );
       },
     });
     const { fetch } = fetchAnswering(new Response(body, { status: 200 }));
@@ -53,6 +59,29 @@ describe('LoginEndpointProvider sign-in', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect(toErrorResponse(error)).toMatchObject({ status: 503, headers: { 'Retry-After': expect.any(String) } });
+  });
+
+  it('treats an answer whose body cannot be decoded as a bad answer (502), not an outage', async () => {
+    // What undici does with `content-encoding: gzip` over bytes that are not gzip.
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.error(
+          new TypeError('terminated', {
+            cause: Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' }),
+          }),
+        );
+      },
+    });
+    const { fetch } = fetchAnswering(new Response(body, { status: 200, headers: { 'content-encoding': 'gzip' } }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', config())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect(toErrorResponse(error)).toMatchObject({ status: 502, code: 'upstream_token_invalid' });
+    expect((error as Error).message).toBe(
+      "The login endpoint of tenant 'globex' answered sign-in with a body that could not be decoded.",
+    );
+    expect((error as Error).message).not.toContain(loginEndpointSecret.password);
   });
 
   it('posts {userName, password} with x-api-key and reads credentials', async () => {
@@ -182,6 +211,74 @@ describe('LoginEndpointProvider refresh', () => {
       new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh('globex', config(), session),
     ).rejects.toBeInstanceOf(UpstreamAuthFailedError);
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe('LoginEndpointProvider sends credentials to baseUrl’s origin only', () => {
+  const session: Session = {
+    tenantId: 'globex',
+    provider: 'login-endpoint',
+    secretVersion: 'v1',
+    tokens: { token: 'old' },
+    refreshToken: 'DnTY4m2l',
+    identityId: 'eu-west-1:72ty',
+    claims: {},
+    expiresAt: 0,
+    issuedAt: 0,
+  };
+  // Each resolves, against http://localhost:9, to http://127.0.0.2:8443: the URL parser reads `\` as `/` and drops
+  // tab and line feed. A config handed over without the schema must still not send anything there.
+  const leaving = [
+    '/\\127.0.0.2:8443/steal',
+    '/\\\\127.0.0.2:8443/steal',
+    '/\t/127.0.0.2:8443/steal',
+    '/\n/127.0.0.2:8443/steal',
+  ];
+  const unchecked = (overrides: Record<string, unknown>): TenantConfig =>
+    ({ ...config(), baseUrl: 'http://localhost:9', ...overrides }) as TenantConfig;
+
+  it.each(leaving)('refuses to sign in with loginPath %j: tenant_misconfigured, nothing sent', async (loginPath) => {
+    expect(new URL(loginPath, 'http://localhost:9').origin).toBe('http://127.0.0.2:8443');
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', unchecked({ loginPath }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TenantMisconfiguredError);
+    expect((error as Error).message).toContain("Tenant 'globex' is misconfigured: loginPath: must not contain");
+    expect((error as Error).message).not.toContain('127.0.0.2');
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each(leaving)(
+    'refuses to refresh with refreshPath %j: tenant_misconfigured, nothing sent',
+    async (refreshPath) => {
+      const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
+      const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+        .refresh('globex', unchecked({ refreshPath }), session)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TenantMisconfiguredError);
+      expect((error as Error).message).toContain('refreshPath: must not contain');
+      expect(calls).toHaveLength(0);
+    },
+  );
+
+  it('refuses a URL that is not https or loopback, checked on the URL it builds', async () => {
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
+    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
+      .signIn('globex', unchecked({ baseUrl: 'http://api.example.com' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TenantMisconfiguredError);
+    expect((error as Error).message).toContain('loginPath: must be an https: URL');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('posts to the path on baseUrl’s origin, replacing any path baseUrl has', async () => {
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'ok' } }));
+    await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn(
+      'globex',
+      unchecked({ baseUrl: 'http://localhost:9/v1/', loginPath: '/auth/login?tenant=a' }),
+    );
+    expect(calls.map((call) => call.url)).toEqual(['http://localhost:9/auth/login?tenant=a']);
   });
 });
 

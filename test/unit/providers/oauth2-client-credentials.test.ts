@@ -172,6 +172,39 @@ describe('OAuth2ClientCredentialsProvider hostile answers', () => {
     await expect(provider.signIn('m2m', config())).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
   });
 
+  // What undici does with `content-encoding: gzip` over bytes that are not gzip, or with a connection closed mid-body.
+  const failingBody = (code: string) =>
+    new ReadableStream<Uint8Array>({
+      start: (c) => c.error(new TypeError('terminated', { cause: Object.assign(new Error(code), { code }) })),
+    });
+
+  it('refuses a 200 whose body cannot be decoded as upstream_token_invalid (502), not an outage', async () => {
+    const { provider } = setup(
+      () => new Response(failingBody('Z_DATA_ERROR'), { status: 200, headers: { 'content-encoding': 'gzip' } }),
+    );
+    const thrown = await provider.signIn('m2m', config()).catch((e: unknown) => e);
+    expect(toErrorResponse(thrown)).toMatchObject({ status: 502, code: 'upstream_token_invalid' });
+    expect((thrown as Error).message).toBe(
+      "The token endpoint of tenant 'm2m' answered with a body that could not be decoded.",
+    );
+    expect((thrown as Error).message).not.toContain(base.clientSecret);
+  });
+
+  it('keeps the status of a refusal whose body cannot be decoded: a 503 stays an outage', async () => {
+    const { provider } = setup(
+      () => new Response(failingBody('Z_DATA_ERROR'), { status: 503, headers: { 'content-encoding': 'gzip' } }),
+    );
+    const thrown = await provider.signIn('m2m', config()).catch((e: unknown) => e);
+    expect(toErrorResponse(thrown)).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+  });
+
+  it('answers a body broken off by the connection as upstream_unavailable (503)', async () => {
+    const { provider } = setup(() => new Response(failingBody('UND_ERR_SOCKET'), { status: 200 }));
+    const thrown = await provider.signIn('m2m', config()).catch((e: unknown) => e);
+    expect(toErrorResponse(thrown)).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    expect((thrown as Error).message).toBe("The token endpoint of tenant 'm2m' broke off its answer.");
+  });
+
   it('answers a network failure as upstream_unavailable', async () => {
     const verifier = new RecordingVerifier();
     const provider = new OAuth2ClientCredentialsProvider(verifier, async () => {
