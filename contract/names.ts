@@ -18,6 +18,11 @@ export const ENV = {
   /** JSON `[{principal, tenants}]`: who may vend for which tenants; deny by default. */
   consumers: 'TVM_CONSUMERS',
   /**
+   * `arn:<partition>:iam::<account>:role/` of the deployment's own account: the roles the stack creates (export
+   * jobs) are listed in the access policy file by name (`ownRoles`), their ARNs completed with this at start-up.
+   */
+  ownRoleArnPrefix: 'TVM_OWN_ROLE_ARN_PREFIX',
+  /**
    * JSON file `{"consumers": [...]}` merged with {@link ENV.consumers}: the deployment's access policy, bundled with
    * the vend function (Lambda's 4 KB environment cannot hold hundreds of consumers). A relative path is resolved
    * against `LAMBDA_TASK_ROOT` (the function's code directory) or the working directory.

@@ -1,4 +1,6 @@
-import { Duration, Tags, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+
+import { Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -56,6 +58,19 @@ export interface AnalyticsExportsProps {
   readonly noncurrentVersionExpiration?: Duration;
 }
 
+/**
+ * The IAM role name of an export job: known at synthesis (unlike a generated name), so the job can be listed in the
+ * access policy file deployed with the vend function instead of its environment, whose 4 KB held only about 20
+ * role ARNs. Unique per stack and job (a hash of both), at most 64 characters: `tvm-export-<job>-<hash>`.
+ */
+export function exportRoleName(scope: Construct, jobName: string): string {
+  const hash = createHash('sha256')
+    .update(`${Stack.of(scope).stackName}/${jobName}`)
+    .digest('hex')
+    .slice(0, 8);
+  return `tvm-export-${jobName.slice(0, 40)}-${hash}`;
+}
+
 /** Export bucket (versioned, access-logged) and one {@link AnalyticsExportJob} per job. */
 export class AnalyticsExports extends Construct {
   readonly bucket: s3.Bucket;
@@ -70,6 +85,8 @@ export class AnalyticsExports extends Construct {
       const role = new iam.Role(scope, `ExportJob-${job.name}-Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `token-vending-machine export ${job.name}`,
+        // Named at synthesis, so the vend function's access policy file can list it (see exportRoleName).
+        roleName: exportRoleName(scope, job.name),
         ...(access?.kind === 'rolePath' ? { path: access.rolePath } : {}),
       });
       if (access?.kind === 'principalTag') Tags.of(role).add(access.tagKey, 'true');
@@ -131,18 +148,29 @@ export class AnalyticsExports extends Construct {
 function placeInNetwork(job: AnalyticsExportJob, network: ExportNetwork): void {
   const fn = job.function.function.node.defaultChild as lambda.CfnFunction;
   fn.vpcConfig = { subnetIds: [...network.subnetIds], securityGroupIds: [...network.securityGroupIds] };
-  // What AWSLambdaVPCAccessExecutionRole grants; the ENI actions support no resource-level permissions.
-  job.function.role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      resources: ['*'],
-    }),
-  );
+  // What AWSLambdaVPCAccessExecutionRole grants, in a policy of its own so that its wildcard carries its own reason
+  // (the role's default policy acknowledges X-Ray's).
+  const policy = new iam.Policy(job, 'NetworkPolicy', {
+    statements: [
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    ],
+  });
+  policy.attachToRole(job.function.role);
+  // The function's network configuration needs the role's permissions first.
+  job.function.function.node.addDependency(policy);
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Lambda in a VPC manages its network interfaces with the ec2 actions of AWSLambdaVPCAccessExecutionRole, which support no resource-level permissions.',
+  });
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 
 import type { ErrorCode } from '../contract/error-codes';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../contract/names';
+import { longestScheduleGap } from './schedule-interval';
 import { ScheduledInvocations } from './scheduled-invocations';
 import type { TvmFunction } from './tvm-function';
 
@@ -53,7 +54,7 @@ export const THRESHOLDS = {
   functionErrors: 1,
   /** Function throttles in the period. */
   functionThrottles: 1,
-  /** Runs of a scheduled function in its heartbeat window below which it counts as stopped. */
+  /** Runs of a scheduled function in a heartbeat period below which the period is empty (all empty: it stopped). */
   heartbeatRuns: 1,
   /** Scheduler invocations dropped or failed at the target, and failures kept in the failure queue. */
   schedulerFailures: 1,
@@ -61,12 +62,15 @@ export const THRESHOLDS = {
   refreshSkipped: 1,
 } as const;
 
-/** A scheduled function that must keep running, and how long it may stay silent. */
+/** A scheduled function that must keep running. */
 export interface HeartbeatTarget {
   readonly name: string;
   readonly function: TvmFunction;
-  /** Longest expected gap between two runs; the alarm window is twice this (at least 5 minutes, at most a day). */
-  readonly interval: Duration;
+  /**
+   * Its Scheduler expression (`rate(...)` or `cron(...)`): the alarm tolerates the longest gap between two of its
+   * runs plus a margin (`heartbeatAlarmWindow`).
+   */
+  readonly schedule: string;
 }
 
 export interface TokenVendingMonitoringProps {
@@ -95,10 +99,55 @@ export interface TokenVendingMonitoringProps {
   readonly period?: Duration;
 }
 
-/** Heartbeat window for a schedule interval: twice the interval, between 5 minutes and a day, in whole minutes. */
-export function heartbeatWindow(interval: Duration): Duration {
-  const minutes = Math.min(24 * 60, Math.max(5, Math.ceil(interval.toMinutes({ integral: false }) * 2)));
-  return Duration.minutes(minutes);
+/** How a heartbeat alarm watches a schedule: it alarms when no run happened in any of its evaluation periods. */
+export interface HeartbeatAlarmWindow {
+  /** Time without a run that alarms: `period × evaluationPeriods`. */
+  readonly window: Duration;
+  readonly period: Duration;
+  readonly evaluationPeriods: number;
+  /** Always `evaluationPeriods`: every period must be empty (or missing, which is breaching). */
+  readonly datapointsToAlarm: number;
+}
+
+/** Bounds of the heartbeat windows (CloudWatch's own limits, and the margin over a schedule's longest gap). */
+export const HEARTBEAT = {
+  /** Shortest window. */
+  minimumWindow: Duration.minutes(5),
+  /** Largest margin over the longest gap; below it the margin is the gap itself (the window is twice the gap). */
+  maximumMargin: Duration.days(1),
+  /** Longest period used; longer windows are several periods of this length. */
+  maximumPeriod: Duration.days(1),
+  /** CloudWatch: period × evaluationPeriods is at most 7 days (at most 1 day for periods under an hour). */
+  maximumWindow: Duration.days(7),
+} as const;
+
+/**
+ * The heartbeat alarm for a schedule whose runs are at most `longestGap` apart: it must not fire while the schedule
+ * runs as planned, even with one run late or retried, so it waits through the longest gap plus a margin (the gap
+ * itself up to a day, then a day): at least 5 minutes, in whole minutes. Up to a day that is one period; beyond, whole
+ * days, each of which must be without a run (`datapointsToAlarm = evaluationPeriods`; missing data is breaching), so
+ * the alarm means "no run in the whole window". CloudWatch evaluates at most 7 days (period × evaluationPeriods), so a
+ * schedule that can stay silent longer (weekly with a margin, monthly, yearly) gets `undefined`: no heartbeat, rather
+ * than one that fires between runs; its failure alarms (function errors, Scheduler drops and target errors, the
+ * failure queue) still report failed runs, but not a schedule that stopped.
+ */
+export function heartbeatAlarmWindow(longestGap: Duration): HeartbeatAlarmWindow | undefined {
+  const gap = longestGap.toMinutes({ integral: false });
+  const margin = Math.min(gap, HEARTBEAT.maximumMargin.toMinutes());
+  const wanted = Math.max(HEARTBEAT.minimumWindow.toMinutes(), Math.ceil(gap + margin));
+  const periodMinutes = HEARTBEAT.maximumPeriod.toMinutes();
+  if (wanted <= periodMinutes) {
+    const period = Duration.minutes(wanted);
+    return { window: period, period, evaluationPeriods: 1, datapointsToAlarm: 1 };
+  }
+  const evaluationPeriods = Math.ceil(wanted / periodMinutes);
+  if (evaluationPeriods * periodMinutes > HEARTBEAT.maximumWindow.toMinutes()) return undefined;
+  return {
+    window: Duration.minutes(evaluationPeriods * periodMinutes),
+    period: HEARTBEAT.maximumPeriod,
+    evaluationPeriods,
+    datapointsToAlarm: evaluationPeriods,
+  };
 }
 
 /** The service's alarms, each notifying the topic, and its dashboard. */
@@ -201,14 +250,24 @@ export class TokenVendingMonitoring extends Construct {
       });
     }
     for (const heartbeat of props.heartbeats ?? []) {
-      const window = heartbeatWindow(heartbeat.interval);
+      const gap = longestScheduleGap(heartbeat.schedule);
+      const watch = gap && heartbeatAlarmWindow(gap);
+      if (!gap || !watch) {
+        // See heartbeatAlarmWindow: an alarm that cannot wait through the schedule's longest gap would fire between runs.
+        Annotations.of(this).addInfo(
+          `No heartbeat alarm for ${heartbeat.name}: its schedule ${heartbeat.schedule} ${gap ? `can leave ${gap.toHumanString()} between runs, more than a CloudWatch alarm can wait (${HEARTBEAT.maximumWindow.toHumanString()} with a margin)` : 'could not be read'}; its failure alarms still report failed runs.`,
+        );
+        continue;
+      }
       definitions.push({
         id: `${heartbeat.name}Heartbeat`,
-        metric: heartbeat.function.function.metricInvocations({ period: window, statistic: 'Sum' }),
+        metric: heartbeat.function.function.metricInvocations({ period: watch.period, statistic: 'Sum' }),
         threshold: THRESHOLDS.heartbeatRuns,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        description: `${heartbeat.name} has not run for ${window.toMinutes()} minutes: its schedule is disabled, deleted or failing. Check the Scheduler alarms and the failure queue.`,
+        evaluationPeriods: watch.evaluationPeriods,
+        datapointsToAlarm: watch.datapointsToAlarm,
+        description: `${heartbeat.name} has not run for ${watch.window.toHumanString()} (its schedule ${heartbeat.schedule} leaves at most ${gap.toHumanString()} between runs): the schedule is disabled, deleted or failing. Check the Scheduler alarms and the failure queue.`,
       });
     }
     const scheduled = ScheduledInvocations.find(this);

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 // The API's resource policy: which principals may call `execute-api:Invoke` at all. It only narrows who reaches the
 // function; the handler then checks each caller against the access policy per tenant (deny by default). API Gateway
 // limits a resource policy to 8,192 characters, so a company-sized deployment admits consumers by account plus role
-// path or principal tag instead of listing every role.
+// path or principal tag instead of listing every role (about 250 accounts fit).
 
 /** How the resource policy admits consumers. */
 export type ApiAccessModel =
@@ -60,15 +60,17 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
       }),
     );
   } else {
+    // Each account appears twice, as 12 digits: about 30 characters per account, so some 250 accounts fit.
     const accounts = consumerAccounts(principals);
     statements.push(
       new iam.PolicyStatement({
         effect: iam.Effect.ALLOW,
-        principals: accounts.map((account) => new iam.AccountPrincipal(account)),
+        principals: [new iam.AnyPrincipal()],
         actions: INVOKE,
         resources: EVERY_METHOD,
+        conditions: { StringEquals: { 'aws:PrincipalAccount': accounts } },
       }),
-      // Same-account principals outside the consumer accounts' admitted set could otherwise get in on IAM alone.
+      // Same-account principals outside the consumer accounts could otherwise get in on IAM alone.
       new iam.PolicyStatement({
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
@@ -76,6 +78,8 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
         resources: EVERY_METHOD,
         conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
       }),
+      // Within those accounts, only roles under the path (any of the accounts: the statement above pins them), or
+      // principals with the tag.
       new iam.PolicyStatement({
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
@@ -83,13 +87,7 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
         resources: EVERY_METHOD,
         conditions:
           model.kind === 'rolePath'
-            ? {
-                ArnNotLike: {
-                  'aws:PrincipalArn': accounts.map(
-                    (account) => `arn:${Aws.PARTITION}:iam::${account}:role${model.rolePath}*`,
-                  ),
-                },
-              }
+            ? { ArnNotLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::*:role${model.rolePath}*` } }
             : { StringNotEquals: { [`aws:PrincipalTag/${model.tagKey}`]: 'true' } },
       }),
     );

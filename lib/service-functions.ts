@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -24,8 +24,8 @@ const MAX_TENANTS_VARIABLE_BYTES = 2_048;
  * A directory holding the access policy file, keyed by its content (written once per content, outside the source
  * tree), to be deployed as a layer: the function reads it at `/opt/<ACCESS_POLICY_FILE_NAME>`.
  */
-function accessPolicyDirectory(consumers: readonly TokenVendingConsumer[]): string {
-  const text = JSON.stringify({ consumers });
+function accessPolicyDirectory(consumers: readonly TokenVendingConsumer[], ownRoles: readonly OwnRole[]): string {
+  const text = JSON.stringify({ consumers, ...(ownRoles.length > 0 ? { ownRoles } : {}) });
   const dir = join(tmpdir(), 'tvm-access-policy', createHash('sha256').update(text).digest('hex').slice(0, 32));
   if (!existsSync(join(dir, ACCESS_POLICY_FILE_NAME))) {
     mkdirSync(dir, { recursive: true });
@@ -44,9 +44,21 @@ export interface TokenVendingConsumer {
   readonly tenants: readonly string[];
 }
 
+/** A role of the stack's own account, by name (its ARN is known only at deploy time), and its tenants. */
+export interface OwnRole {
+  readonly roleName: string;
+  readonly tenants: readonly string[];
+}
+
 export interface ServiceFunctionsProps {
   /** Who may vend for which tenants; the vend function checks every request against it. */
   readonly consumers: readonly TokenVendingConsumer[];
+  /**
+   * Roles the stack creates in its own account (export jobs) that may vend too: listed by name in the access policy
+   * file, however many, instead of by ARN in the environment.
+   * @default none
+   */
+  readonly ownRoles?: readonly OwnRole[];
   /**
    * Tenant secrets are named `<secretPrefix>/<tenantId>`; the functions may read only those.
    * @default DEFAULT_SECRET_PREFIX
@@ -129,13 +141,15 @@ export class ServiceFunctions extends Construct {
         : {}),
     };
 
-    // The access policy: consumers named in the config go into a file deployed with the function (a layer), which
-    // holds hundreds of them; roles the stack creates (export jobs) are known only at deploy time and stay in a
-    // small variable.
+    // The access policy: consumers named in the config, and the roles the stack creates (export jobs) by name, go
+    // into a file deployed with the function (a layer), which holds hundreds of them; the account and partition of
+    // those roles come in one short variable. Principals given as unresolved tokens (ARNs of roles created
+    // elsewhere) stay in a variable, within the environment's 4 KB (TvmFunction checks it at synthesis).
     const known = props.consumers.filter((consumer) => !Token.isUnresolved(consumer.principal));
     const created = props.consumers.filter((consumer) => Token.isUnresolved(consumer.principal));
+    const ownRoles = props.ownRoles ?? [];
     this.accessPolicy = new lambda.LayerVersion(this, 'AccessPolicy', {
-      code: lambda.Code.fromAsset(accessPolicyDirectory(known)),
+      code: lambda.Code.fromAsset(accessPolicyDirectory(known, ownRoles)),
       description: 'token-vending-machine access policy (consumers and their tenants)',
       compatibleRuntimes: [LAMBDA_RUNTIME],
       compatibleArchitectures: [lambda.Architecture.ARM_64],
@@ -148,6 +162,7 @@ export class ServiceFunctions extends Construct {
       environment: {
         ...environment,
         [ENV.accessPolicyFile]: `/opt/${ACCESS_POLICY_FILE_NAME}`,
+        ...(ownRoles.length > 0 ? { [ENV.ownRoleArnPrefix]: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/` } : {}),
         ...(created.length > 0 ? { [ENV.consumers]: stack.toJsonString(created) } : {}),
       },
       logRetention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 
 import { addGatewayResponses } from './gateway-responses';
 import { policyLength, QUOTAS } from './quotas';
-import { apiResourcePolicy, type ApiAccessModel } from './resource-policy';
+import { apiResourcePolicy, consumerAccounts, type ApiAccessModel } from './resource-policy';
 
 // The IAM-authenticated REST API in front of the vend function.
 
@@ -100,10 +100,14 @@ export class TokenApi extends Construct {
     });
     const length = policyLength(Stack.of(this).resolve(policy.toJSON()));
     if (length > QUOTAS.apiResourcePolicyChars) {
+      const model = props.access ?? { kind: 'principals' };
+      const over = `The API resource policy would be about ${length} characters, over API Gateway's ${QUOTAS.apiResourcePolicyChars}`;
       throw new Error(
-        `The API resource policy would be about ${length} characters, over API Gateway's ${QUOTAS.apiResourcePolicyChars}: ` +
-          `with ${props.principals.length} consumers, set "apiAccess": {"rolePath": "/your-path/"} or {"principalTag": "tag-key"} ` +
-          'in the deployment config to admit consumers by account plus role path or principal tag.',
+        model.kind === 'principals'
+          ? `${over}: with ${props.principals.length} consumers, set "apiAccess": {"rolePath": "/your-path/"} or ` +
+              '{"principalTag": "tag-key"} in the deployment config to admit consumers by account plus role path or principal tag.'
+          : `${over}: the consumers are in ${consumerAccounts(props.principals).length} accounts, and each account costs ` +
+              'about 30 characters even with "apiAccess" set (about 250 fit); split the consumers over two deployments.',
       );
     }
 

@@ -11,10 +11,9 @@ import { Construct } from 'constructs';
 
 import type { ExportJob } from '../lambdas/core/export-windows';
 import type { AnalyticsExportJob } from './analytics-export-job';
-import { AnalyticsExports, type ExportNetwork } from './analytics-exports';
+import { AnalyticsExports, exportRoleName, type ExportNetwork } from './analytics-exports';
 import { TokenVendingMonitoring } from './monitoring';
 import type { ApiAccessModel } from './resource-policy';
-import { scheduleInterval } from './schedule-interval';
 import { ServiceFunctions, type TokenVendingConsumer } from './service-functions';
 import { TokenApi, type TokenVendingThrottling } from './token-api';
 import { TokenCache } from './token-cache';
@@ -175,7 +174,6 @@ export class TokenVendingService extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const auditLogRetention = props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR;
     const refreshSchedule = props.refreshSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5));
-    const refreshInterval = scheduleInterval(refreshSchedule.expressionString);
     const sharedCache = props.sharedCache ?? true;
 
     // Export job roles exist before the API so that they can be listed as its consumers.
@@ -185,12 +183,15 @@ export class TokenVendingService extends Construct {
       ...props.consumers,
       ...exportRoles.map((role, index) => ({ principal: role.roleArn, tenants: [exportJobs[index]?.tenant ?? ''] })),
     ];
+    // The vend function's policy names the export roles (their ARNs are known only at deploy time).
+    const ownRoles = exportJobs.map((job) => ({ roleName: exportRoleName(this, job.name), tenants: [job.tenant] }));
 
     const cache = sharedCache ? new TokenCache(this, 'Cache') : undefined;
     if (cache) this.cacheTable = cache.table;
 
     const functions = new ServiceFunctions(this, 'Functions', {
-      consumers,
+      consumers: props.consumers,
+      ownRoles,
       ...(props.secretPrefix ? { secretPrefix: props.secretPrefix } : {}),
       ...(props.secretsKmsKey ? { secretsKmsKey: props.secretsKmsKey } : {}),
       ...(props.tenants ? { tenants: props.tenants } : {}),
@@ -238,11 +239,13 @@ export class TokenVendingService extends Construct {
       api: this.api,
       functions: functions.all,
       heartbeats: [
-        ...(functions.refresh ? [{ name: 'Refresher', function: functions.refresh, interval: refreshInterval }] : []),
+        ...(functions.refresh
+          ? [{ name: 'Refresher', function: functions.refresh, schedule: refreshSchedule.expressionString }]
+          : []),
         ...this.exportJobs.map((job, index) => ({
           name: `Export-${exportJobs[index]?.name ?? index}`,
           function: job.function,
-          interval: scheduleInterval(exportJobs[index]?.schedule ?? 'rate(1 day)'),
+          schedule: exportJobs[index]?.schedule ?? 'rate(1 day)',
         })),
       ],
       ...(functions.refresh ? { refresher: functions.refresh } : {}),

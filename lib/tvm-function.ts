@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
 import { BUNDLE_SETTINGS, bundleAliases, handlerEntry, nodeOptions } from './bundle-settings';
+import { environmentBytes, QUOTAS } from './quotas';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
@@ -127,6 +128,23 @@ export class TvmFunction extends Construct {
             externalModules: [],
           },
         });
+    // Lambda refuses at deploy time an environment over 4 KB; fail at synthesis instead, naming the biggest values.
+    const environment = common.environment;
+    this.node.addValidation({
+      validate: () => {
+        const resolved = Stack.of(this).resolve(environment) as Record<string, unknown>;
+        const bytes = environmentBytes(resolved);
+        if (bytes <= QUOTAS.lambdaEnvironmentBytes) return [];
+        const largest = Object.keys(resolved)
+          .map((key) => [key, environmentBytes({ [key]: resolved[key] })] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([key, size]) => `${key} ${size} B`);
+        return [
+          `The environment of ${props.handlerName} would be about ${bytes} bytes once deployed, over Lambda's ${QUOTAS.lambdaEnvironmentBytes} (largest: ${largest.join(', ')}).`,
+        ];
+      },
+    });
     this.logGroup.grantWrite(this.role);
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (policy) {

@@ -6,12 +6,27 @@ import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
 
 import { ENV } from '../../contract/names';
-import { consumersSchema, type Consumer } from '../core/access-policy';
+import { consumerSchema, consumersSchema, type Consumer } from '../core/access-policy';
 
 import '../core/zod-messages';
 
-/** What the file holds: `{"consumers": [{"principal", "tenants"}]}`. */
-export const accessPolicyFileSchema = z.strictObject({ consumers: consumersSchema });
+/**
+ * A role of the deployment's own account, by name: the roles the stack creates (export jobs) have names fixed at
+ * synthesis, but their account and partition are known only when CloudFormation deploys them.
+ */
+export const ownRoleSchema = z.strictObject({
+  roleName: z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')),
+  tenants: consumerSchema.shape.tenants,
+});
+
+/**
+ * What the file holds: `{"consumers": [{"principal", "tenants"}], "ownRoles": [{"roleName", "tenants"}]}`; the
+ * roles' ARNs are completed with {@link ENV.ownRoleArnPrefix}.
+ */
+export const accessPolicyFileSchema = z.strictObject({
+  consumers: consumersSchema,
+  ownRoles: z.optional(z.array(ownRoleSchema)),
+});
 export type AccessPolicyFile = z.infer<typeof accessPolicyFileSchema>;
 
 /** Where the file is: a relative path is resolved against the function's code directory, else the working directory. */
@@ -48,5 +63,16 @@ export function readAccessPolicyFile(
     );
     throw fail(`${ENV.accessPolicyFile}: ${problems.join('; ')}`);
   }
-  return result.data.consumers;
+  const ownRoles = result.data.ownRoles ?? [];
+  if (ownRoles.length === 0) return result.data.consumers;
+  const prefix = env[ENV.ownRoleArnPrefix] ?? '';
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/$/.test(prefix)) {
+    throw fail(
+      `${ENV.ownRoleArnPrefix}: must be arn:<partition>:iam::<account>:role/ when ${file} lists ownRoles (got ${prefix ? `"${prefix.slice(0, 80)}"` : 'nothing'}).`,
+    );
+  }
+  return [
+    ...result.data.consumers,
+    ...ownRoles.map(({ roleName, tenants }) => ({ principal: `${prefix}${roleName}`, tenants })),
+  ];
 }

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
+import { ACCESS_POLICY_FILE_NAME } from '../../contract/names';
 import { parseDeploymentConfig } from '../../lib/config';
 import { exampleConfig, synth } from './support';
 
@@ -45,11 +50,32 @@ describe('AnalyticsExports', () => {
     const api = Object.values(withJobs.template.findResources('AWS::ApiGateway::RestApi'))[0];
     const allow = (api?.Properties.Policy.Statement as Array<Record<string, any>>).find((s) => s.Effect === 'Allow');
     expect(JSON.stringify(allow?.Principal.AWS)).toMatch(/ExportJobflightanalyticsRole/);
-    const vend = Object.values(withJobs.template.findResources('AWS::Lambda::Function')).find((f) =>
-      String(f.Properties.Description).startsWith('Vends'),
+    // For the handler: by the name the role is created with, in the access policy file deployed with vend, and the
+    // account's role ARN prefix in its environment.
+    const role = Object.entries(withJobs.template.findResources('AWS::IAM::Role')).find(([id]) =>
+      id.includes('ExportJobflightanalyticsRole'),
+    )?.[1];
+    expect(role?.Properties.RoleName).toMatch(/^tvm-export-flight-analytics-[0-9a-f]{8}$/);
+    const resources = withJobs.template.toJSON().Resources as Record<string, any>;
+    const [layer] = Object.entries(resources).filter(
+      ([id, r]) => r.Type === 'AWS::Lambda::LayerVersion' && id.includes('AccessPolicy'),
     );
-    expect(JSON.stringify(vend?.Properties.Environment.Variables.TVM_CONSUMERS)).toMatch(
-      /ExportJobflightanalyticsRole.*\\"tenants\\":\[\\"acme\\"\]/,
+    const staged = join(
+      App.of(withJobs.stack)?.outdir ?? '',
+      `asset.${String(layer?.[1].Properties.Content.S3Key).replace(/\.zip$/, '')}`,
+      ACCESS_POLICY_FILE_NAME,
+    );
+    expect(JSON.parse(readFileSync(staged, 'utf8')).ownRoles).toEqual([
+      { roleName: role?.Properties.RoleName, tenants: ['acme'] },
+    ]);
+    const vend = Object.values(resources).find(
+      (f) => f.Type === 'AWS::Lambda::Function' && String(f.Properties.Description).startsWith('Vends'),
+    );
+    expect(vend?.Properties.Environment.Variables.TVM_CONSUMERS).toBeUndefined();
+    expect(withJobs.resolve(vend?.Properties.Environment.Variables.TVM_OWN_ROLE_ARN_PREFIX)).toBe(
+      JSON.stringify({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/']],
+      }),
     );
   });
 

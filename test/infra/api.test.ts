@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 
 import { STATUS_BY_CODE } from '../../contract/error-codes';
 import { GATEWAY_RESPONSES } from '../../lib/gateway-responses';
+import { policyLength, QUOTAS } from '../../lib/quotas';
 import { exampleConfig, serviceConfig, synth } from './support';
 
 const { template, resolve } = synth();
@@ -130,17 +131,34 @@ describe('compact resource policy (apiAccess)', () => {
     const { template: t, resolve: r } = synth({ ...serviceConfig, consumers, apiAccess: { rolePath: '/tvm/' } });
     const statements = statementsOf(Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0]);
     const allow = statements.find((s) => s.Effect === 'Allow');
-    expect(r(allow?.Principal.AWS)).toContain(':iam::123456789012:root');
-    expect(r(allow?.Principal.AWS)).toContain(':iam::210987654321:root');
+    expect(allow?.Principal).toEqual({ AWS: '*' });
+    expect(allow?.Condition).toEqual({ StringEquals: { 'aws:PrincipalAccount': ['123456789012', '210987654321'] } });
     const denies = statements.filter((s) => s.Effect === 'Deny');
     expect(denies.find((s) => s.Condition.StringNotEquals)?.Condition.StringNotEquals['aws:PrincipalAccount']).toEqual([
       '123456789012',
       '210987654321',
     ]);
+    // One pattern for every account: the account statements pin the accounts.
     const paths = r(denies.find((s) => s.Condition.ArnNotLike)?.Condition.ArnNotLike['aws:PrincipalArn']);
-    expect(paths).toContain(':iam::123456789012:role/tvm/*');
-    expect(paths).toContain(':iam::210987654321:role/tvm/*');
+    expect(paths).toBe(JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/tvm/*']] }));
     expect(JSON.stringify(statements)).not.toContain('role/tvm/analytics');
+  });
+
+  it.each([
+    ['role path', { rolePath: '/tvm-consumers/' }],
+    ['principal tag', { principalTag: 'tvm-consumer' }],
+  ])('by %s: 200 consumer accounts fit in 8,192 characters; 300 are refused, saying why', (_mode, apiAccess) => {
+    const inAccounts = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        principal: `arn:aws:iam::${String(100000000000 + i * 7919)}:role/tvm-consumers/reader`,
+        tenants: ['acme'],
+      }));
+    const { template: t } = synth({ ...serviceConfig, consumers: inAccounts(200), apiAccess });
+    const api = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0];
+    expect(policyLength(api?.Properties.Policy)).toBeLessThanOrEqual(QUOTAS.apiResourcePolicyChars);
+    expect(() => synth({ ...serviceConfig, consumers: inAccounts(300), apiAccess })).toThrow(
+      /over API Gateway's 8192: the consumers are in 300 accounts.*split the consumers over two deployments/s,
+    );
   });
 
   it('by principal tag: denies principals without <tag>=true', () => {

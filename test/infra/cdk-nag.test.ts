@@ -1,4 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -51,5 +52,23 @@ describe('cdk-nag', () => {
     ['the full example in private mode, opted-in execution logging', everything],
   ])('ServerlessChecks finds no unacknowledged violation in %s', (_name, stack) => {
     expect(open(new ServerlessChecks(stack).validateScope(stack))).toEqual([]);
+  });
+
+  it('justifies the VPC network wildcard in a policy of its own, apart from the X-Ray one', () => {
+    const template = Template.fromStack(everything);
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
+    const network = policies.filter(([id]) => id.includes('NetworkPolicy'));
+    expect(network.length).toBe(exampleConfig.exportJobs.length);
+    for (const [id, policy] of network) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('ec2:CreateNetworkInterface');
+      const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+        (f.DependsOn ?? []).includes(id),
+      );
+      expect(fn?.Properties.VpcConfig).toBeDefined();
+    }
+    // No other policy carries the ENI actions under the X-Ray acknowledgement.
+    for (const [id, policy] of policies.filter(([id]) => !id.includes('NetworkPolicy'))) {
+      expect([id, JSON.stringify(policy.Properties.PolicyDocument).includes('ec2:')]).toEqual([id, false]);
+    }
   });
 });

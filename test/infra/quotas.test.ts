@@ -1,18 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 import { ACCESS_POLICY_FILE_NAME } from '../../contract/names';
 import { parseDeploymentConfig, type DeploymentConfig } from '../../lib/config';
 import { environmentBytes, policyLength, QUOTAS } from '../../lib/quotas';
+import { TvmFunction } from '../../lib/tvm-function';
 import { exampleConfig, synth, type Synthesized } from './support';
 
-// Company scale: 500 consumers in 25 accounts, 5,000 tenants, three export jobs. Every AWS quota that a bigger
-// config could break is measured on the synthesized template, with intrinsics replaced by long realistic values.
+// Company scale: 500 consumers in 25 accounts, 5,000 tenants, 30 export jobs with tenant ids of 64 characters.
+// Every AWS quota that a bigger config could break is measured on the synthesized template, with intrinsics replaced
+// by long realistic values.
 
 const ACCOUNTS = Array.from({ length: 25 }, (_, i) => String(100000000000 + i * 7919));
 const TENANTS = Array.from({ length: 5_000 }, (_, i) => `tenant-${String(i).padStart(4, '0')}`);
+const EXPORT_JOBS = 30;
 
 function companyConfig(): DeploymentConfig {
   const consumers = Array.from({ length: 500 }, (_, i) => ({
@@ -25,7 +29,11 @@ function companyConfig(): DeploymentConfig {
     ...JSON.parse(JSON.stringify(exampleConfig)),
     consumers,
     apiAccess: { rolePath: '/tvm-consumers/' },
-    exportJobs: ['a', 'b', 'c'].map((suffix, index) => ({ ...job, name: `export-${suffix}`, tenant: TENANTS[index] })),
+    exportJobs: Array.from({ length: EXPORT_JOBS }, (_, index) => ({
+      ...job,
+      name: `daily-export-${String(index).padStart(2, '0')}`,
+      tenant: `${TENANTS[index]}-`.padEnd(64, 'x'),
+    })),
   });
 }
 
@@ -36,11 +44,13 @@ beforeAll(() => {
   company = synth(companyConfig());
   resources = company.template.toJSON().Resources;
 });
-afterAll(() => console.info(`company-scale config (500 consumers, 5,000 tenants): ${JSON.stringify(sizes)}`));
+afterAll(() =>
+  console.info(`company-scale config (500 consumers, 5,000 tenants, 30 export jobs): ${JSON.stringify(sizes)}`),
+);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-describe('company scale: 500 consumers, 5,000 tenants', () => {
+describe('company scale: 500 consumers, 5,000 tenants, 30 export jobs', () => {
   it('synthesizes, with every consumer and tenant in the access policy file deployed with the function', () => {
     const layers = ofType('AWS::Lambda::LayerVersion').filter(([id]) => id.includes('AccessPolicy'));
     expect(layers).toHaveLength(1);
@@ -49,6 +59,13 @@ describe('company scale: 500 consumers, 5,000 tenants', () => {
     const staged = join(App.of(company.stack)?.outdir ?? '', `asset.${assetHash}`, ACCESS_POLICY_FILE_NAME);
     const file = JSON.parse(readFileSync(staged, 'utf8'));
     expect(file.consumers).toHaveLength(500);
+    // The export jobs' roles by name: the names the roles are created with, each with its job's tenant.
+    const roleNames = ofType('AWS::IAM::Role')
+      .map(([, role]) => role.Properties.RoleName)
+      .filter((name) => typeof name === 'string' && name.startsWith('tvm-export-'));
+    expect(roleNames).toHaveLength(EXPORT_JOBS);
+    expect(file.ownRoles.map((r: { roleName: string }) => r.roleName).sort()).toEqual([...roleNames].sort());
+    for (const name of roleNames) expect(name.length).toBeLessThanOrEqual(64);
     const granted = new Set(file.consumers.flatMap((c: { tenants: string[] }) => c.tenants));
     expect(TENANTS.every((tenant) => granted.has(tenant))).toBe(true);
     sizes.accessPolicyFileBytes = JSON.stringify(file).length;
@@ -56,10 +73,14 @@ describe('company scale: 500 consumers, 5,000 tenants', () => {
 
   it(`keeps every function's environment within Lambda's ${QUOTAS.lambdaEnvironmentBytes} bytes`, () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.length).toBe(5);
+    expect(functions.length).toBe(2 + EXPORT_JOBS);
     const largest = Math.max(...functions.map(([, fn]) => environmentBytes(fn.Properties.Environment.Variables)));
     sizes.largestEnvironmentBytes = largest;
     expect(largest).toBeLessThanOrEqual(QUOTAS.lambdaEnvironmentBytes);
+    // However many export jobs: their roles are in the file, and the environment holds only the account's prefix.
+    const [, vend] = functions.find(([id]) => id.includes('Vend')) ?? [];
+    expect(environmentBytes(vend.Properties.Environment.Variables)).toBeLessThan(1024);
+    expect(vend.Properties.Environment.Variables.TVM_CONSUMERS).toBeUndefined();
     for (const [, fn] of functions) {
       expect(JSON.stringify(fn.Properties.Environment.Variables)).not.toContain('tenant-0042');
     }
@@ -102,7 +123,31 @@ describe('company scale: 500 consumers, 5,000 tenants', () => {
 
   it('puts the export job roles under the consumers role path, so the compact policy admits them', () => {
     const roles = ofType('AWS::IAM::Role').filter(([id]) => id.includes('ExportJob') && !id.includes('Schedule'));
-    expect(roles.length).toBe(3);
+    expect(roles.length).toBe(EXPORT_JOBS);
     for (const [, role] of roles) expect(role.Properties.Path).toBe('/tvm-consumers/');
+  });
+});
+
+describe('the environment check at synthesis', () => {
+  it('refuses a function environment Lambda would refuse at deploy time, naming the largest variables', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Env');
+    new TvmFunction(stack, 'Big', {
+      handlerName: 'vend',
+      description: 'too big',
+      environment: { TVM_TENANTS: 'x'.repeat(2_000), TVM_CONSUMERS: 'y'.repeat(2_500) },
+      logRetention: RetentionDays.ONE_DAY,
+    });
+    expect(() => app.synth()).toThrow(
+      /environment of vend would be about \d+ bytes.*over Lambda's 4096.*TVM_CONSUMERS 2513 B/s,
+    );
+    const fits = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    new TvmFunction(new Stack(fits, 'Env'), 'Small', {
+      handlerName: 'vend',
+      description: 'fits',
+      environment: { TVM_TENANTS: 'x'.repeat(2_000) },
+      logRetention: RetentionDays.ONE_DAY,
+    });
+    expect(() => fits.synth()).not.toThrow();
   });
 });

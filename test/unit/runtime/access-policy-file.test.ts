@@ -33,6 +33,38 @@ describe('access policy file (TVM_ACCESS_POLICY_FILE)', () => {
     expect(policy.isAllowed(role('from-env'), 'globex')).toBe(true);
   });
 
+  it('completes the roles the stack created (ownRoles, by name) with TVM_OWN_ROLE_ARN_PREFIX', () => {
+    const file = write('own.json', {
+      consumers: [{ principal: role('reader'), tenants: ['acme'] }],
+      ownRoles: [{ roleName: 'tvm-export-daily-1a2b3c4d', tenants: ['globex'] }],
+    });
+    const config = loadRuntimeConfig({
+      [ENV.accessPolicyFile]: file,
+      [ENV.ownRoleArnPrefix]: 'arn:aws-cn:iam::210987654321:role/',
+    });
+    const policy = new AccessPolicy(config.consumers);
+    const session = 'arn:aws-cn:sts::210987654321:assumed-role/tvm-export-daily-1a2b3c4d/export-run';
+    expect(policy.isAllowed(session, 'globex')).toBe(true);
+    expect(policy.isAllowed(session, 'acme')).toBe(false);
+    // The same name in another account or partition is another role.
+    expect(policy.isAllowed('arn:aws-cn:sts::123456789012:assumed-role/tvm-export-daily-1a2b3c4d/s', 'globex')).toBe(
+      false,
+    );
+    expect(policy.isAllowed('arn:aws:sts::210987654321:assumed-role/tvm-export-daily-1a2b3c4d/s', 'globex')).toBe(
+      false,
+    );
+    expect(() => loadRuntimeConfig({ [ENV.accessPolicyFile]: file })).toThrow(
+      /TVM_OWN_ROLE_ARN_PREFIX: must be arn:<partition>:iam::<account>:role\/ when .*own\.json lists ownRoles \(got nothing\)/,
+    );
+    expect(() =>
+      loadRuntimeConfig({ [ENV.accessPolicyFile]: file, [ENV.ownRoleArnPrefix]: 'arn:aws:iam::21098765432:role/' }),
+    ).toThrow(/TVM_OWN_ROLE_ARN_PREFIX: must be/);
+    const badName = write('bad-own.json', { consumers: [], ownRoles: [{ roleName: 'a/b', tenants: ['x'] }] });
+    expect(() => loadRuntimeConfig({ [ENV.accessPolicyFile]: badName })).toThrow(
+      /bad-own\.json\.ownRoles\.0\.roleName: must be an IAM role name/,
+    );
+  });
+
   it('holds 500 consumers that no environment could', () => {
     const consumers = Array.from({ length: 500 }, (_, i) => ({
       principal: role(`consumer-${i}`),
