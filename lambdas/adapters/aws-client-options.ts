@@ -59,6 +59,21 @@ export const AWS_TIMEOUTS = {
 
 export type AwsService = keyof typeof AWS_TIMEOUTS;
 
+/**
+ * SDK call options that end one call of a service that tries once (Cognito user and identity pools) within its
+ * request timeout from start to finish, and when `signal` (the vend's budget) fires. The HTTP handler's timeouts
+ * alone do not: `requestTimeout` stops at the response headers and `socketTimeout` is an idle timer, so a body
+ * dripping a byte a second would hold the call until the whole budget was spent, leaving no time to retry (and,
+ * without a budget, as in `tvm tenant test`, for ever). The call then fails as aborted: an outage, retried.
+ */
+export function singleCallOptions(
+  service: 'cognito' | 'cognitoIdentity',
+  signal?: AbortSignal,
+): { abortSignal: AbortSignal } {
+  const timeout = AbortSignal.timeout(AWS_TIMEOUTS[service].requestTimeoutMs);
+  return { abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout };
+}
+
 /** The SDK's standard retry strategy (spacing, retry quota), with fewer attempts once an attempt timed out. */
 class TimeoutBoundedRetryStrategy implements RetryStrategyV2 {
   private readonly standard: StandardRetryStrategy;

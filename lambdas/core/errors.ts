@@ -7,12 +7,22 @@
 
 import { STATUS_BY_CODE, type ErrorCode } from '../../contract/error-codes';
 
+/** The longest message an error carries into an answer or a log line; the rest is cut. */
+export const MAX_ERROR_MESSAGE_CHARS = 2_000;
+
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;
 
-  /** `options.cause`: the error this one replaces, kept for logs; only when it cannot carry a secret value. */
+  /**
+   * `options.cause`: the error this one replaces, kept for logs; only when it cannot carry a secret value. Messages
+   * may quote upstream text (a verifier naming a token's issuer, an upstream error name): whatever its source, a
+   * message is cut at {@link MAX_ERROR_MESSAGE_CHARS}, so no answer or log line can be made huge through it.
+   */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(
+      message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}... (cut)` : message,
+      options,
+    );
     this.name = new.target.name;
   }
 

@@ -9,8 +9,29 @@ import type { Runtime } from '../runtime/compose';
 import type { Observability } from './observability';
 import { withObservability } from './with-observability';
 
+/**
+ * The path the API routes on. Where API Gateway matched a resource of ours, it is rebuilt from that resource's
+ * template and the path parameters API Gateway decoded: behind a custom domain, `event.path` also holds the base
+ * path mapping (`/tvm/v1/health`), `event.resource` never does. The catch-all `{proxy+}` (and local mode, which sets
+ * the resource to the path) route on the path as sent.
+ */
+function routedPath(event: Partial<APIGatewayProxyEvent>): string {
+  const resource = event.resource;
+  if (typeof resource === 'string' && resource.startsWith('/') && !resource.includes('+}')) {
+    return resource.replace(/\{([^}]+)\}/g, (_match, name: string) =>
+      encodeURIComponent(String(event.pathParameters?.[name] ?? '')),
+    );
+  }
+  return typeof event.path === 'string' ? event.path : '/';
+}
+
 /** API Gateway REST proxy event -> the API's neutral request. */
-export function toApiRequest(event: APIGatewayProxyEvent, context: Pick<Context, 'awsRequestId'>): ApiRequest {
+export function toApiRequest(
+  proxyEvent: APIGatewayProxyEvent | null | undefined,
+  context: Pick<Context, 'awsRequestId'>,
+): ApiRequest {
+  // A direct invocation may send anything: what is not an API Gateway event routes nowhere (404/405), never throws.
+  const event: Partial<APIGatewayProxyEvent> = typeof proxyEvent === 'object' && proxyEvent !== null ? proxyEvent : {};
   // Null-prototype query (queryFromEntries): `?__proto__=1` or `?constructor=1` is an unknown parameter, not a
   // property of Object.prototype.
   const entries: [string, string][] = [];
@@ -22,8 +43,9 @@ export function toApiRequest(event: APIGatewayProxyEvent, context: Pick<Context,
     if (!Object.hasOwn(multi, name) && value !== undefined) entries.push([name, value]);
   }
   return {
-    method: String(event.httpMethod ?? 'GET').toUpperCase(),
-    path: event.path ?? '/',
+    // No method is no method (405 on a route), not GET.
+    method: typeof event.httpMethod === 'string' ? event.httpMethod.toUpperCase() : '',
+    path: routedPath(event),
     query: queryFromEntries(entries),
     callerArn: event.requestContext?.identity?.userArn ?? undefined,
     requestId: event.requestContext?.requestId ?? context.awsRequestId,

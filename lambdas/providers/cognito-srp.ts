@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import * as z from 'zod/mini';
 
+import { singleCallOptions } from '../adapters/aws-client-options';
 import { UpstreamChallengeRequiredError, UpstreamTokenInvalidError } from '../core/errors';
 import type { CognitoTenantConfig } from '../core/tenant-config';
 import { cognitoTimestamp, passwordClaimSignature, srpLargeA, srpSmallA } from './srp-proof';
@@ -71,7 +72,8 @@ export async function srpSignIn(
   /** Aborts both requests when the vend's time budget is spent. */
   abortSignal?: AbortSignal,
 ): Promise<SrpOutcome> {
-  const options = abortSignal ? { abortSignal } : undefined;
+  // Each request gets its own timeout (and the budget's signal).
+  const options = () => singleCallOptions('cognito', abortSignal);
   const smallA = srpSmallA();
   const largeA = srpLargeA(smallA);
   const initiateHash = secretHashFor(config.username);
@@ -86,7 +88,7 @@ export async function srpSignIn(
           SRP_A: largeA,
         },
       }),
-      options,
+      options(),
     ),
   );
   if (initiated.AuthenticationResult || initiated.ChallengeName !== 'PASSWORD_VERIFIER') return initiated;
@@ -134,7 +136,7 @@ export async function srpSignIn(
         },
         ...(initiated.Session ? { Session: initiated.Session } : {}),
       }),
-      options,
+      options(),
     ),
   );
   return responded;

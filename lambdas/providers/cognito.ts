@@ -7,7 +7,7 @@ import {
   type AuthenticationResultType,
 } from '@aws-sdk/client-cognito-identity-provider';
 
-import { awsClientOptions } from '../adapters/aws-client-options';
+import { awsClientOptions, singleCallOptions } from '../adapters/aws-client-options';
 import type { CognitoExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
@@ -54,9 +54,9 @@ export function secretHash(clientSecret: string, username: string, clientId: str
     .digest('base64');
 }
 
-/** SDK call options that abort the request when the vend's budget is spent. */
-function abortWith(call: UpstreamCall | undefined): { abortSignal?: AbortSignal } {
-  return call ? { abortSignal: call.signal } : {};
+/** SDK call options that abort the request at its own timeout, or when the vend's budget is spent. */
+function abortWith(call: UpstreamCall | undefined): { abortSignal: AbortSignal } {
+  return singleCallOptions('cognito', call?.signal);
 }
 
 function cognitoConfig(config: TenantConfig): CognitoTenantConfig {

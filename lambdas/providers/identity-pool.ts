@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import * as z from 'zod/mini';
 
-import { awsClientOptions } from '../adapters/aws-client-options';
+import { awsClientOptions, singleCallOptions } from '../adapters/aws-client-options';
 import type { AwsCredentials, IdentityPool, IdentityPoolTenantConfig } from '../core/aws-credentials';
 import {
   TenantMisconfiguredError,
@@ -112,25 +112,26 @@ export class CognitoIdentityPool implements IdentityPool {
     knownIdentityId: string | undefined,
     signal?: AbortSignal,
   ): Promise<{ identityId: string; credentials: AwsCredentials }> {
-    const options = signal ? { abortSignal: signal } : undefined;
+    // Each request gets its own timeout (and the budget's signal).
+    const options = () => singleCallOptions('cognitoIdentity', signal);
     const region = config.identityPoolId.split(':')[0] ?? config.region;
     const client = this.clientFor(region);
     const logins = { [userPoolLogin(config)]: idToken };
-    let identityId = knownIdentityId ?? (await this.getId(tenantId, client, config, logins, options));
+    let identityId = knownIdentityId ?? (await this.getId(tenantId, client, config, logins, options()));
     let output: unknown;
     try {
       output = await client.send(
         new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }),
-        options,
+        options(),
       );
     } catch (error) {
       // The pool no longer knows a remembered identity (deleted, or the pool was recreated): look it up once more.
       if (!(knownIdentityId && (error as SdkErrorShape)?.name === 'ResourceNotFoundException')) {
         throw classifyIdentityPoolError(tenantId, 'GetCredentialsForIdentity', error);
       }
-      identityId = await this.getId(tenantId, client, config, logins, options);
+      identityId = await this.getId(tenantId, client, config, logins, options());
       output = await client
-        .send(new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }), options)
+        .send(new GetCredentialsForIdentityCommand({ IdentityId: identityId, Logins: logins }), options())
         .catch((retryError: unknown) => {
           throw classifyIdentityPoolError(tenantId, 'GetCredentialsForIdentity', retryError);
         });
@@ -161,7 +162,7 @@ export class CognitoIdentityPool implements IdentityPool {
     client: CognitoIdentityClient,
     config: IdentityPoolTenantConfig,
     logins: Record<string, string>,
-    options: { abortSignal: AbortSignal } | undefined,
+    options: { abortSignal: AbortSignal },
   ): Promise<string> {
     let output: { IdentityId?: string | undefined };
     try {

@@ -40,7 +40,7 @@ function setup() {
     const result = (await handler(proxyEvent(...args), lambdaContext)) as APIGatewayProxyResult;
     return { ...result, json: JSON.parse(result.body) as Record<string, any> };
   };
-  return { call, provider, clock };
+  return { call, provider, clock, handler };
 }
 
 describe('vend handler: success', () => {
@@ -115,6 +115,32 @@ describe('vend handler: bad input', () => {
     const response = await call({ path: '/v2/tenants/acme/token' });
     expect(response.statusCode).toBe(404);
     expect(response.json.error.code).toBe('not_found');
+  });
+
+  it('routes on the matched resource and its decoded parameters: a custom domain base path in event.path is fine', async () => {
+    const { handler } = setup();
+    const event = {
+      ...proxyEvent({ path: '/tvm/v1/tenants/acme/token' }),
+      resource: '/v1/tenants/{tenantId}/token',
+      pathParameters: { tenantId: 'acme' },
+    };
+    const routed = (await handler(event, lambdaContext)) as APIGatewayProxyResult;
+    expect(routed.statusCode).toBe(200);
+    expect(JSON.parse(routed.body).tenantId).toBe('acme');
+    // The catch-all routes on the path as sent.
+    const caught = { ...proxyEvent({ path: '/v2/whatever' }), resource: '/{proxy+}', pathParameters: { proxy: 'v2' } };
+    expect(((await handler(caught, lambdaContext)) as APIGatewayProxyResult).statusCode).toBe(404);
+  });
+
+  it('an invocation that is not an API Gateway event gets an answer, never a TypeError; no method is not GET', async () => {
+    const { handler } = setup();
+    for (const event of [null, undefined, 42, 'text', {}]) {
+      const answer = (await handler(event as never, lambdaContext)) as APIGatewayProxyResult;
+      expect([answer.statusCode, JSON.parse(answer.body).error.code]).toEqual([404, 'not_found']);
+    }
+    const { httpMethod: _method, ...noMethod } = proxyEvent({ path: '/v1/tenants/acme/token' });
+    const answer = (await handler(noMethod as never, lambdaContext)) as APIGatewayProxyResult;
+    expect(answer.statusCode).toBe(405);
   });
 
   it('POST -> 405 method_not_allowed with Allow', async () => {

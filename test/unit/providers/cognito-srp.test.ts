@@ -133,12 +133,18 @@ describe('USER_SRP_AUTH against an independent SRP verifier', () => {
     });
   });
 
-  it("passes the vend's abort signal to both calls", async () => {
+  it("gives both calls a signal of their own that the vend's abort signal also aborts", async () => {
     serveSrp(registerUser(POOL, USER_ID, cognitoSecret.password));
-    const signal = new AbortController().signal;
-    await provider.signIn('acme', config(), { signal });
-    const options = cognito.calls().map((call) => (call.args as unknown[])[1]);
-    expect(options).toEqual([{ abortSignal: signal }, { abortSignal: signal }]);
+    const budget = new AbortController();
+    await provider.signIn('acme', config(), { signal: budget.signal });
+    const signals = cognito
+      .calls()
+      .map((call) => ((call.args as unknown[])[1] as { abortSignal: AbortSignal }).abortSignal);
+    expect(signals).toHaveLength(2);
+    expect(signals[0]).not.toBe(signals[1]); // each request its own timeout
+    expect(signals.map((signal) => signal.aborted)).toEqual([false, false]);
+    budget.abort();
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true]);
   });
 
   it('answers a wrong password as not_authorized', async () => {
