@@ -43,8 +43,19 @@ export interface TokenClientOptions {
   readonly region?: string;
   /** @default the AWS SDK default credential provider chain */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Retries of a 503 (or a network error) before giving up. @default 3 */
+  /** Retries of a 503, a network error or a timed-out attempt before giving up. @default 3 */
   readonly maxRetries?: number;
+  /**
+   * Longest wait for one attempt's answer, body included; a timed-out attempt is retried like a network error.
+   * Longer than the service's own 20 s vend budget, so a slow but healthy renewal is not cut short. @default 25000 ms
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Longest time one request may take with all its attempts and the waits between them: no retry starts, and no
+   * attempt runs, past it. A `forceRefresh`'s wait for `renewal_rate_limited` (see `maxRenewalWaitMs`) starts a new
+   * request with a fresh budget. @default 60000 ms
+   */
+  readonly totalTimeoutMs?: number;
   /** Longest wait between retries, whatever Retry-After says. @default 10000 ms */
   readonly maxRetryDelayMs?: number;
   /**
@@ -64,10 +75,14 @@ export interface TokenClientOptions {
   readonly clock?: { now(): number };
 }
 
-/** The API's error codes, plus `http_error` for an answer without one of them (e.g. a proxy's HTML page). */
-export type TokenApiErrorCode = ErrorCode | 'http_error';
+/**
+ * The API's error codes, plus the client's own: `http_error` for an error answer without one of them (e.g. a
+ * proxy's HTML page), `invalid_response` for a 2xx answer whose body is not the API's JSON, and `timeout`
+ * (status 0) when no answer came within `timeoutMs` or `totalTimeoutMs`.
+ */
+export type TokenApiErrorCode = ErrorCode | 'http_error' | 'invalid_response' | 'timeout';
 
-/** An error answer of the token API, with its stable code. */
+/** An error answer of the token API (or the client's own `timeout` / `invalid_response`), with its stable code. */
 export class TokenApiError extends Error {
   constructor(
     readonly status: number,
@@ -79,6 +94,114 @@ export class TokenApiError extends Error {
     super(message);
     this.name = 'TokenApiError';
   }
+}
+
+const DEFAULT_TIMEOUT_MS = 25_000;
+const DEFAULT_TOTAL_TIMEOUT_MS = 60_000;
+/** The longest delay Node's timers (and AbortSignal.timeout) take. */
+const MAX_TIMER_MS = 2 ** 32 - 1;
+/** Longest error message or request id taken from an answer. */
+const MAX_TEXT = 500;
+
+/** How one attempt ended. */
+type Attempt =
+  | { readonly kind: 'answer'; readonly response: Response; readonly text: string }
+  | { readonly kind: 'network'; readonly error: unknown }
+  | { readonly kind: 'timeout' };
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason as Error);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The parsed body, or undefined when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A string read from an answer, without control characters and at most MAX_TEXT long; else undefined. */
+function wireText(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.trim()) return undefined;
+  const text = value.replace(/\p{Cc}/gu, ' ');
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+}
+
+function isDate(value: unknown): boolean {
+  return typeof value === 'string' && Number.isFinite(Date.parse(value));
+}
+
+const TOKEN_FIELDS = ['idToken', 'accessToken', 'token'] as const;
+
+/** What is wrong with a token route's 200 body, for the fields the client relies on; undefined when nothing. */
+function tokenProblem(body: JsonObject): string | undefined {
+  if (typeof body.tenantId !== 'string') return 'tenantId is not a string';
+  if (!isDate(body.expiresAt)) return 'expiresAt is not a date';
+  const headers = body.headers;
+  if (!isObject(headers) || !Object.values(headers).every((value) => typeof value === 'string'))
+    return 'headers is not an object of strings';
+  for (const field of TOKEN_FIELDS)
+    if (body[field] !== undefined && typeof body[field] !== 'string') return `${field} is not a string`;
+  if (!TOKEN_FIELDS.some((field) => body[field])) return 'it holds no idToken, accessToken or token';
+  return undefined;
+}
+
+/** What is wrong with an aws-credentials 200 body; undefined when nothing. */
+function credentialsProblem(body: JsonObject): string | undefined {
+  for (const field of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'identityId'] as const)
+    if (typeof body[field] !== 'string' || !body[field]) return `${field} is not a non-empty string`;
+  if (!isDate(body.expiration)) return 'expiration is not a date';
+  return undefined;
+}
+
+/** A 2xx answer's body, checked to be the route's JSON before anyone caches or reads it. */
+function readSuccess<T>(response: Response, text: string, route: 'token' | 'aws-credentials', target: string): T {
+  const { status } = response;
+  const body = parseJson(text);
+  const type = wireText(response.headers.get('content-type'));
+  const problem = !isObject(body)
+    ? `the body is not a JSON object${type ? ` (content-type ${type})` : ''}`
+    : route === 'token'
+      ? tokenProblem(body)
+      : credentialsProblem(body);
+  if (problem)
+    throw new TokenApiError(
+      status,
+      'invalid_response',
+      `${target} answered ${status} with a body that is not the token API's ${route} response: ${problem}.`,
+    );
+  return body as T;
+}
+
+/** An error answer as a TokenApiError: the API's code and message when the body has them, else `http_error`. */
+function toError(response: Response, text: string): TokenApiError {
+  const retryAfter = Number(response.headers.get('retry-after'));
+  // API Gateway's own errors, and proxies', may not be the API's JSON (or JSON at all).
+  const parsed = parseJson(text);
+  const body = isObject(parsed) ? parsed : {};
+  const error = isObject(body.error) ? body.error : {};
+  const code = error.code;
+  return new TokenApiError(
+    response.status,
+    isErrorCode(code) ? code : response.status === 403 ? 'forbidden' : 'http_error',
+    wireText(error.message) ?? wireText(body.message) ?? `HTTP ${response.status}`,
+    wireText(body.requestId),
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  );
 }
 
 /** `abc123.execute-api.ap-southeast-2.amazonaws.com` -> `ap-southeast-2`. */
@@ -124,6 +247,11 @@ export class TokenClient {
       credentials: options.credentials ?? defaultProvider(),
       sha256: Hash.bind(null, 'sha256'),
     });
+    for (const name of ['timeoutMs', 'totalTimeoutMs'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS))
+        throw new RangeError(`TokenClient: ${name} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}.`);
+    }
     this.fetchFn = options.fetch ?? ((url, init) => fetch(url, init));
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
@@ -235,19 +363,41 @@ export class TokenClient {
     route: 'token' | 'aws-credentials',
   ): Promise<T> {
     const maxRetries = this.options.maxRetries ?? 3;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const totalTimeoutMs = this.options.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
+    let deadline = performance.now() + totalTimeoutMs;
     let waitedForRenewal = false;
     for (let attempt = 0; ; attempt++) {
       const { url, headers } = await this.signedRequest(tenantId, minTtl, rejected, route);
-      let response: Response;
-      try {
-        response = await this.fetchFn(url, { method: 'GET', headers });
-      } catch (error) {
-        if (attempt >= maxRetries) throw error;
-        await this.sleep(this.backoff(attempt, undefined));
+      const target = `GET ${url.split('?')[0]}`;
+      const limitMs = Math.max(1, Math.ceil(Math.min(timeoutMs, deadline - performance.now())));
+      const answer = await this.send(url, headers, limitMs);
+      /** The wait before the next attempt, or undefined when the last error is the caller's. */
+      const retryWait = (retryAfterSeconds: number | undefined) => {
+        if (attempt >= maxRetries) return undefined;
+        const waitMs = this.backoff(attempt, retryAfterSeconds);
+        return performance.now() + waitMs < deadline ? waitMs : undefined;
+      };
+      if (answer.kind === 'network') {
+        const waitMs = retryWait(undefined);
+        if (waitMs === undefined) throw answer.error;
+        await this.sleep(waitMs);
         continue;
       }
-      if (response.ok) return (await response.json()) as T;
-      const error = await this.toError(response);
+      if (answer.kind === 'timeout') {
+        const waitMs = retryWait(undefined);
+        if (waitMs === undefined) {
+          const attempts = `${attempt + 1} attempt${attempt ? 's' : ''}`;
+          const limit =
+            limitMs < timeoutMs ? `the ${totalTimeoutMs} ms totalTimeoutMs` : `the ${timeoutMs} ms timeoutMs`;
+          throw new TokenApiError(0, 'timeout', `${target}: no answer within ${limit} (${attempts}).`);
+        }
+        await this.sleep(waitMs);
+        continue;
+      }
+      const { response, text } = answer;
+      if (response.ok) return readSuccess<T>(response, text, route, target);
+      const error = toError(response, text);
       if (error.code === 'renewal_rate_limited' && !waitedForRenewal) {
         // Another caller had the tenant renewed moments ago: once the interval is over, the API renews again
         // (or already serves a newer token). Wait for it once; a second refusal is the caller's to handle.
@@ -255,10 +405,26 @@ export class TokenClient {
         if (waitMs > (this.options.maxRenewalWaitMs ?? 30_000)) throw error;
         waitedForRenewal = true;
         await this.sleep(waitMs);
+        deadline = performance.now() + totalTimeoutMs;
         continue;
       }
-      if (response.status !== 503 || attempt >= maxRetries) throw error;
-      await this.sleep(this.backoff(attempt, error.retryAfterSeconds));
+      if (response.status !== 503) throw error;
+      const waitMs = retryWait(error.retryAfterSeconds);
+      if (waitMs === undefined) throw error;
+      await this.sleep(waitMs);
+    }
+  }
+
+  /** One attempt: the answer and its whole body within `limitMs`, else a timeout; or fetch's own error. */
+  private async send(url: string, headers: Record<string, string>, limitMs: number): Promise<Attempt> {
+    const signal = AbortSignal.timeout(limitMs);
+    try {
+      // Raced as well as passed on: a custom `fetch` that ignores the signal cannot outlast the limit either.
+      const response = await abortable(this.fetchFn(url, { method: 'GET', headers, signal }), signal);
+      return { kind: 'answer', response, text: await abortable(response.text(), signal) };
+    } catch (error) {
+      if (!signal.aborted) return { kind: 'network', error };
+      return { kind: 'timeout' };
     }
   }
 
@@ -270,23 +436,5 @@ export class TokenClient {
       return Math.round(base + base * 0.2 * this.random());
     }
     return Math.round(Math.min(cap, 200 * 2 ** attempt) * this.random());
-  }
-
-  private async toError(response: Response): Promise<TokenApiError> {
-    const retryAfter = Number(response.headers.get('retry-after'));
-    let body: { error?: { code?: string; message?: string }; requestId?: string; message?: string } = {};
-    try {
-      body = (await response.json()) as typeof body;
-    } catch {
-      // API Gateway's own errors may not be JSON
-    }
-    const code = body.error?.code;
-    return new TokenApiError(
-      response.status,
-      isErrorCode(code) ? code : response.status === 403 ? 'forbidden' : 'http_error',
-      body.error?.message ?? body.message ?? `HTTP ${response.status}`,
-      body.requestId,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-    );
   }
 }

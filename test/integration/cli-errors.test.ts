@@ -104,6 +104,24 @@ describe('unreachable endpoints', () => {
     expect(result.stderr).toContain('error Cannot reach http://127.0.0.1:8787 (ECONNREFUSED).');
     expect(result.stderr).toContain('Start it with: npm start');
   });
+
+  it('gives up on an endpoint that accepts the connection and never answers, naming it', async () => {
+    const server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const started = performance.now();
+      const result = await run(['token', 'demo', '--endpoint', url], {}, () => ({
+        tokenClient: (options) => new TokenClient({ ...options, timeoutMs: 200 }),
+      }));
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(result.code).toBe(EXIT.failed);
+      expect(result.stderr).toContain(`error 0 timeout: GET ${url}/v1/tenants/demo/token: no answer within`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 5000);
 });
 
 describe('usage errors (exit 2)', () => {

@@ -1,0 +1,290 @@
+/**
+ * TokenClient against a hostile loopback endpoint: answers that are not the API's JSON (proxies, broken
+ * gateways) become typed errors and are never cached, and an endpoint that stalls is given up on in time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { TokenApiError, TokenClient, type TokenClientOptions } from '../../client/token-client';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+let server: Server;
+let endpoint: string;
+let handler: Handler;
+let requests: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    // No keep-alive: a socket reused after afterEach dropped it would fail the next test's first attempt.
+    res.setHeader('connection', 'close');
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+beforeEach(() => {
+  requests = [];
+});
+// Stalled answers keep their sockets open: drop them after each test, and let the client see them go (a
+// pooled socket reused as it closes fails the next test's first attempt).
+afterEach(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+
+function client(options: Partial<TokenClientOptions> = {}): TokenClient {
+  return new TokenClient({ endpoint, region: 'eu-west-1', credentials, random: () => 0, ...options });
+}
+
+function answer(status: number, body: string, contentType = 'application/json'): Handler {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': contentType });
+    res.end(body);
+  };
+}
+
+const json = (status: number, body: unknown) => answer(status, JSON.stringify(body));
+
+/** Accepts the request and never answers. */
+const stall: Handler = () => undefined;
+
+function validToken(): Record<string, unknown> {
+  return {
+    tenantId: 'acme',
+    provider: 'login-endpoint',
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    expiresIn: 3600,
+    headers: { authorization: 'Bearer t-1' },
+    claims: {},
+    token: 't-1',
+  };
+}
+
+function validCredentials(): Record<string, unknown> {
+  return {
+    accessKeyId: 'ASIAEXAMPLE',
+    secretAccessKey: 'secret',
+    sessionToken: 'session',
+    expiration: new Date(Date.now() + 3_600_000).toISOString(),
+    identityId: 'eu-west-1:0000',
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<TokenApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenApiError);
+  return error as TokenApiError;
+}
+
+describe('error answers that are not the API JSON', () => {
+  it('a 500 with body null is an http_error with the status, not a TypeError', async () => {
+    handler = answer(500, 'null');
+    const error = await failure(client({ maxRetries: 0 }).getToken('acme'));
+    expect(error).toMatchObject({ status: 500, code: 'http_error', message: 'HTTP 500' });
+  });
+
+  it.each([
+    ['an array', '[1,2]'],
+    ['a string', '"boom"'],
+    ['a number', '42'],
+    ['an HTML page', '<html><body>Bad gateway</body></html>'],
+  ])('a 502 whose body is %s is an http_error', async (_name, body) => {
+    handler = answer(502, body, body.startsWith('<') ? 'text/html' : 'application/json');
+    const error = await failure(client({ maxRetries: 0 }).getToken('acme'));
+    expect(error).toMatchObject({ status: 502, code: 'http_error', message: 'HTTP 502' });
+  });
+
+  it('a 400 whose error.message is an object keeps the code and falls back to the status, not [object Object]', async () => {
+    handler = json(400, { error: { code: 'invalid_request', message: { nested: true } }, requestId: { id: 1 } });
+    const error = await failure(client().getToken('acme'));
+    expect(error).toMatchObject({ status: 400, code: 'invalid_request', message: 'HTTP 400' });
+    expect(error.requestId).toBeUndefined();
+  });
+
+  it('a code that is not a string, or not one of the API codes, is an http_error', async () => {
+    handler = json(409, { error: { code: { evil: true }, message: 'conflict' } });
+    expect(await failure(client().getToken('acme'))).toMatchObject({ code: 'http_error', message: 'conflict' });
+    handler = json(409, { error: { code: 'made_up', message: 'conflict' } });
+    expect(await failure(client().getToken('acme'))).toMatchObject({ code: 'http_error', message: 'conflict' });
+  });
+
+  it('bounds a huge message and strips control characters', async () => {
+    handler = json(400, { error: { code: 'invalid_request', message: `\u001b[31m${'x'.repeat(10_000)}` } });
+    const error = await failure(client().getToken('acme'));
+    expect(error.message.length).toBeLessThanOrEqual(501);
+    expect(error.message).not.toContain('\u001b');
+  });
+
+  it("still reads API Gateway's own { message } body", async () => {
+    handler = json(403, { message: 'Missing Authentication Token' });
+    const error = await failure(client().getToken('acme'));
+    expect(error).toMatchObject({ status: 403, code: 'forbidden', message: 'Missing Authentication Token' });
+  });
+});
+
+describe('200 answers that are not the API JSON', () => {
+  it('an HTML page from a proxy is invalid_response naming the endpoint, not a SyntaxError', async () => {
+    handler = answer(200, '<!doctype html><html><body>Sign in to the proxy</body></html>', 'text/html');
+    const error = await failure(client().getToken('acme'));
+    expect(error).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(error.message).toContain(`GET ${endpoint}/v1/tenants/acme/token`);
+    expect(error.message).toContain('text/html');
+    expect(requests).toHaveLength(1); // not retried
+  });
+
+  it('a body null is invalid_response and is not cached: headers() fails the same way, and asks again', async () => {
+    handler = answer(200, 'null');
+    const tokens = client();
+    expect(await failure(tokens.getToken('acme'))).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(await failure(tokens.headers('acme'))).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(requests).toHaveLength(2);
+
+    handler = json(200, validToken());
+    expect(await tokens.headers('acme')).toEqual({ authorization: 'Bearer t-1' });
+    expect(requests).toHaveLength(3);
+  });
+
+  const broken: Array<[string, (body: Record<string, unknown>) => void]> = [
+    ['expiresAt is not a date', (b) => (b.expiresAt = 'soon')],
+    ['expiresAt is missing', (b) => delete b.expiresAt],
+    ['headers is not an object of strings', (b) => (b.headers = { authorization: 42 })],
+    ['headers is an array', (b) => (b.headers = ['authorization'])],
+    ['tenantId is not a string', (b) => (b.tenantId = 7)],
+    ['no token', (b) => delete b.token],
+    ['a token that is not a string', (b) => (b.idToken = { jwt: 'x' })],
+  ];
+  it.each(broken)('a token body where %s is invalid_response', async (_name, breakIt) => {
+    const body = validToken();
+    breakIt(body);
+    handler = json(200, body);
+    const error = await failure(client().getToken('acme'));
+    expect(error).toMatchObject({ status: 200, code: 'invalid_response' });
+  });
+
+  it('a well-formed token body is returned and cached', async () => {
+    handler = json(200, validToken());
+    const tokens = client();
+    expect(await tokens.getToken('acme')).toMatchObject({ tenantId: 'acme', token: 't-1' });
+    await tokens.getToken('acme');
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['sessionToken is missing', (b: Record<string, unknown>) => delete b.sessionToken],
+    ['expiration is not a date', (b: Record<string, unknown>) => (b.expiration = 'later')],
+    ['accessKeyId is not a string', (b: Record<string, unknown>) => (b.accessKeyId = null)],
+  ])('an aws-credentials body where %s is invalid_response, from the SDK provider too', async (_name, breakIt) => {
+    const body = validCredentials();
+    breakIt(body);
+    handler = json(200, body);
+    const tokens = client();
+    expect(await failure(tokens.getAwsCredentials('acme'))).toMatchObject({ code: 'invalid_response' });
+    expect(await failure(tokens.awsCredentials('acme')())).toMatchObject({ code: 'invalid_response' });
+    expect(requests).toHaveLength(2); // nothing cached
+  });
+
+  it('a well-formed aws-credentials body is returned', async () => {
+    handler = json(200, validCredentials());
+    const credentials = await client().awsCredentials('acme')();
+    expect(credentials).toMatchObject({ accessKeyId: 'ASIAEXAMPLE', sessionToken: 'session' });
+  });
+});
+
+describe('timeouts', () => {
+  it('gives up on an endpoint that never answers after timeoutMs, with a typed timeout error', async () => {
+    handler = stall;
+    const started = performance.now();
+    const error = await failure(client({ maxRetries: 0, timeoutMs: 200 }).getToken('acme'));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(error).toMatchObject({ status: 0, code: 'timeout' });
+    expect(error.message).toContain(`GET ${endpoint}/v1/tenants/acme/token`);
+    expect(error.message).toContain('200 ms');
+  }, 5000);
+
+  it('gives up on an answer whose body never ends', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"tenantId":');
+    };
+    const error = await failure(client({ maxRetries: 0, timeoutMs: 200 }).getToken('acme'));
+    expect(error).toMatchObject({ status: 0, code: 'timeout' });
+  }, 5000);
+
+  it('retries a timed-out attempt like a network error', async () => {
+    let calls = 0;
+    handler = (req, res) => (++calls === 1 ? stall(req, res) : json(200, validToken())(req, res));
+    const token = await client({ timeoutMs: 200 }).getToken('acme');
+    expect(token.token).toBe('t-1');
+    expect(requests).toHaveLength(2);
+  }, 5000);
+
+  it('stops retrying at totalTimeoutMs, whatever maxRetries says', async () => {
+    handler = stall;
+    const started = performance.now();
+    const error = await failure(client({ maxRetries: 50, timeoutMs: 200, totalTimeoutMs: 500 }).getToken('acme'));
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(1500);
+    expect(error).toMatchObject({ status: 0, code: 'timeout' });
+    expect(error.message).toContain('500 ms totalTimeoutMs');
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    expect(requests.length).toBeLessThanOrEqual(4);
+  }, 5000);
+
+  it('does not wait out a Retry-After that would end past totalTimeoutMs: the 503 is thrown at once', async () => {
+    handler = (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+      res.end(JSON.stringify({ error: { code: 'upstream_unavailable', message: 'busy' } }));
+    };
+    const sleeps: number[] = [];
+    const tokens = client({ totalTimeoutMs: 2000, sleep: async (ms) => void sleeps.push(ms) });
+    const error = await failure(tokens.getToken('acme'));
+    expect(error).toMatchObject({ status: 503, code: 'upstream_unavailable', retryAfterSeconds: 5 });
+    expect(sleeps).toEqual([]);
+    expect(requests).toHaveLength(1);
+  }, 5000);
+
+  it('times out a custom fetch that ignores the abort signal', async () => {
+    const seen: Array<AbortSignal | null | undefined> = [];
+    const tokens = client({
+      maxRetries: 0,
+      timeoutMs: 200,
+      fetch: (_url, init) => {
+        seen.push(init.signal);
+        return new Promise<Response>(() => undefined);
+      },
+    });
+    expect(await failure(tokens.getToken('acme'))).toMatchObject({ status: 0, code: 'timeout' });
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+  }, 5000);
+
+  it('applies a timeout by default', async () => {
+    const seen: Array<AbortSignal | null | undefined> = [];
+    handler = json(200, validToken());
+    await client({
+      fetch: (url, init) => {
+        seen.push(init.signal);
+        return fetch(url, init);
+      },
+    }).getToken('acme');
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(seen[0]?.aborted).toBe(false);
+  });
+});
+
+it.each([
+  ['timeoutMs', 0],
+  ['timeoutMs', -1],
+  ['totalTimeoutMs', Number.NaN],
+  ['totalTimeoutMs', Infinity],
+])('refuses %s %p with a clear error', (name, value) => {
+  expect(() => client({ [name]: value })).toThrow(`TokenClient: ${name} must be a number of milliseconds`);
+});
