@@ -202,7 +202,9 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
     }
   };
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  // HTTP/1.1 without Host is still a request to answer in the API's shape (API Gateway, behind a hostname, never sees
+  // one), not Node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -244,6 +246,16 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
     });
   });
   server.on('clientError', answerClientError);
+  // CONNECT (a proxy tunnel) is no API request: answer it in the error shape instead of dropping the connection.
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    const requestId = randomUUID();
+    const body = errorBody('method_not_allowed', 'CONNECT is not supported here; use GET.', requestId);
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n' +
+        'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
+        `x-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

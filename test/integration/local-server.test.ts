@@ -130,6 +130,14 @@ describe('local server robustness', () => {
     expectApiError(badLine, 400, 'invalid_request');
   });
 
+  it('answers HTTP/1.1 without Host, and CONNECT, in the error shape', async () => {
+    const noHost = await rawRequest(service.port, 'GET /v1/health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(noHost.status).toBe(200);
+    expect(JSON.parse(noHost.body)).toEqual({ status: 'ok' });
+    const tunnel = await rawRequest(service.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expectApiError(tunnel, 405, 'method_not_allowed');
+  });
+
   it('still answers /v1/health and vends after all of the above', async () => {
     const health = await fetch(`${service.url}/v1/health`);
     expect(health.status).toBe(200);
