@@ -1,5 +1,5 @@
 // Shared helpers of the benchmarks: results, statistics, Lambda-like environment and events.
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
 import type { AuthProvider, ProviderSession } from '../lambdas/core/ports';
@@ -45,36 +45,7 @@ export function lambdaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   return env;
 }
 
-export interface ApiEventOptions {
-  /** @default 300 */
-  readonly minTtl?: number;
-  /** @default 'bench' */
-  readonly requestId?: string;
-  /** The IAM caller. @default BENCH_PRINCIPAL */
-  readonly caller?: string;
-}
-
-/** An API Gateway REST proxy event for `GET /v1/tenants/{tenantId}/token?minTtl=`, as the stack delivers it. */
-export function apiEvent(tenantId: string, options: ApiEventOptions = {}): APIGatewayProxyEvent {
-  const minTtl = String(options.minTtl ?? 300);
-  return {
-    httpMethod: 'GET',
-    path: `/v1/tenants/${tenantId}/token`,
-    resource: '/v1/tenants/{tenantId}/token',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: { minTtl },
-    multiValueQueryStringParameters: { minTtl: [minTtl] },
-    pathParameters: { tenantId },
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      requestId: options.requestId ?? 'bench',
-      identity: { userArn: options.caller ?? BENCH_PRINCIPAL },
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-  };
-}
+export { tokenRouteEvent as apiEvent, type TokenRouteEventOptions as ApiEventOptions } from '../test/support/events';
 
 export const lambdaContext = {
   awsRequestId: 'bench',

@@ -16,6 +16,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite
 import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
 import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 import { startKms, startSecretsManager, type Emulator } from '../support/aws-json-emulators';
+import { tokenRouteEvent } from '../support/events';
 
 const CALLER = 'arn:aws:iam::123456789012:role/reporting';
 const KEY_ID = 'alias/tvm-cache';
@@ -39,23 +40,6 @@ const { handler } = require(process.env.BUNDLE);
 interface Answer {
   readonly statusCode: number;
   readonly body: string;
-}
-
-function tokenEvent(tenantId: string, minTtl = 300) {
-  return {
-    httpMethod: 'GET',
-    path: `/v1/tenants/${tenantId}/token`,
-    resource: '/v1/tenants/{tenantId}/token',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: { minTtl: String(minTtl) },
-    multiValueQueryStringParameters: { minTtl: [String(minTtl)] },
-    pathParameters: { tenantId },
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'api-req', identity: { userArn: CALLER } },
-  };
 }
 
 let dir: string;
@@ -128,7 +112,11 @@ const bodyOf = (answer: Answer) => JSON.parse(answer.body) as Record<string, unk
 describe('the deployed vend bundle', () => {
   it('signs in on a miss, serves the next request from memory, and a second container from the shared table', async () => {
     cognito.resetCounts();
-    const first = await container([tokenEvent('acme'), tokenEvent('acme'), tokenEvent('globex')]);
+    const first = await container([
+      tokenRouteEvent('acme', { caller: CALLER }),
+      tokenRouteEvent('acme', { caller: CALLER }),
+      tokenRouteEvent('globex', { caller: CALLER }),
+    ]);
     const [miss, hit, unknown] = first.answers;
     expect(miss?.statusCode).toBe(200);
     const token = bodyOf(miss as Answer);
@@ -141,7 +129,7 @@ describe('the deployed vend bundle', () => {
     expect(cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(1);
     expect(kms.calls.get('GenerateDataKey')).toBe(1);
 
-    const second = await container([tokenEvent('acme')]);
+    const second = await container([tokenRouteEvent('acme', { caller: CALLER })]);
     expect(second.answers[0]?.statusCode).toBe(200);
     expect(bodyOf(second.answers[0] as Answer).idToken).toBe(token.idToken);
     expect(cognito.authFlows.get('USER_PASSWORD_AUTH')).toBe(1);

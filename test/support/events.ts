@@ -40,3 +40,34 @@ export const lambdaContext = {
   functionName: 'vend',
   getRemainingTimeInMillis: () => 10_000,
 } as unknown as Context;
+
+export interface TokenRouteEventOptions {
+  /** @default 300 */
+  readonly minTtl?: number;
+  /** @default 'bench' */
+  readonly requestId?: string;
+  /** The IAM caller. @default the benchmarks' principal */
+  readonly caller?: string;
+}
+
+/** An API Gateway REST proxy event for `GET /v1/tenants/{tenantId}/token?minTtl=`, as the stack delivers it. */
+export function tokenRouteEvent(tenantId: string, options: TokenRouteEventOptions = {}): APIGatewayProxyEvent {
+  const minTtl = String(options.minTtl ?? 300);
+  return {
+    httpMethod: 'GET',
+    path: `/v1/tenants/${tenantId}/token`,
+    resource: '/v1/tenants/{tenantId}/token',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: { minTtl },
+    multiValueQueryStringParameters: { minTtl: [minTtl] },
+    pathParameters: { tenantId },
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId: options.requestId ?? 'bench',
+      identity: { userArn: options.caller ?? 'arn:aws:iam::123456789012:role/bench' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}

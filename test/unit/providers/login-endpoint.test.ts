@@ -176,19 +176,20 @@ describe('LoginEndpointProvider sign-in', () => {
   });
 });
 
-describe('LoginEndpointProvider refresh', () => {
-  const session: Session = {
-    tenantId: 'globex',
-    provider: 'login-endpoint',
-    secretVersion: 'v1',
-    tokens: { token: 'old' },
-    refreshToken: 'DnTY4m2l',
-    identityId: 'eu-west-1:72ty',
-    claims: {},
-    expiresAt: 0,
-    issuedAt: 0,
-  };
+/** A session with a refresh token and identity id, as the vendor hands it to refresh. */
+const session: Session = {
+  tenantId: 'globex',
+  provider: 'login-endpoint',
+  secretVersion: 'v1',
+  tokens: { token: 'old' },
+  refreshToken: 'DnTY4m2l',
+  identityId: 'eu-west-1:72ty',
+  claims: {},
+  expiresAt: 0,
+  issuedAt: 0,
+};
 
+describe('LoginEndpointProvider refresh', () => {
   it('posts the refresh token to refreshPath and keeps identity and refresh token', async () => {
     const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'new-token' } }));
     const renewed = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).refresh(
@@ -215,17 +216,6 @@ describe('LoginEndpointProvider refresh', () => {
 });
 
 describe('LoginEndpointProvider sends credentials to baseUrl’s origin only', () => {
-  const session: Session = {
-    tenantId: 'globex',
-    provider: 'login-endpoint',
-    secretVersion: 'v1',
-    tokens: { token: 'old' },
-    refreshToken: 'DnTY4m2l',
-    identityId: 'eu-west-1:72ty',
-    claims: {},
-    expiresAt: 0,
-    issuedAt: 0,
-  };
   // Each resolves, against http://localhost:9, to http://127.0.0.2:8443: the URL parser reads `\` as `/` and drops
   // tab and line feed. A config handed over without the schema must still not send anything there.
   const leaving = [
