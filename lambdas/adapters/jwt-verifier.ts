@@ -107,6 +107,14 @@ export function checkTimes(
   }
 }
 
+/**
+ * RFC 7515 §4.1.11: a token that names header extensions it calls critical (`crit`) must be refused by a verifier
+ * that does not understand them, and this one understands none. aws-jwt-verify does not check it.
+ */
+export function checkHeader(header: Readonly<Record<string, unknown>>): void {
+  if (header.crit !== undefined) throw new Error('the token names critical header extensions (crit), none understood');
+}
+
 export class AwsJwtVerifier implements UpstreamJwtVerifier {
   private readonly verifiers = new Map<string, Verifier>();
   private readonly fetcher: RetryingJwksFetcher;
@@ -137,7 +145,10 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
           audience: expected.audience ?? null,
           jwksUri: expected.jwksUri,
           graceSeconds: this.skew,
-          customJwtCheck: ({ payload }) => this.checkTimes(payload, expected.maxLifetimeSeconds),
+          customJwtCheck: ({ header, payload }) => {
+            checkHeader(header);
+            this.checkTimes(payload, expected.maxLifetimeSeconds);
+          },
         },
         { jwksCache: this.jwksCache },
       );
@@ -174,7 +185,10 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
         clientId: expected.clientId,
         tokenUse: expected.tokenUse,
         graceSeconds: this.skew,
-        customJwtCheck: ({ payload }) => this.checkTimes(payload, expected.maxLifetimeSeconds),
+        customJwtCheck: ({ header, payload }) => {
+          checkHeader(header);
+          this.checkTimes(payload, expected.maxLifetimeSeconds);
+        },
       },
       { jwksCache: this.jwksCache },
     );
@@ -189,7 +203,8 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
         jwksUri: jwksUriOf(expected),
         audience: null,
         graceSeconds: this.skew,
-        customJwtCheck: ({ payload }) => {
+        customJwtCheck: ({ header, payload }) => {
+          checkHeader(header);
           if (payload.token_use !== expected.tokenUse) throw new Error(`token_use is not ${expected.tokenUse}`);
           const client = expected.tokenUse === 'id' ? payload.aud : payload.client_id;
           const clients = Array.isArray(client) ? client : [client];

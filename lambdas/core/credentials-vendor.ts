@@ -267,7 +267,12 @@ export class CredentialsVendor {
       secretVersion: tenant.version,
       identityPoolId: config.identityPoolId,
       identityId: answer.identityId,
-      credentials: answer.credentials,
+      // GetCredentialsForIdentity issues one-hour credentials: a later expiry is not believed (they are then served
+      // and renewed as if they lasted an hour), so an answer cannot make stale keys be vended for days.
+      credentials: {
+        ...answer.credentials,
+        expiresAt: Math.min(answer.credentials.expiresAt, nowSeconds + IDENTITY_POOL_CREDENTIALS_SECONDS),
+      },
       issuedAt: nowSeconds,
     };
     try {

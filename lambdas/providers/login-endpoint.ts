@@ -218,7 +218,8 @@ export class LoginEndpointProvider implements AuthProvider {
 
 /**
  * One subject per session: the answer's identityId must match the token's `identityId` claim, and a refresh must
- * return the identity (`identityId`, `sub`) of the session it renews. Otherwise the answer is refused.
+ * return the identity (`identityId`, `sub`) of the session it renews: a different one, or none where the session's
+ * token named a `sub`, is refused.
  */
 function checkSubject(
   tenantId: string,
@@ -233,7 +234,10 @@ function checkSubject(
     );
   }
   if (!previous) return;
-  if (differ(previous.identityId, answer.identityId ?? claimed) || differ(previous.claims.sub, answer.claims.sub)) {
+  // A verified token of the renewed session named its subject: the renewal's token must name the same one (a token
+  // without `sub` is another subject as far as anyone can tell). An answer may leave identityId out: it is kept.
+  const subjectLost = previous.claims.sub !== undefined && answer.claims.sub !== previous.claims.sub;
+  if (differ(previous.identityId, answer.identityId ?? claimed) || subjectLost) {
     throw new UpstreamTokenInvalidError(
       `The login endpoint renewed the session of tenant '${tenantId}' for another identity; the answer is refused.`,
     );

@@ -120,6 +120,14 @@ describe('AwsJwtVerifier time rules on real tokens', () => {
       new AwsJwtVerifier().verifyJwt('globex', token, { ...expected(), maxLifetimeSeconds: 7200 }),
     ).rejects.toBeInstanceOf(UpstreamTokenInvalidError);
   });
+
+  it('refuses a token that names critical header extensions (crit), and accepts the same token without', async () => {
+    const claims = { iss: 'https://idp.example.com', iat: now(), exp: now() + 600 };
+    const verifier = new AwsJwtVerifier();
+    await expect(verifier.verifyJwt('globex', minter.sign(claims), expected())).resolves.toMatchObject(claims);
+    const critical = minter.sign(claims, { crit: ['exp-ext'], 'exp-ext': true });
+    await expect(verifier.verifyJwt('globex', critical, expected())).rejects.toThrow(/critical header extensions/);
+  });
 });
 
 describe('AwsJwtVerifier key fetching', () => {

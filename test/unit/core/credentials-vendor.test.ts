@@ -148,6 +148,20 @@ describe('GET /v1/tenants/{tenantId}/aws-credentials', () => {
     expect(identity).toHaveReceivedCommandTimes(GetCredentialsForIdentityCommand, 1 + 3);
   });
 
+  it('does not believe an expiry beyond the hour GetCredentialsForIdentity issues', async () => {
+    identity.on(GetCredentialsForIdentityCommand).resolves({
+      IdentityId: IDENTITY_ID,
+      Credentials: {
+        AccessKeyId: 'ASIAEXAMPLE0000000009',
+        SecretKey: 'secret',
+        SessionToken: 'token',
+        Expiration: new Date(clock.now() + 10 * 24 * 3600 * 1000),
+      },
+    });
+    const reply = await credentials(setup(), 0);
+    expect(reply.body.expiration).toBe(new Date(clock.now() + CREDENTIALS_LIFETIME * 1000).toISOString());
+  });
+
   it('refuses a minTtl identity pool credentials can never meet, without calling upstream', async () => {
     const reply = await credentials(setup(), 3600);
     expect(reply.response.status).toBe(400);

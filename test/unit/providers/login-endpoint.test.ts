@@ -349,6 +349,7 @@ describe('LoginEndpointProvider integrity', () => {
   it.each([
     ['another identityId', { token: fakeJwt({ sub: 'ops', exp: 2_000_000_000 }), identityId: 'eu-west-1:other' }],
     ['a token of another sub', { token: fakeJwt({ sub: 'intruder', exp: 2_000_000_000 }) }],
+    ['a token without sub (the session’s named one)', { token: fakeJwt({ exp: 2_000_000_000 }) }],
   ])('refuses a refresh for %s', async (_name, credentials) => {
     const { fetch } = fetchAnswering(json(200, { credentials }));
     const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
