@@ -49,6 +49,10 @@ const API_HINTS: Partial<Record<string, string>> = {
   upstream_challenge_required:
     'Sign in once as the tenant user and complete the challenge, e.g. set a permanent password.',
   upstream_unavailable: 'The upstream is down or throttling; try again after Retry-After.',
+  timeout:
+    'The token API did not answer in time: check --endpoint (or TVM_ENDPOINT) and that this network reaches it (a private API needs its VPC endpoint).',
+  invalid_response:
+    'Something other than the token API answered (a proxy or another service): check --endpoint (or TVM_ENDPOINT).',
 };
 
 function awsErrorName(error: Error): string | undefined {

@@ -117,6 +117,7 @@ describe('unreachable endpoints', () => {
       expect(performance.now() - started).toBeLessThan(2000);
       expect(result.code).toBe(EXIT.failed);
       expect(result.stderr).toContain(`error 0 timeout: GET ${url}/v1/tenants/demo/token: no answer within`);
+      expect(result.stderr).toMatch(/did not answer in time: check --endpoint/);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
