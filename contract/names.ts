@@ -129,6 +129,10 @@ export const METRIC = {
   exportWindowsSkipped: 'ExportWindowsSkipped',
   /** Export run failed. */
   exportFailed: 'ExportFailed',
+  /** Export run: windows paused (out of time, or the upstream asked to wait longer than the run had): resumed next run. */
+  exportWindowsPaused: 'ExportWindowsPaused',
+  /** Export run: 1 when windows were pending and none was exported (all paused), else 0: a streak means no progress. */
+  exportNoProgress: 'ExportNoProgress',
 } as const;
 
 /** One of the metric names above. */

@@ -71,6 +71,8 @@ export interface HeartbeatTarget {
    * runs plus a margin (`heartbeatAlarmWindow`).
    */
   readonly schedule: string;
+  /** For an export job: its name (the `job` dimension), which adds the no-progress alarm. */
+  readonly exportJob?: string;
 }
 
 export interface TokenVendingMonitoringProps {
@@ -269,6 +271,26 @@ export class TokenVendingMonitoring extends Construct {
         datapointsToAlarm: watch.datapointsToAlarm,
         description: `${heartbeat.name} has not run for ${watch.window.toHumanString()} (its schedule ${heartbeat.schedule} leaves at most ${gap.toHumanString()} between runs): the schedule is disabled, deleted or failing. Check the Scheduler alarms and the failure queue.`,
       });
+      if (heartbeat.exportJob !== undefined) {
+        // Runs that happen but export nothing (every pending window paused: the upstream keeps asking to wait longer
+        // than a run has, or a window never fits in one) over the same window: the job has stalled. The windows
+        // stay pending (none is skipped), so the data comes once the cause is fixed.
+        definitions.push({
+          id: `${heartbeat.name}NoProgress`,
+          metric: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: METRIC.exportNoProgress,
+            dimensionsMap: { [DIMENSION.service]: SERVICE_NAME, [DIMENSION.job]: heartbeat.exportJob },
+            period: watch.period,
+            statistic: 'Minimum',
+          }),
+          threshold: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: watch.evaluationPeriods,
+          datapointsToAlarm: watch.datapointsToAlarm,
+          description: `${heartbeat.name} ran but exported no window for ${watch.window.toHumanString()}: every pending window paused (the upstream asks to wait longer than a run has, or a window never fits in one run). Nothing is skipped; read the job's logs ("export finished", paused).`,
+        });
+      }
     }
     const scheduled = ScheduledInvocations.find(this);
     if (scheduled) {

@@ -246,6 +246,7 @@ export class TokenVendingService extends Construct {
           name: `Export-${exportJobs[index]?.name ?? index}`,
           function: job.function,
           schedule: exportJobs[index]?.schedule ?? 'rate(1 day)',
+          exportJob: exportJobs[index]?.name ?? String(index),
         })),
       ],
       ...(functions.refresh ? { refresher: functions.refresh } : {}),

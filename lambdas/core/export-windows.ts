@@ -25,7 +25,9 @@ export interface ExportWindow {
 
 /**
  * The complete windows not exported yet: from the last exported window end (or one window back on the
- * first run) up to the last window that ended at least `lagMinutes` ago, at most `max` of them, oldest first.
+ * first run) up to the last window that ended at least `lagMinutes` ago, oldest first, at most `max` of them.
+ * After an outage the job catches up `max` windows per run from where it stopped, never skipping one: the state
+ * only moves past a window once it is exported, so no window is lost however long the job could not run.
  */
 export function pendingWindows(
   nowMs: number,
@@ -36,9 +38,9 @@ export function pendingWindows(
 ): ExportWindow[] {
   const size = windowMinutes * 60_000;
   const lastComplete = Math.floor((nowMs - lagMinutes * 60_000) / size) * size;
-  const start = Math.max(lastWindowEndMs ?? lastComplete - size, lastComplete - size * max);
+  const start = lastWindowEndMs ?? lastComplete - size;
   const windows: ExportWindow[] = [];
-  for (let from = Math.floor(start / size) * size; from + size <= lastComplete; from += size) {
+  for (let from = Math.floor(start / size) * size; from + size <= lastComplete && windows.length < max; from += size) {
     windows.push({ from: new Date(from), to: new Date(from + size) });
   }
   return windows;

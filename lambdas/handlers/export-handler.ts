@@ -41,6 +41,9 @@ export function createExportHandler(
       const paused = results.filter((r) => r.outcome === 'paused').length;
       metrics.addMetric(METRIC.exportWindowsWritten, MetricUnit.Count, written);
       metrics.addMetric(METRIC.exportWindowsSkipped, MetricUnit.Count, skipped);
+      metrics.addMetric(METRIC.exportWindowsPaused, MetricUnit.Count, paused);
+      // No window exported although some were pending: a run after run of these alarms (Export-<job>NoProgress).
+      metrics.addMetric(METRIC.exportNoProgress, MetricUnit.Count, paused > 0 && written === 0 ? 1 : 0);
       logger.info('export finished', {
         job: job.name,
         tenantId: job.tenant,

@@ -5,7 +5,9 @@
 import { ERROR_CODES } from '../../contract/error-codes';
 import { METRICS_NAMESPACE } from '../../contract/names';
 import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
+import { exportJobSchema } from '../../lambdas/core/export-job';
 import type { VendorEvent } from '../../lambdas/core/ports';
+import { createExportHandler } from '../../lambdas/handlers/export-handler';
 import { createObservability, METRIC_BY_EVENT, vendorEventSink } from '../../lambdas/handlers/observability';
 import { createRefreshHandler } from '../../lambdas/handlers/refresh-handler';
 import { composeRuntime, refreshSourcesFor } from '../../lambdas/runtime/compose';
@@ -68,13 +70,23 @@ async function emitEverything(): Promise<void> {
       config,
       createObservability(),
     )({}, { ...lambdaContext, getRemainingTimeInMillis: () => 300_000 });
+
+    // An export run of each example job whose windows all paused (the no-progress metric's case).
+    for (const job of exampleConfig.exportJobs) {
+      const window = { from: new Date(0), to: new Date(3_600_000) };
+      const runner = { run: async () => [{ outcome: 'paused' as const, key: 'k', window }] } as never;
+      await createExportHandler({ job: exportJobSchema.parse(job), runner }, createObservability())(
+        {},
+        { ...lambdaContext, getRemainingTimeInMillis: () => 300_000 },
+      );
+    }
   } finally {
     process.env.POWERTOOLS_METRICS_DISABLED = previous;
   }
 }
 
 describe('alarm metric names', () => {
-  // The service's alarms (export jobs have none on custom metrics); CloudFormation validation skipped (slow).
+  // The service's alarms and the export jobs' no-progress alarms; CloudFormation validation skipped (slow).
   const { template } = synth(exampleConfig);
   const customAlarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(
     ([, alarm]) => alarm.Properties.Namespace === METRICS_NAMESPACE,

@@ -71,7 +71,7 @@ describe('TokenVendingMonitoring', () => {
       EvaluationPeriods: 1,
       DatapointsToAlarm: 1,
     });
-    const exportHeartbeat = alarm('Exportflightanalytics');
+    const exportHeartbeat = alarm('ExportflightanalyticsHeartbeat');
     expect(exportHeartbeat).toMatchObject({
       TreatMissingData: 'breaching',
       Period: 7200,
@@ -79,6 +79,19 @@ describe('TokenVendingMonitoring', () => {
       DatapointsToAlarm: 1,
     });
     expect(String(exportHeartbeat?.AlarmDescription)).toMatch(/has not run for 2 hours .*cron\(15 \* \* \* \? \*\)/);
+    // And when it runs but every pending window keeps pausing, over the same window: no progress.
+    expect(alarm('ExportflightanalyticsNoProgress')).toMatchObject({
+      Namespace: 'TokenVendingMachine',
+      MetricName: 'ExportNoProgress',
+      Dimensions: expect.arrayContaining([{ Name: 'job', Value: 'flight-analytics' }]),
+      Statistic: 'Minimum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      Period: 7200,
+      EvaluationPeriods: 1,
+    });
+    expect(alarm('RefresherNoProgress')).toBeUndefined();
   });
 
   it('describes what each alarm means', () => {

@@ -32,13 +32,25 @@ describe('pendingWindows', () => {
     expect(pendingWindows(at('2026-11-23T10:59:59Z'), 60, at('2026-11-23T10:00:00Z'), 24)).toEqual([]);
   });
 
-  it('caps the catch-up after a long outage to the newest windows', () => {
+  it('catches up after a long outage from where it stopped, max windows per run, skipping none', () => {
     const windows = pendingWindows(at('2026-11-23T10:00:00Z'), 60, at('2026-11-01T00:00:00Z'), 3);
     expect(windows.map((w) => w.from.toISOString())).toEqual([
-      '2026-11-23T07:00:00.000Z',
-      '2026-11-23T08:00:00.000Z',
-      '2026-11-23T09:00:00.000Z',
+      '2026-11-01T00:00:00.000Z',
+      '2026-11-01T01:00:00.000Z',
+      '2026-11-01T02:00:00.000Z',
     ]);
+    // Run after run, every window of the outage comes up once, in order, until the job is current again.
+    let last = at('2026-11-01T00:00:00Z');
+    const exported: string[] = [];
+    for (let run = 0; run < 200; run++) {
+      const next = pendingWindows(at('2026-11-23T10:00:00Z'), 60, last, 24);
+      if (next.length === 0) break;
+      exported.push(...next.map((w) => w.from.toISOString()));
+      last = next[next.length - 1]?.to.getTime() ?? last;
+    }
+    expect(exported).toHaveLength(22 * 24 + 10);
+    expect(new Set(exported).size).toBe(exported.length);
+    expect(exported.at(-1)).toBe('2026-11-23T09:00:00.000Z');
   });
 });
 

@@ -71,3 +71,26 @@ describe('export handler', () => {
     expect(finished).toMatchObject({ written: 1, paused: 1 });
   });
 });
+
+describe('export handler metrics', () => {
+  const emitted = (name: string) =>
+    capturedLogRecords()
+      .filter((r) => r._aws !== undefined && name in r)
+      .map((r) => r[name]);
+
+  it('counts paused windows, and marks a run that exported none of its pending windows as no progress', async () => {
+    const previous = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    try {
+      const runWith = async (results: WindowResult[]) =>
+        createExportHandler({ job, runner: { run: async () => results } }, createObservability())({}, lambdaContext);
+      await runWith([result('a', 'paused')]);
+      await runWith([result('a', 'written'), result('b', 'paused')]);
+      await runWith([result('a', 'skipped')]);
+      expect(emitted('ExportWindowsPaused')).toEqual([1, 1, 0]);
+      expect(emitted('ExportNoProgress')).toEqual([1, 0, 0]);
+    } finally {
+      process.env.POWERTOOLS_METRICS_DISABLED = previous;
+    }
+  });
+});
