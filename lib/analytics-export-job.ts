@@ -70,6 +70,9 @@ export interface AnalyticsExportJobProps {
  * NDJSON under Hive-style partitions; its schedule (at most one run at a time, explicit retries), its Glue
  * table for Athena, and an alarm on failures. The job definition ships in a layer, not in a variable.
  */
+/** Memory a page needs at peak, as a multiple of its size, with room for the rest of the run. */
+export const PAGE_MEMORY_FACTOR = 8;
+
 export class AnalyticsExportJob extends Construct {
   readonly function: TvmFunction;
   /** The role to list as a consumer of the token API. */
@@ -83,6 +86,15 @@ export class AnalyticsExportJob extends Construct {
     super(scope, id);
     const { job, api, bucket } = props;
     const timeout = props.timeout ?? Duration.minutes(15);
+    const memorySize = props.memorySize ?? 512;
+    // A page is held as bytes, as text and as parsed records at once: about 5-6 times its size at peak (a 30 MiB
+    // page peaked at 277 MiB). A page the function cannot hold would crash it on every retry of the window.
+    if (job.maxPageBytes * PAGE_MEMORY_FACTOR > memorySize * 1024 * 1024) {
+      throw new Error(
+        `Export job ${job.name}: maxPageBytes ${job.maxPageBytes} needs about ${PAGE_MEMORY_FACTOR} times that in memory, ` +
+          `more than the function's ${memorySize} MB: at most ${Math.floor((memorySize * 1024 * 1024) / PAGE_MEMORY_FACTOR)}.`,
+      );
+    }
     this.function = new TvmFunction(this, 'Export', {
       handlerName: 'export',
       description: `Analytics export ${job.name} for tenant ${job.tenant}`,
@@ -93,7 +105,7 @@ export class AnalyticsExportJob extends Construct {
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       timeout,
-      memorySize: props.memorySize ?? 512,
+      memorySize,
       ...(props.role ? { role: props.role } : {}),
       ...(props.sourceMapStackTraces !== undefined ? { sourceMapStackTraces: props.sourceMapStackTraces } : {}),
     });

@@ -146,7 +146,9 @@ export async function runExportWindow(
   let progress: Progress | undefined =
     saved?.window.from === iso.from && saved.window.to === iso.to ? saved : undefined;
   if (options.replace && progress) {
-    // A backfill starts the window afresh.
+    // A backfill starts the window afresh. The checkpoint goes first: a backfill that then fails must not leave one
+    // naming segments that are gone, which every later run would try to join (NoSuchKey, for ever).
+    await store.delete(progressKey(job, window));
     await Promise.all(progress.segments.map((s) => store.delete(s.key)));
     progress = undefined;
   }
@@ -175,6 +177,8 @@ export async function runExportWindow(
   let records = progress?.records ?? 0;
   let runPages = 0;
   let finished = false;
+  // Every cursor this run has asked for: an upstream that leads back to one (A -> B -> A) would page for ever.
+  const asked = new Set<PageCursor>(cursor === undefined ? [] : [cursor]);
   const counters = () => ({ retries: fetcher.retries, renewals: fetcher.renewals });
   try {
     for (;;) {
@@ -191,8 +195,12 @@ export async function runExportWindow(
       runPages++;
       records += items.length;
       if (next === null) break;
-      if (next === cursor)
-        throw new ExportFailedError('upstream_invalid_answer', `The upstream repeated the cursor of the last page.`);
+      if (next === cursor || asked.has(next))
+        throw new ExportFailedError(
+          'upstream_invalid_answer',
+          `The upstream led back to a page of window ${iso.from}..${iso.to} it had already answered (a cursor cycle).`,
+        );
+      asked.add(next);
       cursor = next;
     }
     finished = true;
@@ -297,8 +305,16 @@ export async function backfill(
       'invalid_range',
       `The range covers ${(end - first) / size} windows; backfill at most ${MAX_BACKFILL_WINDOWS} at a time.`,
     );
-  if (end > (deps.clock ?? Date).now())
-    throw new ExportFailedError('invalid_range', `The window ending ${new Date(end).toISOString()} has not ended yet.`);
+  // As the scheduled runs do: a window is exported once it ended lagMinutes ago, when its data has settled (a
+  // manifest written earlier would freeze it: the scheduled run skips windows that have one).
+  const settled = (deps.clock ?? Date).now() - job.lagMinutes * 60_000;
+  if (end > settled)
+    throw new ExportFailedError(
+      'invalid_range',
+      job.lagMinutes > 0
+        ? `The window ending ${new Date(end).toISOString()} has not settled yet: the job waits lagMinutes (${job.lagMinutes}) after a window ends.`
+        : `The window ending ${new Date(end).toISOString()} has not ended yet.`,
+    );
   const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
   const results: WindowResult[] = [];
   for (const window of windows) {

@@ -155,6 +155,15 @@ describe('AnalyticsExportJob', () => {
     });
   });
 
+  it('refuses a maxPageBytes the function cannot hold a page of, naming the largest it can', () => {
+    const job = exportJobSchema.parse({ ...jobs[0], name: 'huge-pages', maxPageBytes: 128 * 1024 * 1024 });
+    expect(() => new AnalyticsExportJob(stack, 'Huge', { job, api, bucket })).toThrow(
+      /Export job huge-pages: maxPageBytes 134217728 needs about 8 times that in memory, more than the function's 512 MB: at most 67108864/,
+    );
+    const bigger = new AnalyticsExportJob(stack, 'HugeWithMemory', { job, api, bucket, memorySize: 1536 });
+    expect(bigger.function.function).toBeDefined();
+  });
+
   it('keeps cdk-nag clean', () => {
     for (const scope of constructs)
       expect(new AwsSolutionsChecks(stack).validateScope(scope).violations.map((v) => v.ruleName)).toEqual([]);

@@ -292,3 +292,62 @@ it("never follows a next link off the upstream's origin with the tenant's header
   expect(upstream.log.length).toBe(before + 1);
   expect(await listKeys('exports/tenant=demo-rest/job=flights-rest-away/')).toEqual([]);
 });
+
+it('stops at the first cursor the upstream leads back to (A -> B -> A), not after maxPagesPerWindow pages', async () => {
+  const job = restJob({ type: 'cursor', path: 'meta.next' }, 'cycle');
+  const cursors = ['A', 'B', 'A', 'B'];
+  let requests = 0;
+  const cycling: ExportDeps = {
+    ...deps(),
+    fetch: async () => {
+      const next = cursors[requests++] ?? null;
+      return new Response(JSON.stringify({ data: [{ seq: requests }], meta: { next } }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    },
+  };
+  await expect(runExportWindow(job, WINDOW, cycling)).rejects.toMatchObject({
+    code: 'upstream_invalid_answer',
+    message: expect.stringMatching(/cursor cycle/),
+  });
+  expect(requests).toBe(3);
+  expect(await listKeys('exports/tenant=demo-rest/job=flights-rest-cycle/')).toEqual([]);
+});
+
+it('a backfill that fails after replacing a paused window leaves no checkpoint behind: the next run starts afresh', async () => {
+  records = 3_000;
+  const job = graphqlJob({ name: 'replaced' });
+  const start = Date.parse('2026-11-23T10:05:00Z');
+  let now = start;
+  const slow: ExportDeps = {
+    ...deps({ now: () => now }),
+    fetch: (url, init) => {
+      now += 60_000;
+      return fetch(url, init);
+    },
+  };
+  // A scheduled run pauses with a checkpoint and a segment.
+  expect(await runScheduled(job, slow, { deadline: start + 2 * 60_000 })).toMatchObject([{ outcome: 'paused' }]);
+  const prefix = 'exports/tenant=demo/job=replaced/';
+  expect((await listKeys(prefix)).some((k) => k.includes('_progress/'))).toBe(true);
+  // A backfill of that window fails at once (the upstream refuses): the checkpoint and its segments are gone.
+  const refusing: ExportDeps = { ...deps(), fetch: async () => new Response('{}', { status: 400 }) };
+  await expect(backfill(job, WINDOW, refusing)).rejects.toBeInstanceOf(ExportFailedError);
+  expect(await listKeys(prefix)).toEqual([]);
+  // The next scheduled run exports the window whole.
+  expect(await runScheduled(job, deps())).toMatchObject([{ outcome: 'written', records: 3_000 }]);
+  expectExactlyOnce(await exported(job), 3_000);
+});
+
+it('refuses to backfill a window that has not settled for lagMinutes, as the scheduled runs wait', async () => {
+  const job = graphqlJob({ name: 'lagging', lagMinutes: 60 });
+  // 10:05: the 09:00-10:00 window ended 5 minutes ago, so it settles at 11:00.
+  await expect(backfill(job, WINDOW, deps())).rejects.toMatchObject({
+    code: 'invalid_range',
+    message: expect.stringMatching(/has not settled yet: the job waits lagMinutes \(60\)/),
+  });
+  const later = deps({ now: () => Date.parse('2026-11-23T11:00:00Z') });
+  records = 10;
+  expect(await backfill(job, WINDOW, later)).toMatchObject([{ outcome: 'written', records: 10 }]);
+});
