@@ -22,6 +22,8 @@ export const ENV = {
    * jobs) are listed in the access policy file by name (`ownRoles`), their ARNs completed with this at start-up.
    */
   ownRoleArnPrefix: 'TVM_OWN_ROLE_ARN_PREFIX',
+  /** What follows each `ownRoles` name in the role's real name (`-<region>` for export roles); empty by default. */
+  ownRoleNameSuffix: 'TVM_OWN_ROLE_NAME_SUFFIX',
   /**
    * JSON file `{"consumers": [...]}` merged with {@link ENV.consumers}: the deployment's access policy, bundled with
    * the vend function (Lambda's 4 KB environment cannot hold hundreds of consumers). A relative path is resolved

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -59,17 +59,23 @@ export interface AnalyticsExportsProps {
 }
 
 /**
- * The IAM role name of an export job: known at synthesis (unlike a generated name), so the job can be listed in the
- * access policy file deployed with the vend function instead of its environment, whose 4 KB held only about 20
- * role ARNs. Unique per stack and job (a hash of both), at most 64 characters: `tvm-export-<job>-<hash>`.
+ * The IAM role name of an export job, but for its region: `tvm-export-<job>-<hash>`, the hash of the stack name, the
+ * service's construct path and the job name, so two deployments or two services in one account never share one.
+ * The role is created as `<this>-<region>` (role names are account-wide, and the stack deploys to any region), at most
+ * 64 characters; the vend function's access policy file lists it by this part, known at synthesis, and the function
+ * completes it with `TVM_OWN_ROLE_NAME_SUFFIX` (`-<region>`) and `TVM_OWN_ROLE_ARN_PREFIX`. Listing the roles in the
+ * file instead of the environment keeps the 4 KB environment free however many jobs there are.
  */
-export function exportRoleName(scope: Construct, jobName: string): string {
+export function exportRoleNameBase(scope: Construct, jobName: string): string {
   const hash = createHash('sha256')
-    .update(`${Stack.of(scope).stackName}/${jobName}`)
+    .update(`${Stack.of(scope).stackName}/${scope.node.path}/${jobName}`)
     .digest('hex')
     .slice(0, 8);
-  return `tvm-export-${jobName.slice(0, 40)}-${hash}`;
+  return `tvm-export-${jobName.slice(0, 24)}-${hash}`;
 }
+
+/** What follows {@link exportRoleNameBase} in an export role's name: its region (resolved at deploy time). */
+export const EXPORT_ROLE_NAME_SUFFIX = `-${Aws.REGION}`;
 
 /** Export bucket (versioned, access-logged) and one {@link AnalyticsExportJob} per job. */
 export class AnalyticsExports extends Construct {
@@ -85,8 +91,8 @@ export class AnalyticsExports extends Construct {
       const role = new iam.Role(scope, `ExportJob-${job.name}-Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `token-vending-machine export ${job.name}`,
-        // Named at synthesis, so the vend function's access policy file can list it (see exportRoleName).
-        roleName: exportRoleName(scope, job.name),
+        // Named at synthesis but for the region, so the vend function's access policy file can list it.
+        roleName: `${exportRoleNameBase(scope, job.name)}${EXPORT_ROLE_NAME_SUFFIX}`,
         ...(access?.kind === 'rolePath' ? { path: access.rolePath } : {}),
       });
       if (access?.kind === 'principalTag') Tags.of(role).add(access.tagKey, 'true');

@@ -59,6 +59,8 @@ export interface ServiceFunctionsProps {
    * @default none
    */
   readonly ownRoles?: readonly OwnRole[];
+  /** What follows each own role's name as listed (e.g. `-<region>`, a token). @default none */
+  readonly ownRoleNameSuffix?: string;
   /**
    * Tenant secrets are named `<secretPrefix>/<tenantId>`; the functions may read only those.
    * @default DEFAULT_SECRET_PREFIX
@@ -163,6 +165,7 @@ export class ServiceFunctions extends Construct {
         ...environment,
         [ENV.accessPolicyFile]: `/opt/${ACCESS_POLICY_FILE_NAME}`,
         ...(ownRoles.length > 0 ? { [ENV.ownRoleArnPrefix]: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/` } : {}),
+        ...(ownRoles.length > 0 && props.ownRoleNameSuffix ? { [ENV.ownRoleNameSuffix]: props.ownRoleNameSuffix } : {}),
         ...(created.length > 0 ? { [ENV.consumers]: stack.toJsonString(created) } : {}),
       },
       logRetention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 
 import type { ExportJob } from '../lambdas/core/export-windows';
 import type { AnalyticsExportJob } from './analytics-export-job';
-import { AnalyticsExports, exportRoleName, type ExportNetwork } from './analytics-exports';
+import { AnalyticsExports, EXPORT_ROLE_NAME_SUFFIX, exportRoleNameBase, type ExportNetwork } from './analytics-exports';
 import { TokenVendingMonitoring } from './monitoring';
 import type { ApiAccessModel } from './resource-policy';
 import { ServiceFunctions, type TokenVendingConsumer } from './service-functions';
@@ -184,7 +184,7 @@ export class TokenVendingService extends Construct {
       ...exportRoles.map((role, index) => ({ principal: role.roleArn, tenants: [exportJobs[index]?.tenant ?? ''] })),
     ];
     // The vend function's policy names the export roles (their ARNs are known only at deploy time).
-    const ownRoles = exportJobs.map((job) => ({ roleName: exportRoleName(this, job.name), tenants: [job.tenant] }));
+    const ownRoles = exportJobs.map((job) => ({ roleName: exportRoleNameBase(this, job.name), tenants: [job.tenant] }));
 
     const cache = sharedCache ? new TokenCache(this, 'Cache') : undefined;
     if (cache) this.cacheTable = cache.table;
@@ -192,6 +192,7 @@ export class TokenVendingService extends Construct {
     const functions = new ServiceFunctions(this, 'Functions', {
       consumers: props.consumers,
       ownRoles,
+      ownRoleNameSuffix: EXPORT_ROLE_NAME_SUFFIX,
       ...(props.secretPrefix ? { secretPrefix: props.secretPrefix } : {}),
       ...(props.secretsKmsKey ? { secretsKmsKey: props.secretsKmsKey } : {}),
       ...(props.tenants ? { tenants: props.tenants } : {}),

@@ -71,8 +71,12 @@ export function readAccessPolicyFile(
       `${ENV.ownRoleArnPrefix}: must be arn:<partition>:iam::<account>:role/ when ${file} lists ownRoles (got ${prefix ? `"${prefix.slice(0, 80)}"` : 'nothing'}).`,
     );
   }
+  const suffix = env[ENV.ownRoleNameSuffix] ?? '';
+  if (!/^[\w+=,.@-]{0,32}$/.test(suffix)) {
+    throw fail(`${ENV.ownRoleNameSuffix}: must be at most 32 characters of an IAM role name.`);
+  }
   return [
     ...result.data.consumers,
-    ...ownRoles.map(({ roleName, tenants }) => ({ principal: `${prefix}${roleName}`, tenants })),
+    ...ownRoles.map(({ roleName, tenants }) => ({ principal: `${prefix}${roleName}${suffix}`, tenants })),
   ];
 }

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Construct } from 'constructs';
 
 import { ACCESS_POLICY_FILE_NAME } from '../../contract/names';
+import { exportRoleNameBase } from '../../lib/analytics-exports';
 import { parseDeploymentConfig } from '../../lib/config';
 import { exampleConfig, synth } from './support';
 
@@ -55,7 +57,9 @@ describe('AnalyticsExports', () => {
     const role = Object.entries(withJobs.template.findResources('AWS::IAM::Role')).find(([id]) =>
       id.includes('ExportJobflightanalyticsRole'),
     )?.[1];
-    expect(role?.Properties.RoleName).toMatch(/^tvm-export-flight-analytics-[0-9a-f]{8}$/);
+    const [prefix, region] = role?.Properties.RoleName['Fn::Join'][1] ?? [];
+    expect(prefix).toMatch(/^tvm-export-flight-analytics-[0-9a-f]{8}-$/);
+    expect(region).toEqual({ Ref: 'AWS::Region' });
     const resources = withJobs.template.toJSON().Resources as Record<string, any>;
     const [layer] = Object.entries(resources).filter(
       ([id, r]) => r.Type === 'AWS::Lambda::LayerVersion' && id.includes('AccessPolicy'),
@@ -66,17 +70,36 @@ describe('AnalyticsExports', () => {
       ACCESS_POLICY_FILE_NAME,
     );
     expect(JSON.parse(readFileSync(staged, 'utf8')).ownRoles).toEqual([
-      { roleName: role?.Properties.RoleName, tenants: ['acme'] },
+      { roleName: String(prefix).replace(/-$/, ''), tenants: ['acme'] },
     ]);
     const vend = Object.values(resources).find(
       (f) => f.Type === 'AWS::Lambda::Function' && String(f.Properties.Description).startsWith('Vends'),
     );
     expect(vend?.Properties.Environment.Variables.TVM_CONSUMERS).toBeUndefined();
+    expect(withJobs.resolve(vend?.Properties.Environment.Variables.TVM_OWN_ROLE_NAME_SUFFIX)).toBe(
+      JSON.stringify({ 'Fn::Join': ['', ['-', { Ref: 'AWS::Region' }]] }),
+    );
     expect(withJobs.resolve(vend?.Properties.Environment.Variables.TVM_OWN_ROLE_ARN_PREFIX)).toBe(
       JSON.stringify({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/']],
       }),
     );
+  });
+
+  it('names export roles apart per stack, service and job, within 64 characters with any region', () => {
+    const app = new App();
+    const one = new Stack(app, 'TokenVendingMachine');
+    const other = new Stack(app, 'TokenVendingMachineStaging');
+    const serviceA = new Construct(one, 'ServiceA');
+    const names = [
+      exportRoleNameBase(serviceA, 'daily'),
+      exportRoleNameBase(new Construct(one, 'ServiceB'), 'daily'),
+      exportRoleNameBase(new Construct(other, 'ServiceA'), 'daily'),
+      exportRoleNameBase(serviceA, 'hourly'),
+    ];
+    expect(new Set(names).size).toBe(4);
+    const longest = exportRoleNameBase(new Construct(one, 'Long'), 'j'.repeat(40));
+    expect(`${longest}-ap-southeast-4`.length).toBeLessThanOrEqual(64);
   });
 
   it('keeps cdk-nag clean', () => {

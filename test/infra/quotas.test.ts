@@ -60,12 +60,18 @@ describe('company scale: 500 consumers, 5,000 tenants, 30 export jobs', () => {
     const file = JSON.parse(readFileSync(staged, 'utf8'));
     expect(file.consumers).toHaveLength(500);
     // The export jobs' roles by name: the names the roles are created with, each with its job's tenant.
+    // Created as `<listed name>-<region>`: the region is resolved at deploy time.
     const roleNames = ofType('AWS::IAM::Role')
       .map(([, role]) => role.Properties.RoleName)
-      .filter((name) => typeof name === 'string' && name.startsWith('tvm-export-'));
+      .filter((name) => name?.['Fn::Join']?.[1]?.[0]?.startsWith('tvm-export-'))
+      .map((name) => {
+        expect(name['Fn::Join'][1].slice(1)).toEqual([{ Ref: 'AWS::Region' }]);
+        return String(name['Fn::Join'][1][0]).replace(/-$/, '');
+      });
     expect(roleNames).toHaveLength(EXPORT_JOBS);
     expect(file.ownRoles.map((r: { roleName: string }) => r.roleName).sort()).toEqual([...roleNames].sort());
-    for (const name of roleNames) expect(name.length).toBeLessThanOrEqual(64);
+    // The longest region name (14 characters) still fits IAM's 64.
+    for (const name of roleNames) expect(`${name}-ap-southeast-4`.length).toBeLessThanOrEqual(64);
     const granted = new Set(file.consumers.flatMap((c: { tenants: string[] }) => c.tenants));
     expect(TENANTS.every((tenant) => granted.has(tenant))).toBe(true);
     sizes.accessPolicyFileBytes = JSON.stringify(file).length;

@@ -59,6 +59,19 @@ describe('access policy file (TVM_ACCESS_POLICY_FILE)', () => {
     expect(() =>
       loadRuntimeConfig({ [ENV.accessPolicyFile]: file, [ENV.ownRoleArnPrefix]: 'arn:aws:iam::21098765432:role/' }),
     ).toThrow(/TVM_OWN_ROLE_ARN_PREFIX: must be/);
+    // With the region suffix the stack gives export roles.
+    const regional = loadRuntimeConfig({
+      [ENV.accessPolicyFile]: file,
+      [ENV.ownRoleArnPrefix]: 'arn:aws:iam::210987654321:role/',
+      [ENV.ownRoleNameSuffix]: '-eu-central-1',
+    });
+    const inRegion = new AccessPolicy(regional.consumers);
+    expect(
+      inRegion.isAllowed('arn:aws:sts::210987654321:assumed-role/tvm-export-daily-1a2b3c4d-eu-central-1/s', 'globex'),
+    ).toBe(true);
+    expect(inRegion.isAllowed('arn:aws:sts::210987654321:assumed-role/tvm-export-daily-1a2b3c4d/s', 'globex')).toBe(
+      false,
+    );
     const badName = write('bad-own.json', { consumers: [], ownRoles: [{ roleName: 'a/b', tenants: ['x'] }] });
     expect(() => loadRuntimeConfig({ [ENV.accessPolicyFile]: badName })).toThrow(
       /bad-own\.json\.ownRoles\.0\.roleName: must be an IAM role name/,
