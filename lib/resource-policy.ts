@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 // The API's resource policy: which principals may call `execute-api:Invoke` at all. It only narrows who reaches the
 // function; the handler then checks each caller against the access policy per tenant (deny by default). API Gateway
 // limits a resource policy to 8,192 characters, so a company-sized deployment admits consumers by account plus role
-// path or principal tag instead of listing every role (about 250 accounts fit).
+// path or principal tag instead of listing every role (about 150 accounts fit).
 
 /** How the resource policy admits consumers. */
 export type ApiAccessModel =
@@ -60,15 +60,16 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
       }),
     );
   } else {
-    // Each account appears twice, as 12 digits: about 30 characters per account, so some 250 accounts fit.
+    // Each account appears as its root principal and once as 12 digits: about 50 characters per account, so some
+    // 150 accounts fit. The allow names the accounts (not "*" with a condition): a caller still needs
+    // execute-api:Invoke in its own identity policy, in the stack's account too.
     const accounts = consumerAccounts(principals);
     statements.push(
       new iam.PolicyStatement({
         effect: iam.Effect.ALLOW,
-        principals: [new iam.AnyPrincipal()],
+        principals: accounts.map((account) => new iam.AccountPrincipal(account)),
         actions: INVOKE,
         resources: EVERY_METHOD,
-        conditions: { StringEquals: { 'aws:PrincipalAccount': accounts } },
       }),
       // Same-account principals outside the consumer accounts could otherwise get in on IAM alone.
       new iam.PolicyStatement({

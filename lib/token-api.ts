@@ -107,7 +107,7 @@ export class TokenApi extends Construct {
           ? `${over}: with ${props.principals.length} consumers, set "apiAccess": {"rolePath": "/your-path/"} or ` +
               '{"principalTag": "tag-key"} in the deployment config to admit consumers by account plus role path or principal tag.'
           : `${over}: the consumers are in ${consumerAccounts(props.principals).length} accounts, and each account costs ` +
-              'about 30 characters even with "apiAccess" set (about 250 fit); split the consumers over two deployments.',
+              'about 50 characters even with "apiAccess" set (about 150 fit); split the consumers over two deployments.',
       );
     }
 

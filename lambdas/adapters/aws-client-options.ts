@@ -61,7 +61,7 @@ export type AwsService = keyof typeof AWS_TIMEOUTS;
 
 /**
  * SDK call options that end one call of a service that tries once (Cognito user and identity pools) within its
- * request timeout from start to finish, and when `signal` (the vend's budget) fires. The HTTP handler's timeouts
+ * connection and request timeouts together (8 s), from start to finish, and when `signal` (the vend's budget) fires. The HTTP handler's timeouts
  * alone do not: `requestTimeout` stops at the response headers and `socketTimeout` is an idle timer, so a body
  * dripping a byte a second would hold the call until the whole budget was spent, leaving no time to retry (and,
  * without a budget, as in `tvm tenant test`, for ever). The call then fails as aborted: an outage, retried.
@@ -70,7 +70,9 @@ export function singleCallOptions(
   service: 'cognito' | 'cognitoIdentity',
   signal?: AbortSignal,
 ): { abortSignal: AbortSignal } {
-  const timeout = AbortSignal.timeout(AWS_TIMEOUTS[service].requestTimeoutMs);
+  // Connecting and answering, as the handler's own two timeouts allow, but for the call as a whole.
+  const { connectionTimeoutMs, requestTimeoutMs } = AWS_TIMEOUTS[service];
+  const timeout = AbortSignal.timeout(connectionTimeoutMs + requestTimeoutMs);
   return { abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout };
 }
 

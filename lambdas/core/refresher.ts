@@ -53,8 +53,11 @@ export type RefreshOutcome =
       readonly tenantId: string;
       /** The user pool session (tokens). */
       readonly outcome: 'fresh' | 'renewed';
-      /** The identity-pool AWS credentials, when the fleet holds some for the tenant and they were due. */
-      readonly awsCredentials?: 'fresh' | 'renewed';
+      /**
+       * The identity-pool AWS credentials, when the fleet holds some for the tenant and they were due; `skipped` when
+       * the run's time ran out after the tokens (done first next run).
+       */
+      readonly awsCredentials?: 'fresh' | 'renewed' | 'skipped';
     }
   | { readonly tenantId: string; readonly outcome: 'failed'; readonly code: string; readonly message: string }
   /** Due, but the run's time ran out first: the next run starts with it (most urgent first). */
@@ -130,9 +133,12 @@ export async function refreshTenants(
       try {
         const outcome = candidate.tokens ? await vendor.refreshIfDue(tenantId, fraction) : 'fresh';
         part = 'AWS credentials';
+        // The tokens may have taken a whole budget: the credentials start only with the reserve still left.
         const credentials =
           candidate.credentials && options.credentials
-            ? await options.credentials.refreshIfDue(tenantId, fraction)
+            ? remaining() < reserve
+              ? 'skipped'
+              : await options.credentials.refreshIfDue(tenantId, fraction)
             : 'none';
         results[index] = { tenantId, outcome, ...(credentials === 'none' ? {} : { awsCredentials: credentials }) };
       } catch (error) {

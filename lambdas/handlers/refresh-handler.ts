@@ -55,12 +55,14 @@ export function createRefreshHandler(
       credentials: runtime.credentials,
     });
     const count = (outcome: RefreshOutcome['outcome']) => results.filter((r) => r.outcome === outcome).length;
+    const credentialsSkipped = results.filter((r) => 'awsCredentials' in r && r.awsCredentials === 'skipped');
     const summary: RefreshSummary = {
       tenants: tenants.length,
       fresh: count('fresh'),
       renewed: count('renewed'),
       failed: count('failed'),
-      skipped: count('skipped'),
+      // Tenants whose tokens or credentials were due but did not fit in this run (RefreshSkipped alarms on it).
+      skipped: count('skipped') + credentialsSkipped.length,
       awsCredentialsRenewed: results.filter((r) => 'awsCredentials' in r && r.awsCredentials === 'renewed').length,
       results,
     };
@@ -77,7 +79,9 @@ export function createRefreshHandler(
     if (summary.skipped > 0) {
       logger.warn('refresh ran out of time', {
         ...counts,
-        skippedTenants: results.filter((r) => r.outcome === 'skipped').map((r) => r.tenantId),
+        skippedTenants: [...results.filter((r) => r.outcome === 'skipped'), ...credentialsSkipped].map(
+          (r) => r.tenantId,
+        ),
       });
     }
     logger.info('refresh finished', counts);

@@ -227,6 +227,28 @@ describe('refreshTenants and identity-pool AWS credentials', () => {
     expect(source.credentialsReads).toBe(1);
   });
 
+  it('leaves the credentials for the next run when the tokens used up the time the run had left', async () => {
+    const { clock, vendor } = setup();
+    const now = clock.nowSeconds();
+    const due = { secretVersion: 'v1', issuedAt: now - 3000, expiresAt: now + 600 };
+    const source = {
+      schedules: async () => new Map([['near', due]]),
+      credentialsSchedules: async () => new Map([['near', due]]),
+    };
+    const credentials = credentialsRefresher();
+    // 30 s left when the tenant starts; its token renewal "takes" 15 s: less than the 20 s reserve is left.
+    const left = [30_000, 15_000];
+    const results = await refreshTenants(vendor, [{ tenantId: 'near', version: 'v1' }], {
+      schedules: source,
+      clock,
+      credentials,
+      remainingMs: () => left.shift() ?? 0,
+      reserveMs: 20_000,
+    });
+    expect(results).toEqual([{ tenantId: 'near', outcome: 'renewed', awsCredentials: 'skipped' }]);
+    expect(credentials.asked).toEqual([]);
+  });
+
   it('reads no credentials schedules and asks nothing without a credentials refresher, or when they fail', async () => {
     const { clock, vendor } = setup();
     const now = clock.nowSeconds();
