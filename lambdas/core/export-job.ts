@@ -59,7 +59,7 @@ const restPagination = z.discriminatedUnion('type', [
     param: z._default(nonEmptyString, 'cursor'),
   }),
   z.strictObject({
-    /** Numbered pages: `param` = start, start + 1, …; a page with fewer than `size` items is the last. */
+    /** Numbered pages: `param` = start, start + 1, …, until an empty page (export/rest-pages.ts). */
     type: z.literal('page'),
     param: z._default(nonEmptyString, 'page'),
     start: z._default(integer(0), 1),
@@ -67,7 +67,7 @@ const restPagination = z.discriminatedUnion('type', [
     size: z._default(integer(1, 10_000), 500),
   }),
   z.strictObject({
-    /** Offsets: `param` = 0, size, 2 * size, …; a page with fewer than `size` items is the last. */
+    /** Offsets: `param` = 0, then each plus the records received, until an empty page (export/rest-pages.ts). */
     type: z.literal('offset'),
     param: z._default(nonEmptyString, 'offset'),
     sizeParam: z._default(nonEmptyString, 'limit'),

@@ -37,8 +37,8 @@ import { ExportFailedError, OutOfTimeError } from './export-errors';
 import { ExportStore } from './export-store';
 import { itemsOf } from './json-path';
 import { NdjsonUpload } from './ndjson-upload';
-import { PageFetcher } from './page-fetcher';
-import { pageSource, type PageCursor } from './page-source';
+import { PageFetcher, type PageAnswer } from './page-fetcher';
+import { pageSource, type PageCursor, type PageSource } from './page-source';
 
 export { ExportFailedError, OutOfTimeError } from './export-errors';
 
@@ -129,6 +129,25 @@ export const MAX_BACKFILL_WINDOWS = 50_000;
 const isoWindow = (window: ExportWindow) => ({ from: window.from.toISOString(), to: window.to.toISOString() });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The records of a page. When there are none to read, the source's own checks speak first (a GraphQL answer with
+ * `errors` and `data: null` is reported by its errors, not by the missing items path).
+ */
+function readItems(
+  source: PageSource,
+  answer: PageAnswer,
+  cursor: PageCursor,
+  job: ExportJob,
+  page: number,
+): unknown[] {
+  try {
+    return itemsOf(answer.json, job.itemsPath, `${job.name}, page ${page}`);
+  } catch (error) {
+    source.next(answer, [], cursor);
+    throw error;
+  }
+}
+
 export async function runExportWindow(
   job: ExportJob,
   window: ExportWindow,
@@ -180,6 +199,9 @@ export async function runExportWindow(
   // Every cursor this run has asked for: an upstream that leads back to one (A -> B -> A) would page for ever.
   const asked = new Set<PageCursor>(cursor === undefined ? [] : [cursor]);
   const counters = () => ({ retries: fetcher.retries, renewals: fetcher.renewals });
+  // While a page is fetched and read, nothing of it is written yet: a failure there leaves the pages before it whole.
+  let fetching = false;
+  let failure: unknown;
   try {
     for (;;) {
       if (pages >= job.maxPagesPerWindow)
@@ -187,9 +209,11 @@ export async function runExportWindow(
           'too_many_pages',
           `Window ${iso.from}..${iso.to} of ${job.name} has more than maxPagesPerWindow (${job.maxPagesPerWindow}) pages.`,
         );
+      fetching = true;
       const answer = await fetcher.fetchJson(source.request(cursor));
-      const items = itemsOf(answer.json, job.itemsPath);
+      const items = readItems(source, answer, cursor, job, pages + 1);
       const next = source.next(answer, items, cursor);
+      fetching = false;
       await upload.write(items);
       pages++;
       runPages++;
@@ -205,12 +229,17 @@ export async function runExportWindow(
     }
     finished = true;
   } catch (error) {
-    if (!(error instanceof OutOfTimeError) || runPages === 0) {
+    // Pages this run fetched are kept (segment and checkpoint) when the run runs out of time, and when a later page
+    // fails before anything of it was written (the upstream refused it, a token could not be had, its answer was
+    // bad): the next run resumes at that page instead of fetching the window again. Otherwise (nothing fetched yet,
+    // or the upload itself failed) the segment is dropped.
+    if (runPages === 0 || !(error instanceof OutOfTimeError || fetching)) {
       await upload.abort(error);
       if (error instanceof OutOfTimeError)
         return { key, window: iso, outcome: 'paused', records, pages, ...counters() };
       throw error;
     }
+    if (!(error instanceof OutOfTimeError)) failure = error;
   }
   const segment = await upload.finish();
   segments.push({ ...segment, pages: runPages });
@@ -224,6 +253,7 @@ export async function runExportWindow(
       updatedAt: new Date(clock.now()).toISOString(),
     };
     await store.putJson(progressKey(job, window), checkpoint);
+    if (failure !== undefined) throw failure;
     return { key, window: iso, outcome: 'paused', records, pages, ...counters() };
   }
 

@@ -1,9 +1,10 @@
 // GraphQL pages: POST {query, variables: {...variables, from, to, <cursorVariable>}}; the next cursor is read
-// from `pagination.cursorPath` (AppSync-style nextToken). GraphQL errors fail the window.
+// from `pagination.cursorPath` (AppSync-style nextToken). An answer with GraphQL `errors` (anything but an empty
+// array), without `data` or with `data: null`, or without an array at `itemsPath`, fails the window.
 import type { GraphqlExportJob } from '../core/export-job';
 import type { ExportWindow } from '../core/export-windows';
 import { ExportFailedError } from './export-errors';
-import { cursorAt } from './json-path';
+import { cursorAt, keysExcerpt, kindOf, pageNamer, recordsAt, valueAt } from './json-path';
 import type { PageSource } from './page-source';
 
 /** At most this much of an upstream's error messages goes into ours. */
@@ -12,24 +13,47 @@ const MESSAGE_LIMIT = 300;
 export function graphqlPages(job: GraphqlExportJob, window: ExportWindow): PageSource {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
+  const pageName = pageNamer(job.name);
   return {
     request(cursor) {
       const variables: Record<string, unknown> = { ...job.variables, from, to };
       if (job.pagination) variables[job.pagination.cursorVariable] = cursor ?? null;
       return { url: job.url, method: 'POST', body: JSON.stringify({ query: job.query, variables }) };
     },
-    next(answer) {
-      const errors = (answer.json as { errors?: unknown } | null)?.errors;
-      if (Array.isArray(errors) && errors.length > 0) {
-        const messages = errors
-          .map((e) => String((e as { message?: unknown } | null)?.message ?? 'unknown'))
-          .join('; ');
+    next(answer, _items, cursor) {
+      const where = pageName(cursor);
+      const json = answer.json;
+      if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new ExportFailedError('upstream_invalid_answer', `${where}: the GraphQL answer is ${kindOf(json)}.`);
+      // Any `errors` fails the window, whatever its shape (the spec: absent when there are none); only an
+      // empty array counts as none.
+      if (Object.hasOwn(json, 'errors')) {
+        const errors = (json as { errors: unknown }).errors;
+        if (!Array.isArray(errors))
+          throw new ExportFailedError(
+            'upstream_invalid_answer',
+            `${where}: the GraphQL errors of the answer are ${kindOf(errors)}, not an array.`,
+          );
+        if (errors.length > 0) {
+          const messages = errors
+            .map((e) => String((e as { message?: unknown } | null)?.message ?? 'unknown'))
+            .join('; ');
+          throw new ExportFailedError(
+            'upstream_invalid_answer',
+            `The upstream returned GraphQL errors for ${where}: ${messages.slice(0, MESSAGE_LIMIT)}`,
+          );
+        }
+      }
+      const data = valueAt(json, 'data');
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
         throw new ExportFailedError(
           'upstream_invalid_answer',
-          `The upstream returned GraphQL errors for ${job.name}: ${messages.slice(0, MESSAGE_LIMIT)}`,
+          `${where}: the GraphQL answer's data is ${kindOf(data)} (${keysExcerpt(json)}).`,
         );
-      }
-      return job.pagination ? cursorAt(answer.json, job.pagination.cursorPath) : null;
+      // The records must be an array (the runner's itemsOf refused anything else already), except `data` itself:
+      // the one record of the earlier job shape (see itemsOf), an object as checked just above.
+      if (job.itemsPath !== 'data') recordsAt(json, job.itemsPath, where);
+      return job.pagination ? cursorAt(json, job.pagination.cursorPath) : null;
     },
   };
 }

@@ -11,7 +11,12 @@ export type PageCursor = string | number | undefined;
 
 export interface PageSource {
   request(cursor: PageCursor): PageRequest;
-  /** The cursor of the page after this answer, or `null` when this was the last page. */
+  /**
+   * The cursor of the page after this answer, or `null` when this was the last page. `items` are the answer's
+   * records (itemsOf). Throws ExportFailedError `upstream_invalid_answer` when the answer is no valid page (an
+   * error body with HTTP 200: no array at itemsPath, GraphQL `errors` or no `data`): the runner calls it before
+   * the page is written, so such a page never becomes records nor the end of the window.
+   */
   next(answer: PageAnswer, items: readonly unknown[], cursor: PageCursor): PageCursor | null;
 }
 

@@ -1,10 +1,11 @@
 // REST pages: `method` on `baseUrl` + `path`, the window in `{from}`/`{to}` placeholders (path, query
 // values, body strings), and next-link, cursor, page or offset pagination. A next link must stay on the
-// upstream's origin: the tenant's headers are never sent anywhere else.
+// upstream's origin: the tenant's headers are never sent anywhere else. Every answer must hold an array at
+// `itemsPath` (an error body with HTTP 200 fails the window); page and offset pagination end at an empty page.
 import type { RestExportJob } from '../core/export-job';
 import type { ExportWindow } from '../core/export-windows';
 import { ExportFailedError } from './export-errors';
-import { cursorAt, valueAt } from './json-path';
+import { cursorAt, pageNamer, recordsAt, valueAt } from './json-path';
 import type { PageRequest } from './page-fetcher';
 import type { PageCursor, PageSource } from './page-source';
 
@@ -45,6 +46,21 @@ export function restPages(job: RestExportJob, window: ExportWindow): PageSource 
   for (const [name, value] of Object.entries(job.query)) first.searchParams.set(name, render(value));
   const body = job.body === undefined ? undefined : (renderBody(job.body, render) as Record<string, unknown>);
   const pagination = job.pagination;
+  const pageName = pageNamer(job.name);
+  // Some APIs answer the last page again for page numbers (or offsets) past the end, where most answer an empty
+  // page: with pages read until an empty one, such an API would be paged to maxPagesPerWindow, its last page
+  // written each time. A page the same as the one before (count, first and last record) fails the window first.
+  let previous: string | undefined;
+  const repeatedPage = (items: readonly unknown[], where: string): void => {
+    const signature =
+      items.length === 0 ? undefined : `${items.length}:${JSON.stringify(items[0])}:${JSON.stringify(items.at(-1))}`;
+    if (signature !== undefined && signature === previous)
+      throw new ExportFailedError(
+        'upstream_invalid_answer',
+        `${where}: the upstream answered the previous page again (an API that repeats its last page past the end?); the window is not exported.`,
+      );
+    previous = signature;
+  };
 
   /** The first request with these extra parameters: query string for GET, body fields for POST. */
   const withParams = (params: Record<string, string | number>): PageRequest => {
@@ -78,6 +94,10 @@ export function restPages(job: RestExportJob, window: ExportWindow): PageSource 
     },
 
     next(answer, items, cursor): PageCursor | null {
+      // Every page's records must be an array. The runner's itemsOf refused anything else already, except an
+      // object at "data", which it reads as one record for GraphQL's sake: never a REST answer's.
+      const where = pageName(cursor);
+      recordsAt(answer.json, job.itemsPath, where);
       switch (pagination?.type) {
         case undefined:
           return null;
@@ -103,10 +123,16 @@ export function restPages(job: RestExportJob, window: ExportWindow): PageSource 
         }
         case 'cursor':
           return cursorAt(answer.json, pagination.path);
+        // Numbered pages and offsets end at the first empty page, not at a page shorter than `size`: many
+        // APIs quietly cap the page size (asked for 500, they send 100), and a short page would end the window
+        // with the rest of its records lost. This costs one more request per window (the empty page). Offsets
+        // advance by the records received, not by `size`, for the same reason.
         case 'page':
-          return items.length < pagination.size ? null : Number(cursor ?? pagination.start) + 1;
+          repeatedPage(items, where);
+          return items.length === 0 ? null : Number(cursor ?? pagination.start) + 1;
         case 'offset':
-          return items.length < pagination.size ? null : Number(cursor ?? 0) + pagination.size;
+          repeatedPage(items, where);
+          return items.length === 0 ? null : Number(cursor ?? 0) + items.length;
       }
     },
   };

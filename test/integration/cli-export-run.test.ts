@@ -36,7 +36,7 @@ it('writes one window into an S3 emulator, then skips it unless --replace', asyn
   expect(first.stderr).toBe('');
   expect(first.code).toBe(EXIT.ok);
   expect(first.stdout).toContain(
-    'written users (tenant demo-rest) 2026-11-23T09:00:00.000Z..2026-11-23T10:00:00.000Z: 420 records, 2 pages',
+    'written users (tenant demo-rest) 2026-11-23T09:00:00.000Z..2026-11-23T10:00:00.000Z: 420 records, 3 pages',
   );
   expect(first.stdout).toContain(`s3://exports/${key}`);
   const object = await s3.send(new GetObjectCommand({ Bucket: 'exports', Key: key }));

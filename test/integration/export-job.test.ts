@@ -41,6 +41,14 @@ const s3Commands: string[] = [];
 const sleeps: number[] = [];
 let records = 20_000;
 
+const s3Client = (endpoint: string) =>
+  new S3Client({
+    endpoint,
+    region: 'ap-southeast-2',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+
 beforeAll(async () => {
   service = await startLocalService({ port: 0 });
   upstream = await startExportUpstream({
@@ -56,12 +64,7 @@ beforeAll(async () => {
   });
   const address = await server.run();
   s3rver = server;
-  s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${address.port}`,
-    region: 'ap-southeast-2',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  s3 = s3Client(`http://127.0.0.1:${address.port}`);
   s3.middlewareStack.add(
     (next, context) => (args) => {
       s3Commands.push(String(context.commandName));
@@ -199,16 +202,88 @@ it('REST with a cursor: 20,000 records over 50 pages through 429, 503 and 401 la
 });
 
 it.each([
-  ['next link (Link header)', { type: 'nextLink' }, 'link'],
-  ['page numbers', { type: 'page', size: 400 }, 'page'],
-  ['offsets', { type: 'offset', size: 400 }, 'offset'],
-])('REST with %s pages through every record once', async (_label, pagination, path) => {
+  // Page numbers and offsets end at an empty page: one request more than the records need.
+  ['next link (Link header)', { type: 'nextLink' }, 'link', 6],
+  ['page numbers', { type: 'page', size: 400 }, 'page', 7],
+  ['offsets', { type: 'offset', size: 400 }, 'offset', 7],
+])('REST with %s pages through every record once', async (_label, pagination, path, pages) => {
   records = 2_001;
   const job = restJob(pagination, path);
   const result = await runExportWindow(job, WINDOW, deps());
-  expect(result).toMatchObject({ outcome: 'written', records: 2_001, pages: 6 });
+  expect(result).toMatchObject({ outcome: 'written', records: 2_001, pages });
   expectExactlyOnce(await exported(job), 2_001);
 });
+
+it.each([
+  ['page', { type: 'page', size: 500 }],
+  ['offset', { type: 'offset', size: 500 }],
+])(
+  'REST %s pagination goes on past short pages when the upstream quietly caps the page size',
+  async (path, pagination) => {
+    // 300 records; the job asks for 500 a page, the upstream sends at most 100.
+    const capped = await startExportUpstream({ recordsPerWindow: () => 300, maxPageSize: 100 });
+    try {
+      const job = restJob(pagination, path, {
+        name: `capped-${path}`,
+        baseUrl: capped.url,
+        query: { from: '{from}', to: '{to}' },
+      });
+      const result = await runExportWindow(job, WINDOW, deps());
+      // Three pages of 100, then the empty page that ends the window.
+      expect(result).toMatchObject({ outcome: 'written', records: 300, pages: 4 });
+      expect(capped.log.map((l) => l.status)).toEqual([200, 200, 200, 200]);
+      expectExactlyOnce(await exported(job), 300);
+    } finally {
+      await capped.close();
+    }
+  },
+);
+
+const quota = { error: 'quota exceeded, try later' };
+const gqlPage = { data: { records: { items: [{ id: 'x', seq: 0 }], nextToken: null } } };
+it.each([
+  ['REST page numbers, the last page', () => restJob({ type: 'page', size: 400 }, 'page'), 3, quota],
+  // The bare-array endpoint, read with itemsPath "": the error object itself used to become a record.
+  ['REST offsets, the last page', () => restJob({ type: 'offset', size: 400 }, 'link', { itemsPath: '' }), 3, quota],
+  [
+    'REST cursor, page 2',
+    () => restJob({ type: 'cursor', path: 'meta.next' }, 'cursor'),
+    2,
+    { message: 'Internal error' },
+  ],
+  ['GraphQL data null, page 2', () => graphqlJob(), 2, { data: null }],
+  ['GraphQL errors as an object, page 2', () => graphqlJob(), 2, { ...gqlPage, errors: { message: 'denied' } }],
+  ['GraphQL errors beside data, page 2', () => graphqlJob(), 2, { ...gqlPage, errors: [{ message: 'partial' }] }],
+])(
+  '%s answered with an error body and HTTP 200 fails the window; nothing is written or marked done',
+  async (label, makeJob, at, body) => {
+    records = 1_000; // 3 pages of 400 (REST), 3 of 400 (GraphQL)
+    const base = makeJob();
+    const job = exportJobSchema.parse({
+      ...base,
+      name: `bad-${label
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .slice(0, 30)}`,
+    });
+    upstream.faults.set(upstream.log.length + at, { status: 200, body });
+    const failure = runScheduled(job, deps());
+    await expect(failure).rejects.toBeInstanceOf(ExportFailedError);
+    await expect(failure).rejects.toMatchObject({ code: 'upstream_invalid_answer' });
+    await expect(failure).rejects.not.toThrow(/quota|Internal error/);
+    // No object, no manifest, no _state.json: the window is not done. A checkpoint of the pages before the bad
+    // one (_staging/, _progress/) may stay for the next run to resume from; it holds nothing of the bad page.
+    const prefix = `exports/tenant=${job.tenant}/job=${job.name}/`;
+    const keys = await listKeys(prefix);
+    expect(keys.filter((k) => !/\/_(staging|progress)\//.test(k))).toEqual([]);
+    if (keys.length > 0) {
+      const progress = JSON.parse(
+        (await readObject(`${prefix}_progress/20261123T0900Z_20261123T1000Z.json`)).toString(),
+      );
+      expect(progress).toMatchObject({ pages: at - 1, records: (at - 1) * 400 });
+    }
+  },
+);
 
 it('skips a window whose manifest exists; a backfill replaces it and leaves the state alone', async () => {
   records = 1_000;
@@ -258,28 +333,62 @@ it('a window that outlives the run budget is checkpointed and resumed, still exa
   expect((await listKeys(prefix)).filter((k) => k.includes('_staging') || k.includes('_progress'))).toEqual([]);
 });
 
-it('a failing window leaves no object and aborts its multipart upload', async () => {
-  records = 12_000;
-  const job = graphqlJob({ name: 'failing', variables: { limit: 1000 } });
-  // Records of ~1 KB that compress poorly, so the upload is multipart before the upstream fails.
-  const noisy = await startExportUpstream({
+/** An upstream of ~1 KB records that compress poorly, so a window's upload is multipart after a few pages. */
+async function noisyUpstream() {
+  return startExportUpstream({
     recordsPerWindow: () => 12_000,
     pageSize: 1000,
     record: (i) => ({ seq: i, noise: randomBytes(600).toString('base64') }),
   });
+}
+
+it('a window whose upload fails leaves no object and aborts its multipart upload', async () => {
+  records = 12_000;
+  const noisy = await noisyUpstream();
+  const job = graphqlJob({ name: 'failing', variables: { limit: 1000 }, url: `${noisy.url}/graphql` });
+  // S3 fails the second part of the upload.
+  const endpoint = await s3.config.endpoint?.();
+  const failingS3 = s3Client(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`);
+  let parts = 0;
+  const commands: string[] = [];
+  failingS3.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(String(context.commandName));
+      if (context.commandName === 'UploadPartCommand' && ++parts === 2) throw new Error('InternalError');
+      return next(args);
+    },
+    { step: 'initialize', name: 'failSecondPart' },
+  );
+  // InternalError, or s3rver's refusal of lib-storage's abort (s3rver implements no AbortMultipartUpload).
+  await expect(runExportWindow(job, WINDOW, { ...deps(), s3: failingS3, partSize: 5 * 1024 * 1024 })).rejects.toThrow();
+  await noisy.close();
+  expect(commands).toContain('CreateMultipartUploadCommand');
+  expect(commands).toContain('AbortMultipartUploadCommand');
+  expect(commands).not.toContain('CompleteMultipartUploadCommand');
+  expect(await listKeys('exports/tenant=demo/job=failing/')).toEqual([]);
+});
+
+it('a window that fails at a later page keeps the pages before it; the next run resumes there, exactly once', async () => {
+  records = 12_000;
+  const noisy = await noisyUpstream();
+  const job = graphqlJob({ name: 'resumed-after-failure', variables: { limit: 1000 }, url: `${noisy.url}/graphql` });
   noisy.faults.set(11, { status: 400 });
-  const failing = exportJobSchema.parse({ ...job, url: `${noisy.url}/graphql` });
-  s3Commands.length = 0;
-  await expect(runExportWindow(failing, WINDOW, { ...deps(), partSize: 5 * 1024 * 1024 })).rejects.toMatchObject({
+  await expect(runExportWindow(job, WINDOW, { ...deps(), partSize: 5 * 1024 * 1024 })).rejects.toMatchObject({
     name: 'ExportFailedError',
     code: 'upstream_rejected',
   });
+  const prefix = 'exports/tenant=demo/job=resumed-after-failure/';
+  expect(await listKeys(prefix)).toEqual([
+    `${prefix}_progress/20261123T0900Z_20261123T1000Z.json`,
+    `${prefix}_staging/20261123T0900Z_20261123T1000Z/0001.ndjson.gz`,
+  ]);
+  const requests = noisy.log.length;
+  const resumed = await runExportWindow(job, WINDOW, deps());
   await noisy.close();
-  expect(s3Commands).toContain('CreateMultipartUploadCommand');
-  expect(s3Commands).toContain('UploadPartCommand');
-  expect(s3Commands).toContain('AbortMultipartUploadCommand');
-  expect(s3Commands).not.toContain('CompleteMultipartUploadCommand');
-  expect(await listKeys('exports/tenant=demo/job=failing/')).toEqual([]);
+  expect(resumed).toMatchObject({ outcome: 'written', records: 12_000 });
+  // The second run asked only for the pages from the failed one on (and the empty end), not for the first ten.
+  expect(noisy.log.length - requests).toBeLessThanOrEqual(3);
+  expectExactlyOnce(await exported(job), 12_000);
 });
 
 it("never follows a next link off the upstream's origin with the tenant's headers", async () => {
@@ -350,4 +459,20 @@ it('refuses to backfill a window that has not settled for lagMinutes, as the sch
   const later = deps({ now: () => Date.parse('2026-11-23T11:00:00Z') });
   records = 10;
   expect(await backfill(job, WINDOW, later)).toMatchObject([{ outcome: 'written', records: 10 }]);
+});
+
+it('reports a GraphQL answer with errors and no data by its errors, not by the missing items', async () => {
+  const job = graphqlJob({ name: 'gql-errors' });
+  const erring: ExportDeps = {
+    ...deps(),
+    fetch: async () =>
+      new Response(JSON.stringify({ data: null, errors: [{ message: 'Rate limit exceeded for analytics' }] }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      }),
+  };
+  await expect(runExportWindow(job, WINDOW, erring)).rejects.toMatchObject({
+    code: 'upstream_invalid_answer',
+    message: expect.stringContaining('Rate limit exceeded for analytics'),
+  });
 });

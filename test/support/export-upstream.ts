@@ -1,11 +1,18 @@
 // A loopback analytics upstream for export tests and the export memory benchmark: GraphQL (AppSync-style
 // nextToken) and REST (next link in the body or the Link header, cursor, page, offset) over one deterministic
 // data set per window, with faults injected on chosen requests (429 with Retry-After, 503, 401 that revokes
-// the token presented) and the tenant's headers checked on every call.
+// the token presented, a 200 carrying an error body) and the tenant's headers checked on every call.
+// `maxPageSize` caps the page size the way many APIs do: quietly, whatever `limit` asked for.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = { status: 429; retryAfter?: string } | { status: 401 } | { status: 503 } | { status: 400 };
+export type Fault =
+  | { status: 429; retryAfter?: string }
+  | { status: 401 }
+  | { status: 503 }
+  | { status: 400 }
+  /** HTTP 200 with this body instead of the page (`{"error": "quota exceeded"}`, `{"data": null}`, …). */
+  | { status: 200; body: unknown };
 
 export interface ExportUpstreamOptions {
   /** Records in each window. */
@@ -14,6 +21,8 @@ export interface ExportUpstreamOptions {
   readonly record?: (index: number, from: string, to: string) => unknown;
   /** Page size when the request does not say (GraphQL `limit`, REST `limit`). @default 500 */
   readonly pageSize?: number;
+  /** Largest page sent, whatever the request asks (page numbers count in pages of this size). @default none */
+  readonly maxPageSize?: number;
   /** Header that must carry a token not revoked. @default "authorization" */
   readonly authHeader?: string;
   /** Further headers every call must carry (any value). */
@@ -37,6 +46,7 @@ const decodeCursor = (token: unknown) =>
 
 export async function startExportUpstream(options: ExportUpstreamOptions): Promise<ExportUpstream> {
   const pageSize = options.pageSize ?? 500;
+  const capped = (limit: number) => Math.min(limit, options.maxPageSize ?? Number.POSITIVE_INFINITY);
   const authHeader = options.authHeader ?? 'authorization';
   const revoked = new Set<string>();
   let requests = 0;
@@ -86,6 +96,10 @@ export async function startExportUpstream(options: ExportUpstreamOptions): Promi
       log(401);
       return answer(res, 401, { message: 'Unauthorized' });
     }
+    if (fault?.status === 200) {
+      log(200);
+      return answer(res, 200, fault.body);
+    }
     if (fault) {
       log(fault.status);
       if (fault.status === 401) revoked.add(token);
@@ -98,7 +112,7 @@ export async function startExportUpstream(options: ExportUpstreamOptions): Promi
       const { variables } = JSON.parse(raw) as { variables: Record<string, unknown> };
       const from = String(variables.from);
       const to = String(variables.to);
-      const limit = Number(variables.limit ?? pageSize);
+      const limit = capped(Number(variables.limit ?? pageSize));
       const { items, total, end } = page(from, to, decodeCursor(variables.nextToken), limit);
       return answer(res, 200, {
         data: { records: { items, nextToken: end < total ? encodeCursor(end) : null } },
@@ -108,7 +122,7 @@ export async function startExportUpstream(options: ExportUpstreamOptions): Promi
       req.method === 'POST' ? (JSON.parse(raw) as Record<string, unknown>) : Object.fromEntries(url.searchParams);
     const from = String(params.from);
     const to = String(params.to);
-    const limit = Number(params.limit ?? pageSize);
+    const limit = capped(Number(params.limit ?? pageSize));
     switch (url.pathname) {
       case '/v1/records/link': {
         const offset = Number(params.offset ?? 0);
