@@ -117,6 +117,18 @@ const restJob = (pagination: unknown, path: string, overrides: Record<string, un
     ...overrides,
   });
 
+/** Deps whose clock starts at `start` and moves a minute with every page request. */
+function minutePerPage(start: number): ExportDeps {
+  let now = start;
+  return {
+    ...deps({ now: () => now }),
+    fetch: (url, init) => {
+      now += 60_000;
+      return fetch(url, init);
+    },
+  };
+}
+
 async function readObject(key: string): Promise<Buffer> {
   const output = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return Buffer.from(await (output.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
@@ -310,14 +322,7 @@ it('a window that outlives the run budget is checkpointed and resumed, still exa
   const job = graphqlJob({ name: 'resumed' });
   // Every page request takes "a minute": the first run's five-minute budget ends after 5 pages.
   const start = Date.parse('2026-11-23T10:05:00Z');
-  let now = start;
-  const slow: ExportDeps = {
-    ...deps({ now: () => now }),
-    fetch: (url, init) => {
-      now += 60_000;
-      return fetch(url, init);
-    },
-  };
+  const slow = minutePerPage(start);
   const first = await runScheduled(job, slow, { deadline: start + 5 * 60_000 });
   expect(first).toMatchObject([{ outcome: 'paused', records: 2_000, pages: 5 }]);
   const prefix = 'exports/tenant=demo/job=resumed/';
@@ -428,14 +433,7 @@ it('a backfill that fails after replacing a paused window leaves no checkpoint b
   records = 3_000;
   const job = graphqlJob({ name: 'replaced' });
   const start = Date.parse('2026-11-23T10:05:00Z');
-  let now = start;
-  const slow: ExportDeps = {
-    ...deps({ now: () => now }),
-    fetch: (url, init) => {
-      now += 60_000;
-      return fetch(url, init);
-    },
-  };
+  const slow = minutePerPage(start);
   // A scheduled run pauses with a checkpoint and a segment.
   expect(await runScheduled(job, slow, { deadline: start + 2 * 60_000 })).toMatchObject([{ outcome: 'paused' }]);
   const prefix = 'exports/tenant=demo/job=replaced/';
