@@ -378,15 +378,11 @@ export class TokenClient {
         const waitMs = this.backoff(attempt, retryAfterSeconds);
         return performance.now() + waitMs < deadline ? waitMs : undefined;
       };
-      if (answer.kind === 'network') {
-        const waitMs = retryWait(undefined);
-        if (waitMs === undefined) throw answer.error;
-        await this.sleep(waitMs);
-        continue;
-      }
-      if (answer.kind === 'timeout') {
+      // No answer (a network error, or none in time): retried alike.
+      if (answer.kind !== 'answer') {
         const waitMs = retryWait(undefined);
         if (waitMs === undefined) {
+          if (answer.kind === 'network') throw answer.error;
           const attempts = `${attempt + 1} attempt${attempt ? 's' : ''}`;
           const limit =
             limitMs < timeoutMs ? `the ${totalTimeoutMs} ms totalTimeoutMs` : `the ${timeoutMs} ms timeoutMs`;

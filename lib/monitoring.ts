@@ -277,12 +277,9 @@ export class TokenVendingMonitoring extends Construct {
         // stay pending (none is skipped), so the data comes once the cause is fixed.
         definitions.push({
           id: `${heartbeat.name}NoProgress`,
-          metric: new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: METRIC.exportNoProgress,
+          metric: this.serviceMetric(METRIC.exportNoProgress, 'Minimum').with({
             dimensionsMap: { [DIMENSION.service]: SERVICE_NAME, [DIMENSION.job]: heartbeat.exportJob },
             period: watch.period,
-            statistic: 'Minimum',
           }),
           threshold: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -145,10 +145,7 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
           audience: expected.audience ?? null,
           jwksUri: expected.jwksUri,
           graceSeconds: this.skew,
-          customJwtCheck: ({ header, payload }) => {
-            checkHeader(header);
-            this.checkTimes(payload, expected.maxLifetimeSeconds);
-          },
+          customJwtCheck: ({ header, payload }) => this.checkToken(header, payload, expected.maxLifetimeSeconds),
         },
         { jwksCache: this.jwksCache },
       );
@@ -174,7 +171,13 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
     return verifier;
   }
 
-  private checkTimes(payload: JwtPayload, maxLifetime: number | undefined): void {
+  /** What every verifier checks beyond aws-jwt-verify: the header (`crit`) and the time rules. */
+  private checkToken(
+    header: Readonly<Record<string, unknown>>,
+    payload: JwtPayload,
+    maxLifetime: number | undefined,
+  ): void {
+    checkHeader(header);
     checkTimes(payload, Math.floor(this.clock.now() / 1000), this.skew, maxLifetime);
   }
 
@@ -185,10 +188,7 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
         clientId: expected.clientId,
         tokenUse: expected.tokenUse,
         graceSeconds: this.skew,
-        customJwtCheck: ({ header, payload }) => {
-          checkHeader(header);
-          this.checkTimes(payload, expected.maxLifetimeSeconds);
-        },
+        customJwtCheck: ({ header, payload }) => this.checkToken(header, payload, expected.maxLifetimeSeconds),
       },
       { jwksCache: this.jwksCache },
     );
@@ -204,12 +204,11 @@ export class AwsJwtVerifier implements UpstreamJwtVerifier {
         audience: null,
         graceSeconds: this.skew,
         customJwtCheck: ({ header, payload }) => {
-          checkHeader(header);
           if (payload.token_use !== expected.tokenUse) throw new Error(`token_use is not ${expected.tokenUse}`);
           const client = expected.tokenUse === 'id' ? payload.aud : payload.client_id;
           const clients = Array.isArray(client) ? client : [client];
           if (!clients.includes(expected.clientId)) throw new Error('token was issued to another client');
-          this.checkTimes(payload, expected.maxLifetimeSeconds);
+          this.checkToken(header, payload, expected.maxLifetimeSeconds);
         },
       },
       { jwksCache: this.jwksCache },

@@ -54,15 +54,21 @@ export interface CredentialsCache {
 /** Identity pool credentials last one hour: a longer minTtl can never be met. */
 export const IDENTITY_POOL_CREDENTIALS_SECONDS = 3600;
 
+/** The tenant's identity pool config, or undefined for a tenant that has none. */
+export function identityPoolOf(tenant: TenantRecord): IdentityPoolTenantConfig | undefined {
+  const config = tenant.config;
+  return config.provider === 'cognito' && config.identityPoolId ? (config as IdentityPoolTenantConfig) : undefined;
+}
+
 /** The tenant's identity pool config, or 400 for a tenant that has none. */
 export function identityPoolConfig(tenant: TenantRecord): IdentityPoolTenantConfig {
-  const config = tenant.config;
-  if (config.provider !== 'cognito' || !config.identityPoolId) {
+  const config = identityPoolOf(tenant);
+  if (!config) {
     throw new InvalidRequestError(
       `Tenant '${tenant.tenantId}' has no identity pool: AWS credentials are vended only for cognito tenants with identityPoolId.`,
     );
   }
-  return config as IdentityPoolTenantConfig;
+  return config;
 }
 
 /** The 200 body of the aws-credentials route. */

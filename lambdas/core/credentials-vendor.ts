@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import {
   IDENTITY_POOL_CREDENTIALS_SECONDS,
   identityPoolConfig,
+  identityPoolOf,
   type CredentialsCache,
   type CredentialsSession,
   type IdentityPool,
   type IdentityPoolTenantConfig,
 } from './aws-credentials';
 import { jitteredDelayMs } from './backoff';
-import { satisfies } from './cache-policy';
+import { renewalDueAt, satisfies } from './cache-policy';
 import { Deadline } from './deadline';
 import { InvalidRequestError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
 import type { Clock, LeaseStore, TenantRecord, TenantStore, VendorEvent } from './ports';
@@ -143,16 +144,14 @@ export class CredentialsVendor {
    */
   async refreshIfDue(tenantId: string, renewAtFraction: number): Promise<'fresh' | 'renewed' | 'none'> {
     const tenant = await this.deps.tenants.get(tenantId);
-    const config = tenant.config;
-    if (config.provider !== 'cognito' || !config.identityPoolId) return 'none';
-    const poolConfig = identityPoolConfig(tenant);
+    const poolConfig = identityPoolOf(tenant);
+    if (!poolConfig) return 'none';
     const matches = (session: CredentialsSession) =>
       session.secretVersion === tenant.version && session.identityPoolId === poolConfig.identityPoolId;
-    const notDue = (session: CredentialsSession) => {
-      const { issuedAt } = session;
-      const dueAt = issuedAt + (session.credentials.expiresAt - issuedAt) * renewAtFraction;
-      return matches(session) && this.deps.clock.now() / 1000 < dueAt;
-    };
+    const notDue = (session: CredentialsSession) =>
+      matches(session) &&
+      this.deps.clock.now() / 1000 <
+        renewalDueAt({ issuedAt: session.issuedAt, expiresAt: session.credentials.expiresAt }, renewAtFraction);
     const deadline = new Deadline(this.deps.clock, this.budgetMs, `the AWS credentials of tenant '${tenantId}'`);
     const obtained = await deadline.race(
       this.flights.run(tenantId, () => this.obtain(tenant, poolConfig, notDue, matches, deadline)),

@@ -1,3 +1,4 @@
+import { renewalDueAt } from './cache-policy';
 import { toErrorResponse } from './errors';
 import type { Clock } from './ports';
 import type { TokenVendor } from './vendor';
@@ -185,7 +186,7 @@ async function plan(
     schedule !== undefined &&
     version !== undefined &&
     current(schedule, version) &&
-    nowSeconds < schedule.issuedAt + (schedule.expiresAt - schedule.issuedAt) * fraction;
+    nowSeconds < renewalDueAt(schedule, fraction);
   const candidates: Candidate[] = [];
   listed.forEach(({ tenantId, version }, index) => {
     const schedule = schedules.get(tenantId);

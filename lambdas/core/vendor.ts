@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { LOCKOUT_BACKOFF, type BackoffPolicy } from './backoff';
+import { renewalDueAt } from './cache-policy';
 import { BUDGET_RETRY_AFTER_SECONDS, Deadline } from './deadline';
 import { Demand } from './demand';
 import {
@@ -196,8 +197,7 @@ export class TokenVendor {
       const current = seen?.session ?? (await this.deps.cache.get(tenantId));
       const nowSeconds = this.deps.clock.now() / 1000;
       if (current && current.secretVersion === tenant.version) {
-        const dueAt = current.issuedAt + (current.expiresAt - current.issuedAt) * renewAtFraction;
-        if (nowSeconds < dueAt) return 'fresh';
+        if (nowSeconds < renewalDueAt(current, renewAtFraction)) return 'fresh';
       }
       // Accept only a session obtained after the one seen here, so the refresh always moves forward.
       const issuedAfter = current?.secretVersion === tenant.version ? current.issuedAt : -1;

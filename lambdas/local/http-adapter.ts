@@ -132,6 +132,7 @@ function parserRejection(error: NodeJS.ErrnoException): { status: number; code: 
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
 };
@@ -145,11 +146,19 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const requestId = randomUUID();
   const { status, code, message } = parserRejection(error);
+  endWithError(socket, status, code, message);
+}
+
+/**
+ * Answer on the raw socket (no ServerResponse exists for it) in the API's error shape, then close the connection.
+ * `extraHeaders`: complete header lines, e.g. `Allow: GET`.
+ */
+function endWithError(socket: Socket, status: number, code: ErrorCode, message: string, extraHeaders = ''): void {
+  const requestId = randomUUID();
   const body = errorBody(code, message, requestId);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n${extraHeaders}` +
       'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
       `x-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
@@ -247,15 +256,9 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
   });
   server.on('clientError', answerClientError);
   // CONNECT (a proxy tunnel) is no API request: answer it in the error shape instead of dropping the connection.
-  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
-    const requestId = randomUUID();
-    const body = errorBody('method_not_allowed', 'CONNECT is not supported here; use GET.', requestId);
-    socket.end(
-      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n' +
-        'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
-        `x-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  });
+  server.on('connect', (_request: IncomingMessage, socket: Socket) =>
+    endWithError(socket, 405, 'method_not_allowed', 'CONNECT is not supported here; use GET.', 'Allow: GET\r\n'),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -227,39 +227,37 @@ describe('LoginEndpointProvider sends credentials to baseUrl’s origin only', (
   const unchecked = (overrides: Record<string, unknown>): TenantConfig =>
     ({ ...config(), baseUrl: 'http://localhost:9', ...overrides }) as TenantConfig;
 
+  /** The provider's refusal of `call` (tenant_misconfigured) and its message; asserts nothing was sent. */
+  async function refusedWithoutSending(call: (provider: LoginEndpointProvider) => Promise<unknown>): Promise<string> {
+    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
+    const error = await call(new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TenantMisconfiguredError);
+    expect(calls).toHaveLength(0);
+    return (error as Error).message;
+  }
+
   it.each(leaving)('refuses to sign in with loginPath %j: tenant_misconfigured, nothing sent', async (loginPath) => {
     expect(new URL(loginPath, 'http://localhost:9').origin).toBe('http://127.0.0.2:8443');
-    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
-    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
-      .signIn('globex', unchecked({ loginPath }))
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TenantMisconfiguredError);
-    expect((error as Error).message).toContain("Tenant 'globex' is misconfigured: loginPath: must not contain");
-    expect((error as Error).message).not.toContain('127.0.0.2');
-    expect(calls).toHaveLength(0);
+    const message = await refusedWithoutSending((provider) => provider.signIn('globex', unchecked({ loginPath })));
+    expect(message).toContain("Tenant 'globex' is misconfigured: loginPath: must not contain");
+    expect(message).not.toContain('127.0.0.2');
   });
 
   it.each(leaving)(
     'refuses to refresh with refreshPath %j: tenant_misconfigured, nothing sent',
     async (refreshPath) => {
-      const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
-      const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
-        .refresh('globex', unchecked({ refreshPath }), session)
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(TenantMisconfiguredError);
-      expect((error as Error).message).toContain('refreshPath: must not contain');
-      expect(calls).toHaveLength(0);
+      const message = await refusedWithoutSending((provider) =>
+        provider.refresh('globex', unchecked({ refreshPath }), session),
+      );
+      expect(message).toContain('refreshPath: must not contain');
     },
   );
 
   it('refuses a URL that is not https or loopback, checked on the URL it builds', async () => {
-    const { fetch, calls } = fetchAnswering(json(200, { credentials: { token: 'stolen' } }));
-    const error = await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock)
-      .signIn('globex', unchecked({ baseUrl: 'http://api.example.com' }))
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TenantMisconfiguredError);
-    expect((error as Error).message).toContain('loginPath: must be an https: URL');
-    expect(calls).toHaveLength(0);
+    const message = await refusedWithoutSending((provider) =>
+      provider.signIn('globex', unchecked({ baseUrl: 'http://api.example.com' })),
+    );
+    expect(message).toContain('loginPath: must be an https: URL');
   });
 
   it('posts to the path on baseUrl’s origin, replacing any path baseUrl has', async () => {
