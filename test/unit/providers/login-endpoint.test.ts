@@ -280,17 +280,8 @@ describe('decodeJwtPayload', () => {
 
 describe('LoginEndpointProvider integrity', () => {
   const jwt = { jwt: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks.json' } };
-  const previous: Session = {
-    tenantId: 'globex',
-    provider: 'login-endpoint',
-    secretVersion: 'v1',
-    tokens: { token: 'old' },
-    refreshToken: 'DnTY4m2l',
-    identityId: 'eu-west-1:72ty',
-    claims: { sub: 'ops' },
-    expiresAt: 0,
-    issuedAt: 0,
-  };
+  /** The refresh session, its token a verified JWT that named its subject. */
+  const previous: Session = { ...session, claims: { sub: 'ops' } };
 
   it('with jwt configured, hands an opaque token to the verifier instead of vending it unverified', async () => {
     const { fetch } = fetchAnswering(json(200, { credentials: { token: 'opaque-token' } }));
