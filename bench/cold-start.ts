@@ -1,8 +1,9 @@
 // Cold start of the deployed bundles (built with lib/bundle-settings.ts, exactly as deployed): module init, and
-// init plus the first event, each in a fresh Node.js process run in alternation with `node -e 0`; the figures are
-// medians of the wall times minus the median bare Node start. Peak RSS from the process's own resourceUsage().
+// init plus the first event, each in a fresh Node.js process run in alternation with `node -e 0` and with the same
+// runner loading an empty handler; the figures are medians of the wall times minus the median of the empty handler's
+// (and, beside them, minus bare `node -e 0`). Peak RSS from the process's own resourceUsage().
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 import { ENV } from '../contract/names';
-import { BUNDLE_SETTINGS, esbuildOptions } from '../lib/bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions, loadedAtStart } from '../lib/bundle-settings';
 import { apiEvent, lambdaContext, lambdaEnv, median, notes, results, round } from './support';
 
 export const COLD_RUNS = 7;
@@ -19,10 +20,11 @@ export const COLD_RUNS = 7;
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 const bundle = process.env.BENCH_BUNDLE;
 const t0 = performance.now();
-// As Lambda's runtime interface client loads a handler: require for CommonJS, import for an ES module (.mjs).
-const mod = bundle.endsWith('.mjs') ? await import(bundle) : createRequire(import.meta.url)(bundle);
+// As Lambda's runtime interface client loads a handler: import for an ES module (.mjs), require for CommonJS.
+const mod = bundle.endsWith('.mjs') ? await import(pathToFileURL(bundle).href) : createRequire(import.meta.url)(bundle);
 const t1 = performance.now();
 let status = 0;
 if (process.env.BENCH_EVENT) {
@@ -43,15 +45,33 @@ export interface ColdCase {
   readonly expectStatus?: number;
 }
 
+/**
+ * Builds the three bundles and records their sizes: `bytes` / `gzipBytes` for all the code deployed (the entry and
+ * every chunk, each file compressed alone, as the deployment zip does), `startBytes` / `startGzipBytes` for what a
+ * cold start loads.
+ */
 export async function buildBundles(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const fn of ['vend', 'refresh', 'export']) {
-    const outfile = join(dir, fn, BUNDLE_SETTINGS.outputFile);
-    await build({ ...esbuildOptions(fn, outfile), logLevel: 'silent' });
-    const code = readFileSync(outfile);
-    results[`coldStart.${fn}.bytes`] = statSync(outfile).size;
-    results[`coldStart.${fn}.gzipBytes`] = gzipSync(code).length;
-    files[fn] = outfile;
+    const outdir = join(dir, fn);
+    const { metafile } = await build({ ...esbuildOptions(fn, outdir), metafile: true, logLevel: 'silent' });
+    const code = Object.keys(metafile.outputs).filter((path) => path.endsWith('.mjs'));
+    const atStart = new Set(loadedAtStart(metafile));
+    const size = (paths: string[]) => {
+      const contents = paths.map((path) => readFileSync(path));
+      return {
+        bytes: contents.reduce((sum, bytes) => sum + bytes.length, 0),
+        gzip: contents.reduce((sum, bytes) => sum + gzipSync(bytes).length, 0),
+      };
+    };
+    const all = size(code);
+    const start = size(code.filter((path) => atStart.has(path)));
+    results[`coldStart.${fn}.bytes`] = all.bytes;
+    results[`coldStart.${fn}.gzipBytes`] = all.gzip;
+    results[`coldStart.${fn}.startBytes`] = start.bytes;
+    results[`coldStart.${fn}.startGzipBytes`] = start.gzip;
+    results[`coldStart.${fn}.files`] = code.length;
+    files[fn] = join(outdir, BUNDLE_SETTINGS.outputFile);
   }
   return files;
 }
@@ -76,6 +96,10 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
   const dir = mkdtempSync(join(tmpdir(), 'tvm-cold-'));
   const runner = join(dir, 'runner.mjs');
   writeFileSync(runner, RUNNER);
+  // The runner itself (the ES module loader, writing its figures) is no part of a function's init: an empty handler,
+  // loaded the same way, is the baseline.
+  const empty = join(dir, 'empty.mjs');
+  writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
   const out = join(dir, 'out.json');
   // Asynchronous: the emulators the first events call run in this process.
   const wall = (args: string[], env: NodeJS.ProcessEnv) =>
@@ -91,6 +115,7 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
       });
     });
   const bare: number[] = [];
+  const emptyHandler: number[] = [];
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const rss = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const inside = new Map<string, number[]>(cases.map((c) => [c.name, []]));
@@ -98,6 +123,7 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
   for (let run = 0; run < COLD_RUNS; run++) {
     for (const c of cases) {
       bare.push(await wall(['-e', '0'], c.env));
+      emptyHandler.push(await wall([runner], { ...c.env, BENCH_BUNDLE: empty, BENCH_OUT: out }));
       const env: NodeJS.ProcessEnv = {
         ...c.env,
         BENCH_BUNDLE: bundles[c.fn],
@@ -119,9 +145,12 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
   }
   rmSync(dir, { recursive: true, force: true });
   const bareMs = median(bare);
+  const emptyMs = median(emptyHandler);
   results['coldStart.bareNodeMs'] = round(bareMs);
+  results['coldStart.emptyHandlerOverBareNodeMs'] = round(emptyMs - bareMs);
   for (const c of cases) {
-    results[`coldStart.${c.name}Ms`] = round(median(times.get(c.name) ?? []) - bareMs);
+    results[`coldStart.${c.name}Ms`] = round(median(times.get(c.name) ?? []) - emptyMs);
+    results[`coldStart.${c.name}.overBareNodeMs`] = round(median(times.get(c.name) ?? []) - bareMs);
     results[`coldStart.${c.name}.peakRssMb`] = round(median(rss.get(c.name) ?? []));
     // The same, timed inside the process (import, then the event): no process start or exit in it.
     results[`coldStart.${c.name}.insideMs`] = round(median(inside.get(c.name) ?? []));

@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
-import { BUNDLE_SETTINGS, bundleAliases, handlerEntry, nodeOptions } from './bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions, nodeOptions } from './bundle-settings';
 import { environmentBytes, QUOTAS } from './quotas';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
@@ -60,9 +60,39 @@ export interface TvmFunctionProps {
 }
 
 /**
+ * The code of a handler from the TypeScript sources: bundled at synth by the project's own esbuild with the settings
+ * of lib/bundle-settings.ts (code splitting, which the CDK's `NodejsFunction` cannot do), no Docker. The asset hash
+ * is the bundle's, so a dependency upgrade that changes the bundle deploys it.
+ */
+export function sourceBundle(handlerName: string): lambda.Code {
+  return lambda.Code.fromAsset(join(__dirname, '..', 'lambdas'), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling below always bundles or fails.
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          let esbuild: typeof import('esbuild');
+          try {
+            esbuild = createRequire(__filename)('esbuild') as typeof import('esbuild');
+          } catch {
+            throw new Error(
+              `Bundling the ${handlerName} function from its sources needs esbuild: npm install --save-dev esbuild (the published package deploys prebuilt bundles instead)`,
+            );
+          }
+          esbuild.buildSync({ ...esbuildOptions(handlerName, outputDir), logLevel: 'warning' });
+          return true;
+        },
+      },
+    },
+  });
+}
+
+/**
  * One Lambda function with the project's defaults: newest Node.js runtime on ARM64,
- * esbuild-minified CommonJS bundle (SDK tree-shaken) with source maps and the AWS SDK inside, its own log group
- * with retention, active tracing, and a role that holds only what is granted to it.
+ * esbuild-minified ES module bundle (SDK tree-shaken, sign-in code in a chunk loaded on first use) with source maps
+ * and the AWS SDK inside, its own log group with retention, active tracing, and a role that holds only what is
+ * granted to it.
  */
 export class TvmFunction extends Construct {
   readonly function: lambda.Function;
@@ -103,31 +133,11 @@ export class TvmFunction extends Construct {
       },
     };
     const prebuilt = prebuiltBundle(props.handlerName);
-    this.function = prebuilt
-      ? new lambda.Function(this, 'Function', {
-          ...common,
-          code: lambda.Code.fromAsset(prebuilt),
-          handler: 'index.handler',
-        })
-      : new NodejsFunction(this, 'Function', {
-          ...common,
-          entry: handlerEntry(props.handlerName),
-          handler: 'handler',
-          // The settings of lib/bundle-settings.ts, which the prebuilt bundles and the benchmarks use too.
-          bundling: {
-            minify: BUNDLE_SETTINGS.minify,
-            sourceMap: BUNDLE_SETTINGS.sourceMap,
-            sourcesContent: BUNDLE_SETTINGS.sourcesContent,
-            target: BUNDLE_SETTINGS.target,
-            format: OutputFormat.CJS,
-            mainFields: [...BUNDLE_SETTINGS.mainFields],
-            esbuildArgs: Object.fromEntries(
-              Object.entries(bundleAliases(props.handlerName)).map(([from, to]) => [`--alias:${from}`, to]),
-            ),
-            // Bundle the AWS SDK too: a pinned, tree-shaken copy starts faster than the runtime's.
-            externalModules: [],
-          },
-        });
+    this.function = new lambda.Function(this, 'Function', {
+      ...common,
+      code: prebuilt ? lambda.Code.fromAsset(prebuilt) : sourceBundle(props.handlerName),
+      handler: 'index.handler',
+    });
     // Lambda refuses at deploy time an environment over 4 KB; fail at synthesis instead, naming the biggest values.
     const environment = common.environment;
     this.node.addValidation({

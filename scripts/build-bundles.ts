@@ -1,4 +1,4 @@
-// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/index.js, made with the
+// `npm run build`, second step: prebuilt Lambda bundles in dist/bundles/<handler>/ (index.mjs and its chunks), made with the
 // same esbuild settings as the CDK constructs use. The installed package's constructs deploy these, so a
 // consumer's `cdk synth` needs neither esbuild nor Docker nor the TypeScript sources.
 
@@ -24,9 +24,9 @@ function handlerNames(): string[] {
 
 async function main(): Promise<void> {
   for (const name of handlerNames()) {
-    const outfile = join(outDir, name, BUNDLE_SETTINGS.outputFile);
-    await build({ ...esbuildOptions(name, outfile), logLevel: 'warning' });
-    process.stdout.write(`bundled ${name} -> ${outfile}\n`);
+    const dir = join(outDir, name);
+    await build({ ...esbuildOptions(name, dir), logLevel: 'warning' });
+    process.stdout.write(`bundled ${name} -> ${join(dir, BUNDLE_SETTINGS.outputFile)}\n`);
   }
 }
 

@@ -9,7 +9,7 @@ import {
 import { DynamoDbSessionSchedules } from '../adapters/dynamodb-session-schedules';
 import { localEnvelope, type Envelope } from '../adapters/envelope';
 import { FileTenantStore } from '../adapters/file-tenant-store';
-import { AwsJwtVerifier, type UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { kmsEnvelope } from '../adapters/kms-envelope';
 import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
 import { SecretsManagerTenantDirectory } from '../adapters/secrets-manager-tenant-directory';
@@ -22,11 +22,11 @@ import type { AuthProvider, Clock, FailureMarks, SessionCache, TenantStore, Vend
 import { staticDirectory, type RefreshSources } from '../core/refresher';
 import type { ProviderKind } from '../core/tenant-config';
 import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
-import { CognitoProvider, type CognitoClientFactory } from '../providers/cognito';
-import { CognitoIdentityPool } from '../providers/identity-pool';
-import { LoginEndpointProvider, type FetchLike } from '../providers/login-endpoint';
-import { OAuth2ClientCredentialsProvider } from '../providers/oauth2-client-credentials';
+import type { CognitoClientFactory } from '../providers/cognito';
+import type { FetchLike } from '../providers/login-endpoint';
 import type { RuntimeConfig } from './config';
+import { lazyAuthProvider, lazyIdentityPool } from './lazy-sign-in';
+import type { SignInParts } from './sign-in';
 
 /** Composition root: the one place that picks adapters and wires them into the core. */
 
@@ -114,7 +114,20 @@ export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Env
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
-  const verifier = overrides.verifier ?? new AwsJwtVerifier({ clock, clockSkewSeconds: config.clockSkewSeconds });
+  // Loaded on first use (see sign-in.ts), once per runtime.
+  let signIn: Promise<SignInParts> | undefined;
+  const loadSignIn = () =>
+    (signIn ??= import('./sign-in.js').then((module) =>
+      module.signInParts({
+        clock,
+        clockSkewSeconds: config.clockSkewSeconds,
+        ...(overrides.verifier ? { verifier: overrides.verifier } : {}),
+        ...(overrides.cognitoClients ? { cognitoClients: overrides.cognitoClients } : {}),
+        ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      }),
+    ));
+  const provider = (kind: ProviderKind): AuthProvider =>
+    overrides.providers?.[kind] ?? lazyAuthProvider(async () => (await loadSignIn()).providers[kind]);
   const shared =
     overrides.shared === undefined
       ? config.cacheTable
@@ -124,12 +137,9 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
   const vendor = new TokenVendor({
     tenants,
     providers: {
-      cognito: overrides.providers?.cognito ?? new CognitoProvider(verifier, overrides.cognitoClients),
-      'login-endpoint':
-        overrides.providers?.['login-endpoint'] ?? new LoginEndpointProvider(verifier, overrides.fetch, clock),
-      'oauth2-client-credentials':
-        overrides.providers?.['oauth2-client-credentials'] ??
-        new OAuth2ClientCredentialsProvider(verifier, overrides.fetch, clock),
+      cognito: provider('cognito'),
+      'login-endpoint': provider('login-endpoint'),
+      'oauth2-client-credentials': provider('oauth2-client-credentials'),
     },
     cache: overrides.cache ?? new MemorySessionCache(),
     failureMarks: overrides.failureMarks ?? new MemoryFailureMarks(),
@@ -153,7 +163,7 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
   const credentials = new CredentialsVendor({
     tenants,
     tokens: vendor,
-    identityPool: overrides.identityPool ?? new CognitoIdentityPool(),
+    identityPool: overrides.identityPool ?? lazyIdentityPool(async () => (await loadSignIn()).identityPool),
     cache: new MemoryCredentialsCache(),
     ...(sharedCredentials ? { shared: sharedCredentials } : {}),
     ...(sharedCredentials && shared ? { leases: shared.leases } : {}),

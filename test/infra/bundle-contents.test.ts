@@ -2,14 +2,15 @@
 // bundle built with the deployed settings: full zod (the runtime schemas use zod/mini), the old SRP helper with its
 // crypto-js, jsbn and Buffer polyfill (srp-proof.ts does the arithmetic with BigInt and node:crypto), the
 // credential providers Lambda never uses (SSO, INI files, processes), and the SDK's event-stream code in the
-// functions whose clients have no event-stream operation.
-import { mkdtempSync, rmSync } from 'node:fs';
+// functions whose clients have no event-stream operation. And what a cold start loads: the entry and the chunks it
+// imports statically, without the sign-in code (lambdas/runtime/sign-in.ts), which has a chunk of its own.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { build, type Metafile } from 'esbuild';
 
-import { BUNDLE_SETTINGS, esbuildOptions, EVENT_STREAM_HANDLERS } from '../../lib/bundle-settings';
+import { esbuildOptions, EVENT_STREAM_HANDLERS, loadedAtStart } from '../../lib/bundle-settings';
 
 const FORBIDDEN: readonly [string, RegExp][] = [
   ['full zod (zod/v4/classic)', /node_modules\/zod\/v4\/classic\//],
@@ -27,18 +28,41 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The modules with code in the given outputs. */
+function inputsOf(outputs: Metafile['outputs'][string][]): string[] {
+  return outputs.flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path),
+  );
+}
+
+const SIGN_IN_CODE = [
+  /^lambdas\/providers\//,
+  /^lambdas\/adapters\/jwt-verifier\.ts$/,
+  /node_modules\/aws-jwt-verify\//,
+  /node_modules\/@aws-sdk\/client-cognito-identity(?:-provider)?\//,
+];
+
 describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
   let inputs: string[];
+  let atStart: string[];
+  let code: string;
+  let entry: string;
   beforeAll(async () => {
     const result = await build({
-      ...esbuildOptions(handler, join(dir, handler, BUNDLE_SETTINGS.outputFile)),
+      ...esbuildOptions(handler, join(dir, handler)),
       metafile: true,
       logLevel: 'silent',
     });
-    const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint);
-    inputs = Object.entries(output?.inputs ?? {})
-      .filter(([, input]) => input.bytesInOutput > 0)
-      .map(([path]) => path);
+    const metafile = result.metafile as Metafile;
+    inputs = inputsOf(Object.values(metafile.outputs));
+    atStart = inputsOf(loadedAtStart(metafile).map((path) => metafile.outputs[path] as Metafile['outputs'][string]));
+    code = Object.keys(metafile.outputs)
+      .filter((path) => path.endsWith('.mjs'))
+      .map((path) => readFileSync(path, 'utf8'))
+      .join('\n');
+    entry = readFileSync(join(dir, handler, 'index.mjs'), 'utf8');
   }, 120_000);
 
   it('is built from the handler and its dependencies', () => {
@@ -49,6 +73,23 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
   it.each(FORBIDDEN)('carries no %s', (_what, pattern) => {
     expect(inputs.filter((path) => pattern.test(path))).toEqual([]);
   });
+
+  it('is an ES module that calls no CommonJS require, which an ES module does not have', () => {
+    // Lambda's runtime imports index.mjs and calls its export `handler`.
+    expect(/export\s*\{[^}]*\bas handler\s*\}/.test(entry)).toBe(true);
+    // esbuild's stand-in for a require() it could not bundle throws "Dynamic require of ... is not supported".
+    expect(code.includes('Dynamic require of')).toBe(false);
+    expect(/\bmodule\.exports\b/.test(entry)).toBe(false);
+  });
+
+  if (handler !== 'export')
+    it('starts without the sign-in code, which it loads on first use', () => {
+      expect(atStart).toContain(`lambdas/handlers/${handler}.ts`);
+      expect(atStart.filter((path) => SIGN_IN_CODE.some((pattern) => pattern.test(path)))).toEqual([]);
+      expect(inputs).toContain('lambdas/runtime/sign-in.ts');
+      expect(inputs).toContain('lambdas/providers/cognito.ts');
+      expect(inputs.some((path) => path.includes('node_modules/aws-jwt-verify/'))).toBe(true);
+    });
 
   it('carries the SDK event-stream code only if one of its clients needs it', () => {
     const eventStreams = inputs.filter((path) => path.includes('@smithy/core/dist-es/submodules/event-streams/'));

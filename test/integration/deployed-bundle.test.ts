@@ -1,6 +1,7 @@
 // The vend function as it is deployed: its bundle built with lib/bundle-settings.ts (the tree-shaken SDK, and the
-// aliases that replace the credential chain and the SDK's event-stream module), loaded by `require` in fresh Node.js
-// processes (one per Lambda container) with the environment the stack sets, against dynalite, cognito-local and the
+// aliases that replace the credential chain and the SDK's event-stream module, the sign-in code in a chunk of its
+// own), loaded by `import()` as Lambda's runtime loads `index.mjs`, in fresh Node.js processes (one per Lambda
+// container) with the environment the stack sets, against dynalite, cognito-local and the
 // loopback Secrets Manager and KMS. Everything else tests the TypeScript sources; this is the one test of the
 // artefact itself, so an alias or bundling setting that breaks a code path fails here, not in a deployed function.
 import { spawn } from 'node:child_process';
@@ -23,8 +24,9 @@ const KEY_ID = 'alias/tvm-cache';
 
 /** Loads the bundle as Lambda's runtime client does and answers each event of BUNDLE_EVENTS in turn. */
 const CONTAINER = `
-const { writeFileSync } = require('node:fs');
-const { handler } = require(process.env.BUNDLE);
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const { handler } = await import(pathToFileURL(process.env.BUNDLE).href);
 (async () => {
   const answers = [];
   for (const event of JSON.parse(process.env.BUNDLE_EVENTS)) {
@@ -53,8 +55,8 @@ let password: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tvm-deployed-bundle-'));
   bundle = join(dir, 'vend', BUNDLE_SETTINGS.outputFile);
-  await build({ ...esbuildOptions('vend', bundle), logLevel: 'silent' });
-  writeFileSync(join(dir, 'container.js'), CONTAINER);
+  await build({ ...esbuildOptions('vend', join(dir, 'vend')), logLevel: 'silent' });
+  writeFileSync(join(dir, 'container.mjs'), CONTAINER);
   cognito = await startCognitoEmulator();
   const tenant = await seedCognitoTenant(cognito.endpoint, { poolName: 'bundle', username: 'ops@example.com' });
   password = tenant.password;
@@ -95,7 +97,7 @@ function container(events: unknown[]): Promise<{ answers: Answer[]; stdout: stri
     BUNDLE_OUT: out,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(dir, 'container.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(dir, 'container.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -141,7 +141,7 @@ console.log(JSON.stringify(functions.map((f) => ({ handler: f.Properties.Handler
     expect(functions.length).toBeGreaterThanOrEqual(2);
     for (const fn of functions) {
       expect(fn.handler).toBe('index.handler');
-      // The prebuilt bundle (index.js) as the package ships it: no esbuild ran here (the consumer has none).
+      // The prebuilt bundle (index.mjs and its chunks) as the package ships it: no esbuild ran here (the consumer has none).
       const asset = join(scratch, 'cdk.out', `asset.${fn.key.replace(/\.zip$/, '')}`);
       const bundle = readdirSync(asset).find((file) => /^index\.m?js$/.test(file));
       expect(readFileSync(join(asset, bundle ?? 'index.js'), 'utf8')).toContain('handler');
