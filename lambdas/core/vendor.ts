@@ -94,6 +94,11 @@ interface Obtained {
   readonly source: VendSource;
 }
 
+/** A read of the shared layer started before the flight (never rejects). */
+interface EarlyRead {
+  readonly seen: Promise<SharedSnapshot | undefined>;
+}
+
 /**
  * Turns a tenant id into a verified session whose tokens stay valid for at least
  * the requested time: memory (L1) first, then the shared cache (L2), then one
@@ -103,6 +108,8 @@ interface Obtained {
  */
 export class TokenVendor {
   private readonly flights = new SingleFlight<Obtained>();
+  /** Tenants whose shared-layer read a caller started before its flight (see earlyRead). */
+  private readonly earlyReads = new Set<string>();
   private readonly skew: number;
   private readonly budgetMs: number;
   private readonly leaseTtlMs: number;
@@ -148,7 +155,14 @@ export class TokenVendor {
   async vend(tenantId: string, minTtlSeconds: number, rejectedFingerprint?: string): Promise<VendResult> {
     const scope = this.scope(tenantId);
     return this.withinBudget(tenantId, async () => {
-      const tenant = await scope.deadline.race(this.tenantRecord(tenantId), 'tenant secret');
+      const early = await this.earlyRead(tenantId, scope);
+      let tenant: TenantRecord;
+      try {
+        tenant = await scope.deadline.race(this.tenantRecord(tenantId), 'tenant secret');
+      } finally {
+        // From here on a flight (this caller's, or one it joins) covers the callers that come next.
+        if (early) this.earlyReads.delete(tenantId);
+      }
       const options = { minTtlSeconds, skewSeconds: this.skew, rejected: rejectedFingerprint };
       const demand = new Demand(tenant, options, this.deps.clock);
       const local = await this.deps.cache.get(tenantId);
@@ -160,7 +174,7 @@ export class TokenVendor {
       const reason = !local ? 'empty' : !demand.isCurrent(local) ? 'secret_rotated' : 'stale';
       this.emit({ type: 'cache_miss', tenantId, reason });
 
-      let obtained = await this.joinFlight(demand, scope);
+      let obtained = await this.joinFlight(demand, scope, early);
       // The flight (this caller's, another container's, or one this caller joined) showed the tokens too short.
       demand.assertSatisfiable(obtained.session);
       // A flight started by a caller with a smaller minTtl may end with a session too short for this one.
@@ -210,6 +224,21 @@ export class TokenVendor {
     });
   }
 
+  /**
+   * Nothing in this container's memory and nobody at it yet: read the fleet-wide layer while the secret is read,
+   * not after it, so a new container's first request waits for one round trip instead of two. One such read per
+   * tenant at a time (a burst of cold requests must not multiply table reads): at most one more read than before,
+   * when another caller starts the flight first. The read never fails.
+   */
+  private async earlyRead(tenantId: string, scope: VendScope): Promise<EarlyRead | undefined> {
+    if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
+    if (await this.deps.cache.get(tenantId)) return undefined;
+    // Checked again: another caller may have started a read or a flight while this one looked at its memory.
+    if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
+    this.earlyReads.add(tenantId);
+    return { seen: scope.shared.snapshot(tenantId) };
+  }
+
   /** The tenant's secret; a deleted tenant's sessions (refresh token included) are dropped from this container. */
   private async tenantRecord(tenantId: string): Promise<TenantRecord> {
     try {
@@ -236,17 +265,22 @@ export class TokenVendor {
     }
   }
 
-  /** Run or join the tenant's flight, within this caller's budget. */
-  private async joinFlight(demand: Demand, scope: VendScope): Promise<Obtained> {
+  /**
+   * Run or join the tenant's flight, within this caller's budget.
+   * @param early a read of the shared layer this caller started before the flight; used if this caller runs it.
+   */
+  private async joinFlight(demand: Demand, scope: VendScope, early?: EarlyRead): Promise<Obtained> {
     const { tenantId } = demand.tenant;
     const joined = this.flights.running(tenantId);
-    const run = () =>
+    const run = (read?: EarlyRead) =>
       scope.deadline.race(
-        this.flights.run(tenantId, () => this.obtain(demand, scope)),
+        this.flights.run(tenantId, async () =>
+          this.obtain(demand, scope, read ? { seen: await read.seen } : undefined),
+        ),
         'renewal',
       );
     try {
-      return await run();
+      return await run(early);
     } catch (error) {
       // The joined flight was a forced renewal refused for another caller's report: this caller has its own needs.
       if (joined && error instanceof RenewalRateLimitedError) return run();

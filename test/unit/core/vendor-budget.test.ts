@@ -372,3 +372,95 @@ describe('a compare-and-swap conflict at the session write', () => {
     expect(shared.cache.session?.tokens.idToken).toBe('theirs');
   });
 });
+
+describe('a cold container reads the shared layer while it reads the tenant secret', () => {
+  /** A tenant store whose answers wait until `answer()`; `pending` counts the reads waiting for it. */
+  function slowStore(store: TenantStore) {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const state = { pending: 0, answered: false };
+    const slow: TenantStore = {
+      get: async (tenantId) => {
+        state.pending++;
+        await gate;
+        state.pending--;
+        return store.get(tenantId);
+      },
+      invalidate: (tenantId) => store.invalidate(tenantId),
+    };
+    const answer = () => {
+      state.answered = true;
+      release();
+    };
+    return { slow, state, answer };
+  }
+
+  /** Counts the shared layer's reads, and how many of them started before the secret answered. */
+  function countedReads(shared: ReturnType<typeof fleetLayer>, secretAnswered: () => boolean) {
+    const counts = { reads: 0, beforeSecret: 0 };
+    const get = shared.cache.get.bind(shared.cache);
+    shared.cache.get = async () => {
+      counts.reads++;
+      if (!secretAnswered()) counts.beforeSecret++;
+      return get();
+    };
+    return counts;
+  }
+
+  it('starts the shared read before the secret answers, and the flight uses it', async () => {
+    const { tenants, container, calls } = setup();
+    const shared = fleetLayer();
+    // Another container's session is in the table: this container's first request is served from it.
+    const { vendor: other } = container(shared);
+    await other.vend('acme', 300);
+    const { slow, state, answer } = slowStore(tenants);
+    const counts = countedReads(shared, () => state.answered);
+    const { vendor } = container(shared, slow);
+    const result = vendor.vend('acme', 300);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.pending).toBe(1);
+    expect(counts).toEqual({ reads: 1, beforeSecret: 1 });
+    answer();
+    await expect(result).resolves.toMatchObject({ source: 'shared', cacheHit: false });
+    // The read made before the secret answered decided it: no second read.
+    expect(counts.reads).toBe(1);
+    expect(calls()).toBe(1);
+  });
+
+  it('reads the shared layer once, not once per request, for a burst of cold requests in one container', async () => {
+    const { tenants, container, calls } = setup();
+    const shared = fleetLayer();
+    const { slow, state, answer } = slowStore(tenants);
+    const counts = countedReads(shared, () => state.answered);
+    const { vendor } = container(shared, slow);
+    const burst = Array.from({ length: 50 }, () => vendor.vend('acme', 300));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.pending).toBe(50);
+    expect(counts.beforeSecret).toBe(1);
+    answer();
+    const results = await Promise.all(burst);
+    expect(results.every((r) => r.session.tokens.idToken === results[0]?.session.tokens.idToken)).toBe(true);
+    expect(calls()).toBe(1);
+    // The early read, and the read after the lease (this lease store does not confirm a snapshot).
+    expect(counts.reads).toBe(2);
+  });
+
+  it('does not read the shared layer for a request served from memory', async () => {
+    const { container } = setup();
+    const shared = fleetLayer();
+    const { vendor } = container(shared);
+    await vendor.vend('acme', 300);
+    const counts = countedReads(shared, () => true);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: true });
+    expect(counts.reads).toBe(0);
+  });
+
+  it('reads nothing more for an unknown tenant than the one early read, and fails as before', async () => {
+    const { container } = setup();
+    const shared = fleetLayer();
+    const counts = countedReads(shared, () => true);
+    const { vendor } = container(shared);
+    await expect(vendor.vend('globex', 300)).rejects.toMatchObject({ code: 'tenant_not_found' });
+    expect(counts.reads).toBe(1);
+  });
+});
