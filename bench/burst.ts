@@ -93,7 +93,7 @@ async function runFleet(cognito: CognitoEmulator, tenants: Tenants, shared: bool
   try {
     const workers = Array.from({ length: CONSUMER_PROCESSES }, () =>
       fork(join(__dirname, 'fleet-worker.ts'), [], {
-        execArgv: ['--require', require.resolve('tsx/cjs')],
+        execArgv: ['--import', 'tsx'],
         env: {
           ...process.env,
           BENCH_TENANTS: JSON.stringify(tenants),

@@ -14,7 +14,7 @@ interface HitOutcome {
 
 export async function benchHit(): Promise<void> {
   const child = fork(join(__dirname, 'hit-worker.ts'), [], {
-    execArgv: ['--require', require.resolve('tsx/cjs')],
+    execArgv: ['--import', 'tsx'],
     env: lambdaEnv(),
     // stdout is /dev/null: every log line and EMF document is really written to a file descriptor.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

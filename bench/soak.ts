@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   const fleetKey = randomBytes(32).toString('base64');
   const workers: ChildProcess[] = Array.from({ length: workerCount }, (_, index) =>
     fork(join(__dirname, 'soak-worker.ts'), [], {
-      execArgv: ['--expose-gc', '--require', require.resolve('tsx/cjs')],
+      execArgv: ['--expose-gc', '--import', 'tsx'],
       env: {
         ...process.env,
         SOAK_TENANTS: JSON.stringify(tenants),

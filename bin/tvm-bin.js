@@ -11,8 +11,17 @@ process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 
 const source = join(__dirname, 'tvm.ts');
 if (existsSync(source)) {
-  require('tsx/cjs');
-  require(source).runFromProcess();
+  // Both of tsx's hooks: the sources load their sign-in code with a dynamic import() (lambdas/runtime/compose.ts).
+  import('tsx/esm/api')
+    .then(({ register }) => {
+      register();
+      require('tsx/cjs');
+      require(source).runFromProcess();
+    })
+    .catch((error) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    });
 } else {
   require(join(__dirname, '..', 'dist', 'bin', 'tvm.js')).runFromProcess();
 }

@@ -63,6 +63,20 @@ function describeError(error: unknown): Record<string, unknown> {
   return { name: error.name, message: error.message, ...cause };
 }
 
+/**
+ * Fingerprints for the audit line, computed once per session: sessions are immutable and a hit hands back the same
+ * objects, so a SHA-256 per hit is not needed. Keyed weakly: an evicted session takes its entry with it.
+ */
+const fingerprints = new WeakMap<object, string>();
+function fingerprintOf(owner: object, token: string): string {
+  let known = fingerprints.get(owner);
+  if (known === undefined) {
+    known = fingerprint(token);
+    fingerprints.set(owner, known);
+  }
+  return known;
+}
+
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {
   const base = {
     route: outcome.route,
@@ -79,7 +93,7 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
       ...base,
       cache: source,
       expiresAt: session.expiresAt,
-      tokenFingerprint: fingerprint(token),
+      tokenFingerprint: fingerprintOf(session.tokens, token),
     });
     return;
   }
@@ -92,7 +106,7 @@ function logOutcome({ logger, metrics }: Observability, request: ApiRequest, out
       cache: source,
       identityId: session.identityId,
       expiresAt: session.credentials.expiresAt,
-      credentialsFingerprint: fingerprint(session.credentials.sessionToken),
+      credentialsFingerprint: fingerprintOf(session.credentials, session.credentials.sessionToken),
     });
     return;
   }

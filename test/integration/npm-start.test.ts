@@ -91,6 +91,17 @@ it('npm start: serves demo tokens; SIGTERM to npm closes the port within 2 s and
   expect(started.output()).not.toMatch(/No application metrics to publish/);
 }, 60_000);
 
+it('tvm serve (the development checkout, through tsx) signs in and serves a demo token', async () => {
+  // The sign-in code is loaded with a dynamic import() (lambdas/runtime/compose.ts): tsx's ES module hook must be on.
+  const started = start(process.execPath, [join(root, 'bin', 'tvm-bin.js'), 'serve'], { PORT: '0' });
+  const url = await readyUrl(started);
+  const response = await fetch(`${url}/v1/tenants/demo/token`);
+  expect(response.status).toBe(200);
+  expect(((await response.json()) as { idToken?: string }).idToken).toMatch(/^eyJ/);
+  started.child.kill('SIGTERM');
+  expect(await started.exited).toBe(0);
+}, 60_000);
+
 it('tvm serve: a port in use is one line naming PORT; what started before is stopped and removed', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

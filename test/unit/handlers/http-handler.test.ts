@@ -78,6 +78,24 @@ describe('vend handler: success', () => {
     expect(capturedLogLines().join('\n')).not.toContain(json.idToken);
   });
 
+  it("names each session's own token in the audit line: the same on hits, a new one after a renewal", async () => {
+    const { call, clock } = setup();
+    const first = await call({ path: '/v1/tenants/acme/token', query: { minTtl: '600' } });
+    const hit = await call({ path: '/v1/tenants/acme/token', query: { minTtl: '600' } });
+    clock.advance(3600 - 600); // too short for minTtl 600 now: renewed
+    const renewed = await call({ path: '/v1/tenants/acme/token', query: { minTtl: '600' } });
+    expect(renewed.json.idToken).not.toBe(first.json.idToken);
+    const audited = capturedLogRecords()
+      .filter((r) => r.message === 'token vended' && r.tenantId === 'acme')
+      .map((r) => [r.cache, r.tokenFingerprint])
+      .slice(-3);
+    expect(audited).toEqual([
+      ['upstream', fingerprint(first.json.idToken)],
+      ['memory', fingerprint(hit.json.idToken)],
+      ['upstream', fingerprint(renewed.json.idToken)],
+    ]);
+  });
+
   it('answers the health check', async () => {
     const { call } = setup();
     const response = await call({ path: '/v1/health' });
