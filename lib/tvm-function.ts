@@ -51,12 +51,23 @@ export interface TvmFunctionProps {
    */
   readonly reservedConcurrentExecutions?: number;
   /**
-   * Stack traces that point at the TypeScript sources (`NODE_OPTIONS=--enable-source-maps`; the functions ship
-   * their source maps either way). Node.js then parses each bundle's source map at every cold start: about 30 ms
-   * of init on the build machine (README, Performance).
+   * Stack traces that point at the TypeScript sources: the functions ship their source maps and run with
+   * `NODE_OPTIONS=--enable-source-maps`. Node.js then parses each bundle's source map at every cold start: about
+   * 30 ms of init on the build machine (README, Performance). Without it, no source maps are deployed.
    * @default false
    */
   readonly sourceMapStackTraces?: boolean;
+}
+
+/** How a function's code is packaged. */
+export interface BundleOptions {
+  /**
+   * Ship the source maps beside the code. They are used only with `NODE_OPTIONS=--enable-source-maps`
+   * ({@link TvmFunctionProps.sourceMapStackTraces}); otherwise they would more than double the deployment package
+   * for nothing the function reads.
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
 }
 
 /**
@@ -64,10 +75,15 @@ export interface TvmFunctionProps {
  * of lib/bundle-settings.ts (code splitting, which the CDK's `NodejsFunction` cannot do), no Docker. The asset hash
  * is the bundle's, so a dependency upgrade that changes the bundle deploys it.
  */
-export function sourceBundle(handlerName: string): lambda.Code {
+export function sourceBundle(handlerName: string, options: BundleOptions = {}): lambda.Code {
+  const sourceMaps = options.sourceMaps ?? false;
   return lambda.Code.fromAsset(join(__dirname, '..', 'lambdas'), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
+      // The CDK stages one asset per distinct set of options, compared as JSON, which leaves out `tryBundle` below:
+      // without the handler (and what it ships) named here, every function of a synth would get the first one's
+      // code. (Docker bundling, which would read these, never runs.)
+      environment: { TVM_BUNDLE_HANDLER: handlerName, TVM_BUNDLE_SOURCE_MAPS: String(sourceMaps) },
       // Never pulled: local bundling below always bundles or fails.
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
       local: {
@@ -80,7 +96,7 @@ export function sourceBundle(handlerName: string): lambda.Code {
               `Bundling the ${handlerName} function from its sources needs esbuild: npm install --save-dev esbuild (the published package deploys prebuilt bundles instead)`,
             );
           }
-          esbuild.buildSync({ ...esbuildOptions(handlerName, outputDir), logLevel: 'warning' });
+          esbuild.buildSync({ ...esbuildOptions(handlerName, outputDir), sourcemap: sourceMaps, logLevel: 'warning' });
           return true;
         },
       },
@@ -88,10 +104,17 @@ export function sourceBundle(handlerName: string): lambda.Code {
   });
 }
 
+/** The code of a handler: its prebuilt bundle in the installed package, else bundled from the sources. */
+export function handlerCode(handlerName: string, options: BundleOptions = {}): lambda.Code {
+  const prebuilt = prebuiltBundle(handlerName);
+  if (!prebuilt) return sourceBundle(handlerName, options);
+  return lambda.Code.fromAsset(prebuilt, options.sourceMaps ? {} : { exclude: ['*.map'] });
+}
+
 /**
  * One Lambda function with the project's defaults: newest Node.js runtime on ARM64,
- * esbuild-minified ES module bundle (SDK tree-shaken, sign-in code in a chunk loaded on first use) with source maps
- * and the AWS SDK inside, its own log group with retention, active tracing, and a role that holds only what is
+ * esbuild-minified ES module bundle (SDK tree-shaken, sign-in code in a chunk loaded on first use) with the AWS SDK
+ * inside (source maps only with `sourceMapStackTraces`), its own log group with retention, active tracing, and a role that holds only what is
  * granted to it.
  */
 export class TvmFunction extends Construct {
@@ -132,10 +155,9 @@ export class TvmFunction extends Construct {
         ...props.environment,
       },
     };
-    const prebuilt = prebuiltBundle(props.handlerName);
     this.function = new lambda.Function(this, 'Function', {
       ...common,
-      code: prebuilt ? lambda.Code.fromAsset(prebuilt) : sourceBundle(props.handlerName),
+      code: handlerCode(props.handlerName, { sourceMaps: props.sourceMapStackTraces ?? false }),
       handler: 'index.handler',
     });
     // Lambda refuses at deploy time an environment over 4 KB; fail at synthesis instead, naming the biggest values.

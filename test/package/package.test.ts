@@ -139,12 +139,16 @@ console.log(JSON.stringify(functions.map((f) => ({ handler: f.Properties.Handler
     const { stdout } = await inScratch(process.execPath, ['app.js']);
     const functions = JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as Array<{ handler: string; key: string }>;
     expect(functions.length).toBeGreaterThanOrEqual(2);
+    // Each function its own bundle.
+    expect(new Set(functions.map((fn) => fn.key)).size).toBe(functions.length);
     for (const fn of functions) {
       expect(fn.handler).toBe('index.handler');
       // The prebuilt bundle (index.mjs and its chunks) as the package ships it: no esbuild ran here (the consumer has none).
       const asset = join(scratch, 'cdk.out', `asset.${fn.key.replace(/\.zip$/, '')}`);
       const bundle = readdirSync(asset).find((file) => /^index\.m?js$/.test(file));
       expect(readFileSync(join(asset, bundle ?? 'index.js'), 'utf8')).toContain('handler');
+      // Without sourceMapStackTraces the package's source maps stay out of the deployment.
+      expect(readdirSync(asset).filter((file) => file.endsWith('.map'))).toEqual([]);
     }
     expect(existsSync(join(scratch, 'node_modules', 'esbuild'))).toBe(false);
   }, 300_000);
