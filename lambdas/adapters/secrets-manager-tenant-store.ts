@@ -61,6 +61,11 @@ export class SecretsManagerTenantStore implements TenantStore {
     return pending;
   }
 
+  answersFromMemory(tenantId: string): boolean {
+    const entry = this.entries.get(tenantId);
+    return entry !== undefined && entry.expiresAt > this.clock.now();
+  }
+
   invalidate(tenantId: string): void {
     const entry = this.entries.get(tenantId);
     // Keep the last good record as a fallback, but make the next get read again.

@@ -19,6 +19,11 @@ export interface TenantStore {
   get(tenantId: string): Promise<TenantRecord>;
   /** Forget any cached copy so the next `get` reads the source again. */
   invalidate(tenantId: string): void;
+  /**
+   * Whether `get` would answer at once from this container's memory (a record or a refusal), without a call.
+   * Absent: assume a call.
+   */
+  answersFromMemory?(tenantId: string): boolean;
 }
 
 /** Tokens a caller may receive. Which are set depends on the provider. */

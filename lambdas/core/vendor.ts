@@ -155,17 +155,18 @@ export class TokenVendor {
   async vend(tenantId: string, minTtlSeconds: number, rejectedFingerprint?: string): Promise<VendResult> {
     const scope = this.scope(tenantId);
     return this.withinBudget(tenantId, async () => {
-      const early = await this.earlyRead(tenantId, scope);
+      const remembered = await this.deps.cache.get(tenantId);
+      const early = remembered ? undefined : this.earlyRead(tenantId, scope);
       let tenant: TenantRecord;
       try {
         tenant = await scope.deadline.race(this.tenantRecord(tenantId), 'tenant secret');
       } finally {
-        // From here on a flight (this caller's, or one it joins) covers the callers that come next.
-        if (early) this.earlyReads.delete(tenantId);
+        if (early) this.endEarlyRead(tenantId, early);
       }
       const options = { minTtlSeconds, skewSeconds: this.skew, rejected: rejectedFingerprint };
       const demand = new Demand(tenant, options, this.deps.clock);
-      const local = await this.deps.cache.get(tenantId);
+      // What memory held when this request came is served if it will do; else what it holds now, after the secret.
+      const local = remembered && demand.accepts(remembered) ? remembered : await this.deps.cache.get(tenantId);
       if (local && demand.accepts(local)) {
         this.emit({ type: 'cache_hit', tenantId });
         return { tenant, session: local, cacheHit: true, source: 'memory' };
@@ -225,18 +226,27 @@ export class TokenVendor {
   }
 
   /**
-   * Nothing in this container's memory and nobody at it yet: read the fleet-wide layer while the secret is read,
-   * not after it, so a new container's first request waits for one round trip instead of two. One such read per
-   * tenant at a time (a burst of cold requests must not multiply table reads): at most one more read than before,
-   * when another caller starts the flight first. The read never fails.
+   * Nothing in this container's memory, the secret to be read from its source and nobody at it yet: read the
+   * fleet-wide layer while the secret is read, not after it, so a new container's first request waits for one round
+   * trip instead of two. Not when the secret store answers from memory (nothing to overlap, and a tenant it knows
+   * to be missing costs no read). One such read per tenant at a time (a burst of cold requests must not multiply
+   * table reads): at most one more read than before, when another caller starts the flight first. The read never
+   * fails.
    */
-  private async earlyRead(tenantId: string, scope: VendScope): Promise<EarlyRead | undefined> {
+  private earlyRead(tenantId: string, scope: VendScope): EarlyRead | undefined {
     if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
-    if (await this.deps.cache.get(tenantId)) return undefined;
-    // Checked again: another caller may have started a read or a flight while this one looked at its memory.
-    if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
+    if (this.deps.tenants.answersFromMemory?.(tenantId)) return undefined;
     this.earlyReads.add(tenantId);
-    return { seen: scope.shared.snapshot(tenantId) };
+    // Never rejects (SharedLayer answers undefined when the table cannot), unless reporting that fails too.
+    return { seen: scope.shared.snapshot(tenantId).catch(() => undefined) };
+  }
+
+  /**
+   * The secret is read: from here on a flight (this caller's, or one it joins) covers the callers that come next,
+   * and the tenant is free for another early read once this one has ended too.
+   */
+  private endEarlyRead(tenantId: string, early: EarlyRead): void {
+    void early.seen.then(() => this.earlyReads.delete(tenantId));
   }
 
   /** The tenant's secret; a deleted tenant's sessions (refresh token included) are dropped from this container. */

@@ -64,17 +64,17 @@ function describeError(error: unknown): Record<string, unknown> {
 }
 
 /**
- * Fingerprints for the audit line, computed once per session: sessions are immutable and a hit hands back the same
- * objects, so a SHA-256 per hit is not needed. Keyed weakly: an evicted session takes its entry with it.
+ * Fingerprints for the audit line, computed once per session: a hit hands back the same session objects, so a
+ * SHA-256 per hit is not needed. Keyed weakly on the object that holds the token (an evicted session takes its entry
+ * with it), and checked against the token itself, so a token changed in place is never audited under another's.
  */
-const fingerprints = new WeakMap<object, string>();
+const fingerprints = new WeakMap<object, { readonly token: string; readonly fingerprint: string }>();
 function fingerprintOf(owner: object, token: string): string {
-  let known = fingerprints.get(owner);
-  if (known === undefined) {
-    known = fingerprint(token);
-    fingerprints.set(owner, known);
-  }
-  return known;
+  const known = fingerprints.get(owner);
+  if (known?.token === token) return known.fingerprint;
+  const computed = fingerprint(token);
+  fingerprints.set(owner, { token, fingerprint: computed });
+  return computed;
 }
 
 function logOutcome({ logger, metrics }: Observability, request: ApiRequest, outcome: ApiOutcome): void {

@@ -114,18 +114,26 @@ export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Env
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
-  // Loaded on first use (see sign-in.ts), once per runtime.
+  // Loaded on first use (see sign-in.ts), once per runtime. A load that fails (a file the container could not read
+  // then) fails the calls waiting for it, and the next call tries again: it is not kept for the container's life.
   let signIn: Promise<SignInParts> | undefined;
-  const loadSignIn = () =>
-    (signIn ??= import('./sign-in.js').then((module) =>
-      module.signInParts({
-        clock,
-        clockSkewSeconds: config.clockSkewSeconds,
-        ...(overrides.verifier ? { verifier: overrides.verifier } : {}),
-        ...(overrides.cognitoClients ? { cognitoClients: overrides.cognitoClients } : {}),
-        ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      }),
-    ));
+  const loadSignIn = () => {
+    signIn ??= import('./sign-in.js')
+      .then((module) =>
+        module.signInParts({
+          clock,
+          clockSkewSeconds: config.clockSkewSeconds,
+          ...(overrides.verifier ? { verifier: overrides.verifier } : {}),
+          ...(overrides.cognitoClients ? { cognitoClients: overrides.cognitoClients } : {}),
+          ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+        }),
+      )
+      .catch((error: unknown) => {
+        signIn = undefined;
+        throw error;
+      });
+    return signIn;
+  };
   const provider = (kind: ProviderKind): AuthProvider =>
     overrides.providers?.[kind] ?? lazyAuthProvider(async () => (await loadSignIn()).providers[kind]);
   const shared =

@@ -79,6 +79,25 @@ describe('SecretsManagerTenantStore', () => {
     expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
   });
 
+  it('says when it answers from memory: after a read or a refusal, until the TTL or invalidate()', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'tvm/tenants/acme' })
+      .resolves({ SecretString: JSON.stringify(cognitoSecret), VersionId: 'v-1' })
+      .on(GetSecretValueCommand, { SecretId: 'tvm/tenants/ghost' })
+      .rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    const { store: tenants, clock } = store();
+    expect(tenants.answersFromMemory('acme')).toBe(false);
+    await tenants.get('acme');
+    await expect(tenants.get('ghost')).rejects.toBeInstanceOf(TenantNotFoundError);
+    expect(tenants.answersFromMemory('acme')).toBe(true);
+    expect(tenants.answersFromMemory('ghost')).toBe(true);
+    clock.advance(31); // the refusal is remembered for 30 s, the secret for 300 s
+    expect(tenants.answersFromMemory('ghost')).toBe(false);
+    expect(tenants.answersFromMemory('acme')).toBe(true);
+    tenants.invalidate('acme');
+    expect(tenants.answersFromMemory('acme')).toBe(false);
+  });
+
   it('maps a malformed secret to tenant_misconfigured without its value', async () => {
     secrets
       .on(GetSecretValueCommand)

@@ -445,22 +445,82 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     expect(counts.reads).toBe(2);
   });
 
+  /** The tenants, from a store that never says it answers from memory (as one that calls its source would). */
+  function calledStore(store: TenantStore): TenantStore {
+    return { get: (tenantId) => store.get(tenantId), invalidate: (tenantId) => store.invalidate(tenantId) };
+  }
+
   it('does not read the shared layer for a request served from memory', async () => {
-    const { container } = setup();
+    const { tenants, container } = setup();
     const shared = fleetLayer();
-    const { vendor } = container(shared);
+    const { vendor } = container(shared, calledStore(tenants));
     await vendor.vend('acme', 300);
     const counts = countedReads(shared, () => true);
     await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: true });
     expect(counts.reads).toBe(0);
   });
 
-  it('reads nothing more for an unknown tenant than the one early read, and fails as before', async () => {
+  it('does not read early when the secret store answers from memory: nothing to overlap', async () => {
     const { container } = setup();
     const shared = fleetLayer();
     const counts = countedReads(shared, () => true);
+    // StaticTenantStore answers from memory; an unknown tenant fails as before, at no cost to the table.
     const { vendor } = container(shared);
     await expect(vendor.vend('globex', 300)).rejects.toMatchObject({ code: 'tenant_not_found' });
+    expect(counts.reads).toBe(0);
+  });
+
+  it('reads early for an unknown tenant only until its secret store remembers the answer', async () => {
+    const { tenants, container } = setup();
+    const shared = fleetLayer();
+    const counts = countedReads(shared, () => true);
+    // As SecretsManagerTenantStore: the first answer (here: no such secret) is remembered for a while.
+    const asked = new Set<string>();
+    const remembering: TenantStore = {
+      get: async (tenantId) => {
+        asked.add(tenantId);
+        return tenants.get(tenantId);
+      },
+      invalidate: (tenantId) => asked.delete(tenantId),
+      answersFromMemory: (tenantId) => asked.has(tenantId),
+    };
+    const { vendor } = container(shared, remembering);
+    for (let i = 0; i < 5; i++) {
+      await expect(vendor.vend('globex', 300)).rejects.toMatchObject({ code: 'tenant_not_found' });
+    }
     expect(counts.reads).toBe(1);
+  });
+
+  it('starts no second early read while the first is still out, even when its secret read failed', async () => {
+    const { tenants, container } = setup();
+    const shared = fleetLayer();
+    let releaseRead: () => void = () => undefined;
+    const readGate = new Promise<void>((resolve) => (releaseRead = resolve));
+    let reads = 0;
+    const get = shared.cache.get.bind(shared.cache);
+    shared.cache.get = async () => {
+      reads++;
+      await readGate;
+      return get();
+    };
+    let failSecret = true;
+    const flaky: TenantStore = {
+      get: async (tenantId) => {
+        if (failSecret) throw new UpstreamUnavailableError('Secrets Manager could not be read (ThrottlingException).');
+        return tenants.get(tenantId);
+      },
+      invalidate: () => undefined,
+    };
+    const { vendor } = container(shared, flaky);
+    await expect(vendor.vend('acme', 300)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(vendor.vend('acme', 300)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    // The first early read has not answered: the second request started none of its own.
+    expect(reads).toBe(1);
+    releaseRead();
+    await new Promise((resolve) => setImmediate(resolve));
+    failSecret = false;
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    // Once it ended, the next cold request could read early again (and the flight read after its lease).
+    expect(reads).toBeGreaterThan(1);
   });
 });

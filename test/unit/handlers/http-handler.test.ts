@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
+import { MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
 import { UpstreamUnavailableError } from '../../../lambdas/core/errors';
 import { fingerprint } from '../../../lambdas/core/fingerprint';
 import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
@@ -94,6 +95,30 @@ describe('vend handler: success', () => {
       ['memory', fingerprint(hit.json.idToken)],
       ['upstream', fingerprint(renewed.json.idToken)],
     ]);
+  });
+
+  it('audits a token changed in place under its own fingerprint, not the one remembered for its session', async () => {
+    const clock = new FakeClock();
+    const cache = new MemorySessionCache();
+    const observability = createObservability();
+    const runtime = composeRuntime(
+      loadRuntimeConfig({ TVM_CONSUMERS: JSON.stringify([{ principal: exportRole, tenants: ['acme'] }]) }),
+      {
+        tenants: new StaticTenantStore({ acme: cognitoSecret }),
+        clock,
+        cache,
+        providers: { cognito: new FakeProvider(clock) },
+        onEvent: vendorEventSink(observability),
+      },
+    );
+    const handler = createHttpHandler(runtime, observability);
+    await handler(proxyEvent({ path: '/v1/tenants/acme/token' }), lambdaContext);
+    const session = await cache.get('acme');
+    (session?.tokens as { idToken?: string }).idToken = 'eyJ.changed.token';
+    const hit = (await handler(proxyEvent({ path: '/v1/tenants/acme/token' }), lambdaContext)) as APIGatewayProxyResult;
+    expect((JSON.parse(hit.body) as { idToken: string }).idToken).toBe('eyJ.changed.token');
+    const audited = capturedLogRecords().filter((r) => r.message === 'token vended' && r.tenantId === 'acme');
+    expect(audited.at(-1)?.tokenFingerprint).toBe(fingerprint('eyJ.changed.token'));
   });
 
   it('answers the health check', async () => {
