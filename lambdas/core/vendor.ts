@@ -34,6 +34,13 @@ export type { SharedState } from './shared-layer';
 /** Default time budget of one vend: ends well before API Gateway's 29 s and the vend function's timeout. */
 export const DEFAULT_VEND_BUDGET_MS = 20_000;
 
+/**
+ * How old an early read of the shared layer may be when the flight starts and still decide it. A slower secret read
+ * than that (a throttled Secrets Manager) leaves time for another container to store a newer session, for instance
+ * one renewed because a caller reported the old token refused: the flight then reads again, as without the early read.
+ */
+export const EARLY_READ_MAX_AGE_MS = 1_000;
+
 export interface VendorOptions {
   /** Margin added to every minTtl to absorb clock differences with the caller and upstream. @default 30 */
   readonly clockSkewSeconds?: number;
@@ -97,6 +104,8 @@ interface Obtained {
 /** A read of the shared layer started before the flight (never rejects). */
 interface EarlyRead {
   readonly seen: Promise<SharedSnapshot | undefined>;
+  /** When it answered (clock ms); undefined until then. */
+  answeredAt?: number;
 }
 
 /**
@@ -237,8 +246,25 @@ export class TokenVendor {
     if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
     if (this.deps.tenants.answersFromMemory?.(tenantId)) return undefined;
     this.earlyReads.add(tenantId);
-    // Never rejects (SharedLayer answers undefined when the table cannot), unless reporting that fails too.
-    return { seen: scope.shared.snapshot(tenantId).catch(() => undefined) };
+    const early: EarlyRead = {
+      // Never rejects (SharedLayer answers undefined when the table cannot), unless reporting that fails too.
+      seen: scope.shared
+        .snapshot(tenantId)
+        .catch(() => undefined)
+        .then((seen) => {
+          early.answeredAt = this.deps.clock.now();
+          return seen;
+        }),
+    };
+    return early;
+  }
+
+  /** What an early read saw, if it answered recently enough to decide the flight (EARLY_READ_MAX_AGE_MS). */
+  private async recentEnough(read?: EarlyRead): Promise<{ readonly seen: SharedSnapshot | undefined } | undefined> {
+    if (!read) return undefined;
+    const seen = await read.seen;
+    const age = this.deps.clock.now() - (read.answeredAt ?? this.deps.clock.now());
+    return age <= EARLY_READ_MAX_AGE_MS ? { seen } : undefined;
   }
 
   /**
@@ -284,9 +310,7 @@ export class TokenVendor {
     const joined = this.flights.running(tenantId);
     const run = (read?: EarlyRead) =>
       scope.deadline.race(
-        this.flights.run(tenantId, async () =>
-          this.obtain(demand, scope, read ? { seen: await read.seen } : undefined),
-        ),
+        this.flights.run(tenantId, async () => this.obtain(demand, scope, await this.recentEnough(read))),
         'renewal',
       );
     try {

@@ -24,7 +24,7 @@ import type {
   VendorEvent,
 } from '../../../lambdas/core/ports';
 import { MemoryRenewalMarks } from '../../../lambdas/core/renewal-limit';
-import { TokenVendor, type SharedState, type VendorOptions } from '../../../lambdas/core/vendor';
+import { EARLY_READ_MAX_AGE_MS, TokenVendor, type SharedState, type VendorOptions } from '../../../lambdas/core/vendor';
 import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
 
 /** The fleet-wide layer in memory, with the same compare-and-swap contract as the DynamoDB adapter. */
@@ -424,6 +424,29 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     await expect(result).resolves.toMatchObject({ source: 'shared', cacheHit: false });
     // The read made before the secret answered decided it: no second read.
     expect(counts.reads).toBe(1);
+    expect(calls()).toBe(1);
+  });
+
+  it('reads again when the early read is older than EARLY_READ_MAX_AGE_MS by the time the secret answers', async () => {
+    const { tenants, container, calls, clock } = setup();
+    const shared = fleetLayer();
+    const { vendor: other } = container(shared);
+    await other.vend('acme', 300);
+    const { slow, state, answer } = slowStore(tenants);
+    const counts = countedReads(shared, () => state.answered);
+    const { vendor } = container(shared, slow);
+    const result = vendor.vend('acme', 300);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(counts).toEqual({ reads: 1, beforeSecret: 1 });
+    // While the secret read is slow, another container stores a newer session (say, after a refused token).
+    const older = shared.cache.session as Session;
+    shared.cache.session = { ...older, tokens: { idToken: 'newer' }, revision: (older.revision ?? 0) + 1 };
+    clock.advance(EARLY_READ_MAX_AGE_MS / 1000 + 1);
+    answer();
+    const served = await result;
+    expect(served.source).toBe('shared');
+    expect(served.session.tokens.idToken).toBe('newer');
+    expect(counts.reads).toBe(2);
     expect(calls()).toBe(1);
   });
 
