@@ -3,9 +3,9 @@
 // runner loading an empty handler; the figures are medians of the wall times minus the median of the empty handler's
 // (and, beside them, minus bare `node -e 0`). Peak RSS from the process's own resourceUsage().
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 import { build } from 'esbuild';
@@ -54,11 +54,21 @@ export async function buildBundles(dir: string): Promise<Record<string, string>>
   const files: Record<string, string> = {};
   for (const fn of ['vend', 'refresh', 'export']) {
     const outdir = join(dir, fn);
-    const { metafile } = await build({ ...esbuildOptions(fn, outdir), metafile: true, logLevel: 'silent' });
-    const code = Object.keys(metafile.outputs).filter((path) => path.endsWith('.mjs'));
-    const atStart = new Set(loadedAtStart(metafile));
-    const size = (paths: string[]) => {
-      const contents = paths.map((path) => readFileSync(path));
+    // Built as deployed (lib/tvm-function.ts): for dist/bundles/<fn>, then written here, so the files are the same.
+    const { metafile, outputFiles } = await build({
+      ...esbuildOptions(fn),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    mkdirSync(outdir, { recursive: true });
+    for (const file of outputFiles) writeFileSync(join(outdir, basename(file.path)), file.contents);
+    const code = Object.keys(metafile.outputs)
+      .filter((path) => path.endsWith('.mjs'))
+      .map((path) => basename(path));
+    const atStart = new Set(loadedAtStart(metafile).map((path) => basename(path)));
+    const size = (names: string[]) => {
+      const contents = names.map((name) => readFileSync(join(outdir, name)));
       return {
         bytes: contents.reduce((sum, bytes) => sum + bytes.length, 0),
         gzip: contents.reduce((sum, bytes) => sum + gzipSync(bytes).length, 0),

@@ -69,10 +69,21 @@ export function handlerEntry(handlerName: string): string {
 }
 
 /**
- * esbuild options for one handler's bundle, exactly as deployed: `outdir` receives `index.mjs` (and its source
- * map) and the chunks it loads.
+ * Where `npm run build` writes a handler's bundle (`dist/bundles/<name>/`). Every other build (the CDK construct at
+ * synth, the benchmarks) names its outputs as if written here and then writes them where it needs them: the source
+ * maps hold paths relative to this folder, and esbuild's chunk names hash the maps too, so the same folder gives
+ * byte-identical files wherever they land.
  */
-export function esbuildOptions(handlerName: string, outdir: string) {
+export function bundleDir(handlerName: string): string {
+  return join(__dirname, '..', 'dist', 'bundles', handlerName);
+}
+
+/**
+ * esbuild options for one handler's bundle, exactly as deployed: `outdir` (by default {@link bundleDir}) receives
+ * `index.mjs` and the chunks it loads, each with its source map (deployed only with `sourceMapStackTraces`; the code
+ * is the same either way).
+ */
+export function esbuildOptions(handlerName: string, outdir: string = bundleDir(handlerName)) {
   return {
     entryPoints: { index: handlerEntry(handlerName) },
     bundle: true,

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -96,7 +96,17 @@ export function sourceBundle(handlerName: string, options: BundleOptions = {}): 
               `Bundling the ${handlerName} function from its sources needs esbuild: npm install --save-dev esbuild (the published package deploys prebuilt bundles instead)`,
             );
           }
-          esbuild.buildSync({ ...esbuildOptions(handlerName, outputDir), sourcemap: sourceMaps, logLevel: 'warning' });
+          // Built as `npm run build` builds it (for dist/bundles/<name>, maps included: esbuild's chunk names hash
+          // them), so the files are byte for byte the same; then written here, the maps only if they are read.
+          const { outputFiles } = esbuild.buildSync({
+            ...esbuildOptions(handlerName),
+            write: false,
+            logLevel: 'warning',
+          });
+          for (const file of outputFiles) {
+            if (!sourceMaps && file.path.endsWith('.map')) continue;
+            writeFileSync(join(outputDir, basename(file.path)), file.contents);
+          }
           return true;
         },
       },

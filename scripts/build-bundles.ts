@@ -7,10 +7,9 @@ import { join } from 'node:path';
 
 import { build } from 'esbuild';
 
-import { BUNDLE_SETTINGS, esbuildOptions } from '../lib/bundle-settings';
+import { BUNDLE_SETTINGS, bundleDir, esbuildOptions } from '../lib/bundle-settings';
 
 const handlersDir = join(__dirname, '..', 'lambdas', 'handlers');
-const outDir = join(__dirname, '..', 'dist', 'bundles');
 
 /** Every module under lambdas/handlers that exports a Lambda `handler`. */
 function handlerNames(): string[] {
@@ -24,8 +23,8 @@ function handlerNames(): string[] {
 
 async function main(): Promise<void> {
   for (const name of handlerNames()) {
-    const dir = join(outDir, name);
-    await build({ ...esbuildOptions(name, dir), logLevel: 'warning' });
+    const dir = bundleDir(name);
+    await build({ ...esbuildOptions(name), logLevel: 'warning' });
     process.stdout.write(`bundled ${name} -> ${join(dir, BUNDLE_SETTINGS.outputFile)}\n`);
   }
 }

@@ -35,9 +35,10 @@ export type { SharedState } from './shared-layer';
 export const DEFAULT_VEND_BUDGET_MS = 20_000;
 
 /**
- * How old an early read of the shared layer may be when the flight starts and still decide it. A slower secret read
- * than that (a throttled Secrets Manager) leaves time for another container to store a newer session, for instance
- * one renewed because a caller reported the old token refused: the flight then reads again, as without the early read.
+ * How long before the flight an early read of the shared layer may have started and still decide it. A slower
+ * secret read than that (a throttled Secrets Manager) leaves time for another container to store a newer session,
+ * for instance one renewed because a caller reported the old token refused: the flight then reads again, as without
+ * the early read. This narrows that window to what a read just before the flight has anyway, plus a second.
  */
 export const EARLY_READ_MAX_AGE_MS = 1_000;
 
@@ -104,8 +105,8 @@ interface Obtained {
 /** A read of the shared layer started before the flight (never rejects). */
 interface EarlyRead {
   readonly seen: Promise<SharedSnapshot | undefined>;
-  /** When it answered (clock ms); undefined until then. */
-  answeredAt?: number;
+  /** When it was started (clock ms): what it saw is at least that old. */
+  readonly startedAt: number;
 }
 
 /**
@@ -246,25 +247,18 @@ export class TokenVendor {
     if (this.flights.running(tenantId) || this.earlyReads.has(tenantId)) return undefined;
     if (this.deps.tenants.answersFromMemory?.(tenantId)) return undefined;
     this.earlyReads.add(tenantId);
-    const early: EarlyRead = {
-      // Never rejects (SharedLayer answers undefined when the table cannot), unless reporting that fails too.
-      seen: scope.shared
-        .snapshot(tenantId)
-        .catch(() => undefined)
-        .then((seen) => {
-          early.answeredAt = this.deps.clock.now();
-          return seen;
-        }),
+    return {
+      startedAt: this.deps.clock.now(),
+      // Never rejects: SharedLayer answers undefined when the table cannot, and reporting that could still throw.
+      seen: scope.shared.snapshot(tenantId).catch(() => undefined),
     };
-    return early;
   }
 
   /** What an early read saw, if it answered recently enough to decide the flight (EARLY_READ_MAX_AGE_MS). */
   private async recentEnough(read?: EarlyRead): Promise<{ readonly seen: SharedSnapshot | undefined } | undefined> {
     if (!read) return undefined;
     const seen = await read.seen;
-    const age = this.deps.clock.now() - (read.answeredAt ?? this.deps.clock.now());
-    return age <= EARLY_READ_MAX_AGE_MS ? { seen } : undefined;
+    return this.deps.clock.now() - read.startedAt <= EARLY_READ_MAX_AGE_MS ? { seen } : undefined;
   }
 
   /**

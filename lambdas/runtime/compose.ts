@@ -114,8 +114,10 @@ export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Env
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
-  // Loaded on first use (see sign-in.ts), once per runtime. A load that fails (a file the container could not read
-  // then) fails the calls waiting for it, and the next call tries again: it is not kept for the container's life.
+  // Loaded on first use (see sign-in.ts), once per runtime. If building the parts fails, the calls waiting for them
+  // fail and the next call tries again. (A module that failed to load is kept failed by Node's loader for the
+  // process's life: every miss then fails with internal_error and the cause logged. test/integration/deployed-bundle
+  // loads the real chunk, so a bundling change that breaks it fails `npm test`.)
   let signIn: Promise<SignInParts> | undefined;
   const loadSignIn = () => {
     signIn ??= import('./sign-in.js')

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { buildSync } from 'esbuild';
 
-import { BUNDLE_SETTINGS } from '../../lib/bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 import { exampleConfig, synth } from './support';
 
 interface DeployedFunction {
@@ -72,6 +73,13 @@ describe('bundling', () => {
       expect(fn.files.filter((name) => name.endsWith('.map'))).toEqual([]);
       expect(fn.nodeOptions).toBeUndefined();
     }
+    // The code deployed is the code `npm run build` writes (and the benchmarks measure): the same files, byte for byte.
+    const { outputFiles } = buildSync({ ...esbuildOptions('vend'), write: false, logLevel: 'silent' });
+    const code = outputFiles.filter((file) => file.path.endsWith('.mjs'));
+    expect(vend.files.filter((name) => name.endsWith('.mjs')).sort()).toEqual(
+      code.map((file) => basename(file.path)).sort(),
+    );
+    for (const file of code) expect(vend.read(basename(file.path))).toBe(file.text);
     // The vend and refresh functions load their sign-in code on first use.
     for (const fn of [vend, refresh])
       expect(fn.files.filter((name) => /^sign-in-\w+\.mjs$/.test(name))).toHaveLength(1);

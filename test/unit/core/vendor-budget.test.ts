@@ -81,13 +81,17 @@ function setup(options: VendorOptions = {}) {
   const provider = new FakeProvider(clock);
   const tenants = new StaticTenantStore({ acme: cognitoSecret });
   /** One container; those sharing `shared` form a fleet. Sleeping moves the fake clock. */
-  const container = (shared?: SharedState, store: TenantStore = tenants): Container => {
+  const container = (
+    shared?: SharedState,
+    store: TenantStore = tenants,
+    extra: { cache?: MemorySessionCache; onEvent?: (event: VendorEvent) => void } = {},
+  ): Container => {
     const events: VendorEvent[] = [];
     const sleeps: number[] = [];
     const vendor = new TokenVendor({
       tenants: store,
       providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
-      cache: new MemorySessionCache(),
+      cache: extra.cache ?? new MemorySessionCache(),
       failureMarks: new MemoryFailureMarks(),
       ...(shared ? { shared } : {}),
       clock,
@@ -96,7 +100,10 @@ function setup(options: VendorOptions = {}) {
         clock.advance(ms / 1000);
       },
       random: () => 0.5,
-      onEvent: (event) => events.push(event),
+      onEvent: (event) => {
+        events.push(event);
+        extra.onEvent?.(event);
+      },
       options,
     });
     return { vendor, events, sleeps };
@@ -427,7 +434,7 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     expect(calls()).toBe(1);
   });
 
-  it('reads again when the early read is older than EARLY_READ_MAX_AGE_MS by the time the secret answers', async () => {
+  it('reads again when the early read started more than EARLY_READ_MAX_AGE_MS before the flight', async () => {
     const { tenants, container, calls, clock } = setup();
     const shared = fleetLayer();
     const { vendor: other } = container(shared);
@@ -448,6 +455,71 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     expect(served.session.tokens.idToken).toBe('newer');
     expect(counts.reads).toBe(2);
     expect(calls()).toBe(1);
+  });
+
+  it('leaves no unhandled rejection when reporting a failed early read throws, and serves the request', async () => {
+    const { tenants, container } = setup();
+    const shared = fleetLayer();
+    shared.cache.get = async () => {
+      throw new Error('table unavailable');
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { slow, answer } = slowStore(tenants);
+      let reports = 0;
+      const { vendor } = container(shared, slow, {
+        // The metrics sink fails the first time it is told the table failed: that is the early read's report.
+        onEvent: (event) => {
+          if (event.type === 'shared_cache_error' && reports++ === 0) throw new Error('metrics sink failed');
+        },
+      });
+      const result = vendor.vend('acme', 300);
+      await new Promise((resolve) => setImmediate(resolve));
+      answer();
+      await expect(result).resolves.toMatchObject({ source: 'upstream' });
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('reads memory once for a hit', async () => {
+    const { container } = setup();
+    const cache = new MemorySessionCache();
+    const { vendor } = container(undefined, undefined, { cache });
+    await vendor.vend('acme', 300);
+    let reads = 0;
+    const get = cache.get.bind(cache);
+    cache.get = async (tenantId) => {
+      reads++;
+      return get(tenantId);
+    };
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: true });
+    expect(reads).toBe(1);
+  });
+
+  it('reads memory again after the secret when what it held at first will not do (a rotated secret)', async () => {
+    const { tenants, container, calls } = setup();
+    const cache = new MemorySessionCache();
+    const rotated = new StaticTenantStore({ acme: { ...cognitoSecret, password: 'Rotated-1!' } });
+    let store: TenantStore = tenants;
+    const switching: TenantStore = {
+      get: (tenantId) => store.get(tenantId),
+      invalidate: (tenantId) => store.invalidate(tenantId),
+    };
+    const { vendor } = container(undefined, switching, { cache });
+    const before = await vendor.vend('acme', 300);
+    store = rotated;
+    const after = await vendor.vend('acme', 300);
+    expect(after.cacheHit).toBe(false);
+    expect(after.session.secretVersion).not.toBe(before.session.secretVersion);
+    expect(calls()).toBe(2);
+    // And the next request is served from memory again, with the new version.
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: true });
   });
 
   it('reads the shared layer once, not once per request, for a burst of cold requests in one container', async () => {
