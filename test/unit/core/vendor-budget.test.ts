@@ -414,10 +414,13 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     return counts;
   }
 
-  it('starts the shared read before the secret answers, and the flight uses it', async () => {
-    const { tenants, container, calls } = setup();
+  /**
+   * Another container's session is in the table; a new container's first request has started its early read and
+   * waits for the secret (`answer()` gives it).
+   */
+  async function coldRequestWaitingForTheSecret() {
+    const { tenants, container, calls, clock } = setup();
     const shared = fleetLayer();
-    // Another container's session is in the table: this container's first request is served from it.
     const { vendor: other } = container(shared);
     await other.vend('acme', 300);
     const { slow, state, answer } = slowStore(tenants);
@@ -425,6 +428,11 @@ describe('a cold container reads the shared layer while it reads the tenant secr
     const { vendor } = container(shared, slow);
     const result = vendor.vend('acme', 300);
     await new Promise((resolve) => setImmediate(resolve));
+    return { shared, state, answer, counts, result, calls, clock };
+  }
+
+  it('starts the shared read before the secret answers, and the flight uses it', async () => {
+    const { state, answer, counts, result, calls } = await coldRequestWaitingForTheSecret();
     expect(state.pending).toBe(1);
     expect(counts).toEqual({ reads: 1, beforeSecret: 1 });
     answer();
@@ -435,15 +443,7 @@ describe('a cold container reads the shared layer while it reads the tenant secr
   });
 
   it('reads again when the early read started more than EARLY_READ_MAX_AGE_MS before the flight', async () => {
-    const { tenants, container, calls, clock } = setup();
-    const shared = fleetLayer();
-    const { vendor: other } = container(shared);
-    await other.vend('acme', 300);
-    const { slow, state, answer } = slowStore(tenants);
-    const counts = countedReads(shared, () => state.answered);
-    const { vendor } = container(shared, slow);
-    const result = vendor.vend('acme', 300);
-    await new Promise((resolve) => setImmediate(resolve));
+    const { shared, answer, counts, result, calls, clock } = await coldRequestWaitingForTheSecret();
     expect(counts).toEqual({ reads: 1, beforeSecret: 1 });
     // While the secret read is slow, another container stores a newer session (say, after a refused token).
     const older = shared.cache.session as Session;
