@@ -3,7 +3,7 @@
 // runner loading an empty handler; the figures are medians of the wall times minus the median of the empty handler's
 // (and, beside them, minus bare `node -e 0`). Peak RSS from the process's own resourceUsage().
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 import { ENV } from '../contract/names';
-import { BUNDLE_SETTINGS, esbuildOptions, loadedAtStart } from '../lib/bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions, loadedAtStart, writeBundle } from '../lib/bundle-settings';
 import { apiEvent, lambdaContext, lambdaEnv, median, notes, results, round } from './support';
 
 export const COLD_RUNS = 7;
@@ -61,8 +61,7 @@ export async function buildBundles(dir: string): Promise<Record<string, string>>
       metafile: true,
       logLevel: 'silent',
     });
-    mkdirSync(outdir, { recursive: true });
-    for (const file of outputFiles) writeFileSync(join(outdir, basename(file.path)), file.contents);
+    writeBundle(outputFiles, outdir, true);
     const code = Object.keys(metafile.outputs)
       .filter((path) => path.endsWith('.mjs'))
       .map((path) => basename(path));

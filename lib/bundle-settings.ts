@@ -1,7 +1,8 @@
 // How every Lambda function is bundled, in one place: the CDK construct (tvm-function.ts), the prebuilt bundles
 // of the package (scripts/build-bundles.ts) and the benchmarks (bench/) all use these settings. No CDK import
 // here, so the benchmarks can read it without loading aws-cdk-lib.
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 /** Modules replaced in every bundle by smaller ones that do what Lambda needs. */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
@@ -76,6 +77,18 @@ export function handlerEntry(handlerName: string): string {
  */
 export function bundleDir(handlerName: string): string {
   return join(__dirname, '..', 'dist', 'bundles', handlerName);
+}
+
+/** Writes a bundle built for {@link bundleDir} (esbuild's `write: false`) into `outdir`, its source maps if asked. */
+export function writeBundle(
+  outputFiles: readonly { readonly path: string; readonly contents: Uint8Array }[],
+  outdir: string,
+  withSourceMaps: boolean,
+): void {
+  mkdirSync(outdir, { recursive: true });
+  for (const file of outputFiles) {
+    if (withSourceMaps || !file.path.endsWith('.map')) writeFileSync(join(outdir, basename(file.path)), file.contents);
+  }
 }
 
 /**

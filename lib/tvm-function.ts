@@ -1,6 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +12,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
-import { BUNDLE_SETTINGS, esbuildOptions, nodeOptions } from './bundle-settings';
+import { BUNDLE_SETTINGS, esbuildOptions, nodeOptions, writeBundle } from './bundle-settings';
 import { environmentBytes, QUOTAS } from './quotas';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
@@ -103,10 +103,7 @@ export function sourceBundle(handlerName: string, options: BundleOptions = {}): 
             write: false,
             logLevel: 'warning',
           });
-          for (const file of outputFiles) {
-            if (!sourceMaps && file.path.endsWith('.map')) continue;
-            writeFileSync(join(outputDir, basename(file.path)), file.contents);
-          }
+          writeBundle(outputFiles, outputDir, sourceMaps);
           return true;
         },
       },
@@ -124,8 +121,8 @@ export function handlerCode(handlerName: string, options: BundleOptions = {}): l
 /**
  * One Lambda function with the project's defaults: newest Node.js runtime on ARM64,
  * esbuild-minified ES module bundle (SDK tree-shaken, sign-in code in a chunk loaded on first use) with the AWS SDK
- * inside (source maps only with `sourceMapStackTraces`), its own log group with retention, active tracing, and a role that holds only what is
- * granted to it.
+ * inside (source maps only with `sourceMapStackTraces`), its own log group with retention, active tracing, and a
+ * role that holds only what is granted to it.
  */
 export class TvmFunction extends Construct {
   readonly function: lambda.Function;

@@ -176,8 +176,13 @@ export class TokenVendor {
       const options = { minTtlSeconds, skewSeconds: this.skew, rejected: rejectedFingerprint };
       const demand = new Demand(tenant, options, this.deps.clock);
       // What memory held when this request came is served if it will do; else what it holds now, after the secret.
-      const local = remembered && demand.accepts(remembered) ? remembered : await this.deps.cache.get(tenantId);
-      if (local && demand.accepts(local)) {
+      let local = remembered;
+      let served = local !== undefined && demand.accepts(local);
+      if (!served) {
+        local = await this.deps.cache.get(tenantId);
+        served = local !== undefined && demand.accepts(local);
+      }
+      if (local && served) {
         this.emit({ type: 'cache_hit', tenantId });
         return { tenant, session: local, cacheHit: true, source: 'memory' };
       }
