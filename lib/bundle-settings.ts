@@ -4,10 +4,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
+import { sdkCompaction } from './sdk-compaction';
+
 /** Modules replaced in every bundle by smaller ones that do what Lambda needs. */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   // Role credentials from the environment (or the container endpoint) only: no SSO, INI or process providers.
   '@aws-sdk/credential-provider-node': join(__dirname, '..', 'lambdas', 'runtime', 'lambda-credentials.ts'),
+  // The LRU map of the SDK's endpoint-discovery cache, without mnemonist and its helpers (about 7 KB).
+  'mnemonist/lru-cache': join(__dirname, '..', 'lambdas', 'runtime', 'lru-cache.ts'),
 };
 
 /**
@@ -113,6 +117,9 @@ export function esbuildOptions(handlerName: string, outdir: string = bundleDir(h
     sourcemap: BUNDLE_SETTINGS.sourceMap,
     sourcesContent: BUNDLE_SETTINGS.sourcesContent,
     outdir,
+    // Compact AWS SDK modeled errors and client package.json files (lib/sdk-compaction.ts). A plugin: esbuild runs
+    // it in its asynchronous API only, so every build of a bundle goes through `build()`.
+    plugins: [sdkCompaction()],
   };
 }
 

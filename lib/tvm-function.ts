@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +14,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
-import { BUNDLE_SETTINGS, esbuildOptions, nodeOptions, writeBundle } from './bundle-settings';
+import { BUNDLE_SETTINGS, nodeOptions } from './bundle-settings';
 import { environmentBytes, QUOTAS } from './quotas';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
@@ -88,22 +90,24 @@ export function sourceBundle(handlerName: string, options: BundleOptions = {}): 
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
       local: {
         tryBundle(outputDir: string): boolean {
-          let esbuild: typeof import('esbuild');
+          // The CDK asks for the bundle synchronously and esbuild runs plugins only in its asynchronous API, so the
+          // bundle is built in a child process (scripts/bundle-handler.ts), exactly as `npm run build` builds it.
+          const resolve = createRequire(__filename).resolve;
+          let tsx: string;
           try {
-            esbuild = createRequire(__filename)('esbuild') as typeof import('esbuild');
+            resolve('esbuild');
+            tsx = resolve('tsx');
           } catch {
             throw new Error(
-              `Bundling the ${handlerName} function from its sources needs esbuild: npm install --save-dev esbuild (the published package deploys prebuilt bundles instead)`,
+              `Bundling the ${handlerName} function from its sources needs esbuild and tsx: npm install --save-dev esbuild tsx (the published package deploys prebuilt bundles instead)`,
             );
           }
-          // Built as `npm run build` builds it (for dist/bundles/<name>, maps included: esbuild's chunk names hash
-          // them), so the files are byte for byte the same; then written here, the maps only if they are read.
-          const { outputFiles } = esbuild.buildSync({
-            ...esbuildOptions(handlerName),
-            write: false,
-            logLevel: 'warning',
-          });
-          writeBundle(outputFiles, outputDir, sourceMaps);
+          const script = join(__dirname, '..', 'scripts', 'bundle-handler.ts');
+          execFileSync(
+            process.execPath,
+            ['--import', pathToFileURL(tsx).href, script, handlerName, outputDir, String(sourceMaps)],
+            { stdio: ['ignore', 'inherit', 'inherit'] },
+          );
           return true;
         },
       },

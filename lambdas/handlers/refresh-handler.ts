@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 
 import { METRIC } from '../../contract/names';
 import { refreshTenants, type RefreshOutcome, type RefreshSources } from '../core/refresher';
-import type { Runtime } from '../runtime/compose';
+import type { Services } from '../runtime/compose';
 import type { RuntimeConfig } from '../runtime/config';
 import type { Observability } from './observability';
 import { withObservability } from './with-observability';
@@ -36,7 +36,7 @@ const NAMED_FAILURES = 20;
  * credentials the shared cache holds (tenants whose callers ask for AWS credentials).
  */
 export function createRefreshHandler(
-  runtime: Runtime,
+  runtime: Services,
   sources: RefreshSources,
   config: Pick<RuntimeConfig, 'refreshAtFraction'>,
   observability: Observability,

@@ -1,4 +1,4 @@
-import { composeRuntime, refreshSourcesFor } from '../runtime/compose';
+import { composeServices, refreshSourcesFor } from '../runtime/compose';
 import { loadRuntimeConfig } from '../runtime/config';
 import { createObservability, vendorEventSink } from './observability';
 import { createRefreshHandler } from './refresh-handler';
@@ -6,6 +6,6 @@ import { createRefreshHandler } from './refresh-handler';
 /** Lambda entry point of the scheduled refresher (EventBridge Scheduler). */
 const observability = createObservability();
 const config = loadRuntimeConfig(process.env);
-const runtime = composeRuntime(config, { onEvent: vendorEventSink(observability) });
+const runtime = composeServices(config, { onEvent: vendorEventSink(observability) });
 
 export const handler = createRefreshHandler(runtime, refreshSourcesFor(config, runtime), config, observability);

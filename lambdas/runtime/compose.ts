@@ -49,12 +49,17 @@ export interface Overrides {
   readonly sharedCredentials?: CredentialsCache | null;
 }
 
-export interface Runtime {
-  readonly api: TokenApi;
+/** What the refresher needs: the vendors and their tenant store, without the HTTP API. */
+export interface Services {
   readonly vendor: TokenVendor;
   readonly credentials: CredentialsVendor;
   readonly tenants: TenantStore;
   readonly clock: Clock;
+}
+
+/** The services and the HTTP API over them (the vend function, the local server). */
+export interface Runtime extends Services {
+  readonly api: TokenApi;
 }
 
 export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore {
@@ -92,7 +97,7 @@ export function sharedStateFor(
  * secret under the prefix (so adding a tenant needs no redeploy). With the shared cache, the sessions' schedules
  * come from the table, so tenants that are not due cost no call.
  */
-export function refreshSourcesFor(config: RuntimeConfig, runtime: Pick<Runtime, 'tenants'>): RefreshSources {
+export function refreshSourcesFor(config: RuntimeConfig, runtime: Pick<Services, 'tenants'>): RefreshSources {
   const store = runtime.tenants as TenantStore & { tenantIds?: () => string[] };
   const directory =
     config.tenants.length > 0
@@ -111,7 +116,18 @@ export function cacheEnvelopeFor(config: Pick<RuntimeConfig, 'cacheKeyId'>): Env
   return config.cacheKeyId ? kmsEnvelope({ keyId: config.cacheKeyId }) : localEnvelope();
 }
 
+/**
+ * The services with the HTTP API over them. The refresher composes {@link composeServices} alone, so its bundle leaves
+ * the API (routes, presenters, access policy) out.
+ */
 export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {}): Runtime {
+  const services = composeServices(config, overrides);
+  const api = new TokenApi(services.vendor, new AccessPolicy(config.consumers), services.clock, services.credentials);
+  return { ...services, api };
+}
+
+/** The vendors wired to their adapters: the fleet-wide layer, the sign-in code (loaded on first use), the caches. */
+export function composeServices(config: RuntimeConfig, overrides: Overrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
   const tenants = overrides.tenants ?? tenantStoreFor(config, clock);
   // Loaded on first use (see sign-in.ts), once per runtime. If building the parts fails, the calls waiting for them
@@ -188,6 +204,5 @@ export function composeRuntime(config: RuntimeConfig, overrides: Overrides = {})
         : {}),
     },
   });
-  const api = new TokenApi(vendor, new AccessPolicy(config.consumers), clock, credentials);
-  return { api, vendor, credentials, tenants, clock };
+  return { vendor, credentials, tenants, clock };
 }

@@ -49,6 +49,7 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
   let atStart: string[];
   let code: string;
   let entry: string;
+  let warnings: string[];
   beforeAll(async () => {
     const result = await build({
       ...esbuildOptions(handler, join(dir, handler)),
@@ -56,6 +57,7 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
       logLevel: 'silent',
     });
     const metafile = result.metafile as Metafile;
+    warnings = result.warnings.map((warning) => warning.text);
     inputs = inputsOf(Object.values(metafile.outputs));
     atStart = inputsOf(loadedAtStart(metafile).map((path) => metafile.outputs[path] as Metafile['outputs'][string]));
     code = Object.keys(metafile.outputs)
@@ -89,6 +91,31 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
       expect(inputs).toContain('lambdas/runtime/sign-in.ts');
       expect(inputs).toContain('lambdas/providers/cognito.ts');
       expect(inputs.some((path) => path.includes('node_modules/aws-jwt-verify/'))).toBe(true);
+    });
+
+  it('carries the AWS SDK clients compacted (lib/sdk-compaction.ts): short error classes, only the shapes it uses', () => {
+    // A client file the compaction could not read is bundled as it is, with a warning.
+    expect(warnings).toEqual([]);
+    // The generated classes would name their shape in full, once per error ("com.amazonaws.kms#AlreadyExists...").
+    expect(code.match(/shapeId\s*=\s*"com\.amazonaws\.[\w.]+#\w+"/g) ?? []).toEqual([]);
+    expect(inputs.filter((path) => /node_modules\/(?:mnemonist|obliterator)\//.test(path))).toEqual([]);
+    expect(inputs.filter((path) => path.endsWith('checksum/sha256/Sha256Js.js'))).toEqual(
+      inputs.some((path) => path.includes('@smithy/core/dist-es/submodules/checksum/')) ? [expect.any(String)] : [],
+    );
+    expect(code.includes("The AWS SDK's JavaScript SHA-256 is not bundled")).toBe(
+      inputs.some((path) => path.endsWith('checksum/sha256/Sha256Js.js')),
+    );
+    // S3's schemas name their HTTP bindings with computed keys; written as literals, the unused shapes go.
+    if (handler === 'export') {
+      expect(code).toContain('PutObject');
+      expect(code).not.toContain('GetBucketLifecycleConfiguration');
+    }
+  });
+
+  if (handler === 'refresh')
+    it('leaves the HTTP API out: the refresher composes the services alone', () => {
+      expect(inputs).not.toContain('lambdas/core/api.ts');
+      expect(inputs).not.toContain('lambdas/core/presenter.ts');
     });
 
   it('carries the SDK event-stream code only if one of its clients needs it', () => {

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 
 import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 import { exampleConfig, synth } from './support';
@@ -50,7 +50,7 @@ function named(functions: DeployedFunction[], prefix: string): DeployedFunction 
 }
 
 describe('bundling', () => {
-  it('bundles each function from its own handler for real (the project esbuild, no Docker), without source maps', () => {
+  it('bundles each function from its own handler for real (the project esbuild, no Docker), without source maps', async () => {
     const { stack } = synth(exampleConfig, { bundle: true, validate: true });
     const functions = deployedFunctions(stack);
     const vend = named(functions, 'Vends');
@@ -74,7 +74,7 @@ describe('bundling', () => {
       expect(fn.nodeOptions).toBeUndefined();
     }
     // The code deployed is the code `npm run build` writes (and the benchmarks measure): the same files, byte for byte.
-    const { outputFiles } = buildSync({ ...esbuildOptions('vend'), write: false, logLevel: 'silent' });
+    const { outputFiles } = await build({ ...esbuildOptions('vend'), write: false, logLevel: 'silent' });
     const code = outputFiles.filter((file) => file.path.endsWith('.mjs'));
     expect(vend.files.filter((name) => name.endsWith('.mjs')).sort()).toEqual(
       code.map((file) => basename(file.path)).sort(),
