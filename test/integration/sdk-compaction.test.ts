@@ -17,13 +17,8 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite
 import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
 import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 import { startKms, startSecretsManager, type Emulator } from '../support/aws-json-emulators';
+import { startS3rver } from '../support/s3rver';
 import { probeSdkErrors, type ProbedError, type ProbeEndpoints } from '../support/sdk-errors-probe';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
 
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
@@ -57,14 +52,7 @@ beforeAll(async () => {
   dynamo = await startLocalDynamo('tvm-probe');
   kms = await startKms();
   secretsManager = await startSecretsManager({});
-  const s3rver = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'tvm-s3-probe-')),
-    configureBuckets: [{ name: 'probe' }],
-  });
-  const s3Port = (await s3rver.run()).port;
+  const s3rver = await startS3rver(['probe']);
   // DynamoDB's answer to a conditional write that failed (AWS JSON 1.0, as the service sends it).
   conditionFailed = createServer((request, response) => {
     request.resume().once('end', () => {
@@ -92,7 +80,7 @@ beforeAll(async () => {
     cognito: cognito.endpoint,
     cognitoClientId: tenant.clientId,
     cognitoUsername: tenant.username,
-    s3: `http://127.0.0.1:${s3Port}`,
+    s3: s3rver.endpoint,
     bucket: 'probe',
   };
 }, 120_000);

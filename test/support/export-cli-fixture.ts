@@ -2,7 +2,6 @@
 // `exports` bucket, a deployment config (the example's, with one REST job `users` of tenant demo-rest on that
 // upstream), and a `tvm` runner whose S3 client points at s3rver.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,12 +11,7 @@ import { defaultDeps } from '../../cli/deps';
 import { main } from '../../cli/main';
 import { startLocalService, type LocalService } from '../../lambdas/local/local-service';
 import { startExportUpstream, type ExportUpstream } from './export-upstream';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
+import { startS3rver } from './s3rver';
 
 export interface ExportCliFixture {
   /** A scratch folder of this fixture (the config lives in it). */
@@ -38,14 +32,8 @@ export async function startExportCliFixture(
   const dir = mkdtempSync(join(tmpdir(), 'tvm-export-cli-'));
   const service = await startLocalService({ port: 0 });
   const upstream = await startExportUpstream({ recordsPerWindow });
-  const s3rver = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'tvm-s3-')),
-    configureBuckets: [{ name: 'exports' }],
-  });
-  const s3Endpoint = `http://127.0.0.1:${(await s3rver.run()).port}`;
+  const s3rver = await startS3rver(['exports']);
+  const s3Endpoint = s3rver.endpoint;
   const s3 = new S3Client({
     endpoint: s3Endpoint,
     region: 'ap-southeast-2',
