@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -103,11 +103,17 @@ export function sourceBundle(handlerName: string, options: BundleOptions = {}): 
             );
           }
           const script = join(__dirname, '..', 'scripts', 'bundle-handler.ts');
-          execFileSync(
+          const bundled = spawnSync(
             process.execPath,
             ['--import', pathToFileURL(tsx).href, script, handlerName, outputDir, String(sourceMaps)],
-            { stdio: ['ignore', 'inherit', 'inherit'] },
+            { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' },
           );
+          if (bundled.status !== 0)
+            throw new Error(
+              `Bundling the ${handlerName} function failed: ${(bundled.stderr || String(bundled.error ?? bundled.signal)).trim()}`,
+            );
+          // esbuild's warnings (the child writes nothing else) reach the synth's output.
+          if (bundled.stderr) process.stderr.write(bundled.stderr);
           return true;
         },
       },

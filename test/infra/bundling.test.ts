@@ -3,9 +3,11 @@ import { basename, join } from 'node:path';
 
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { build } from 'esbuild';
 
 import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
+import { LAMBDA_RUNTIME, sourceBundle } from '../../lib/tvm-function';
 import { exampleConfig, synth } from './support';
 
 interface DeployedFunction {
@@ -118,4 +120,16 @@ describe('bundling', () => {
       expect(entries).toEqual([expect.stringMatching(new RegExp(`lambdas/handlers/${handler}\\.ts$`))]);
     }
   }, 180_000);
+
+  it("fails the synth with the bundler's own message when a function cannot be bundled", () => {
+    const stack = new Stack(new App(), 'Broken');
+    expect(
+      () =>
+        new lambda.Function(stack, 'Fn', {
+          runtime: LAMBDA_RUNTIME,
+          handler: 'index.handler',
+          code: sourceBundle('no-such-handler'),
+        }),
+    ).toThrow(/Bundling the no-such-handler function failed: [\s\S]*no-such-handler\.ts/);
+  }, 60_000);
 });

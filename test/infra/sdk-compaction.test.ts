@@ -34,14 +34,11 @@ function clientFile(client: string, path: string): string {
   return readFileSync(join(sdkDir, client, path), 'utf8');
 }
 
-/** Every own property but the stack, for comparing instances. */
-function ownProperties(value: object): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.getOwnPropertyNames(value)
-      .filter((name) => name !== 'stack')
-      .sort()
-      .map((name) => [name, (value as Record<string, unknown>)[name]]),
-  );
+/** Every own property but the stack, in order, with its descriptor: what an instance is made of. */
+function ownProperties(value: object): [PropertyKey, PropertyDescriptor | undefined][] {
+  return Reflect.ownKeys(value)
+    .filter((key) => key !== 'stack')
+    .map((key) => [key, Object.getOwnPropertyDescriptor(value, key)]);
 }
 
 describe.each(CLIENTS)('@aws-sdk/%s', (client) => {
@@ -56,18 +53,23 @@ describe.each(CLIENTS)('@aws-sdk/%s', (client) => {
   it('compact modeled errors: the same classes, instances and prototype chain as the SDK', () => {
     const source = clientFile(client, 'dist-es/models/errors.js');
     const base = parseModeledErrors(source)?.base as string;
-    const compact = evaluate(compactModeledErrors(source) as string, () => ({ [base]: original[base] }));
+    // Both files evaluated alike, on the same base class: the one the bundle rewrites, and the rewrite.
+    const baseModule = () => ({ [base]: original[base] });
+    const generated = evaluate(source, baseModule);
+    const compact = evaluate(compactModeledErrors(source) as string, baseModule);
     const names = Object.keys(compact);
+    expect(names).toEqual(Object.keys(generated));
     expect(names.sort()).toEqual([...source.matchAll(/^export class (\w+)/gm)].map((match) => match[1]).sort());
     for (const name of names) {
       const Compact = compact[name] as ErrorClass;
-      const Original = original[name] as ErrorClass;
+      const Generated = generated[name] as ErrorClass;
       expect(Compact.name).toBe(name);
-      expect(Compact.shapeId).toBe(Original.shapeId);
+      expect(Compact.shapeId).toBe(Generated.shapeId);
+      expect(Compact.shapeId).toBe((original[name] as ErrorClass).shapeId);
       expect(Object.getPrototypeOf(Compact)).toBe(original[base]);
       // As the SDK's protocols construct them (an empty object, then the fields they read assigned), and with
       // every option a caller could pass, a field of its own included.
-      const fields = Object.keys(new Original({})).filter((key) => /^[A-Za-z]/.test(key) && key !== 'name');
+      const fields = Object.keys(new Generated({})).filter((key) => /^[A-Za-z]/.test(key) && key !== 'name');
       const options = {
         message: 'm',
         name: 'NotThisName',
@@ -77,12 +79,16 @@ describe.each(CLIENTS)('@aws-sdk/%s', (client) => {
       };
       for (const given of [{}, options]) {
         const compactError = new Compact(given);
-        const originalError = new Original(given);
-        expect(ownProperties(compactError)).toEqual(ownProperties(originalError));
+        const generatedError = new Generated(given);
+        expect(ownProperties(compactError)).toStrictEqual(ownProperties(generatedError));
+        expect(JSON.stringify(compactError)).toBe(JSON.stringify(generatedError));
+        expect(String(compactError)).toBe(String(generatedError));
         expect(compactError).toBeInstanceOf(Compact);
         expect(compactError).toBeInstanceOf(original[base] as ErrorClass);
         expect(compactError).toBeInstanceOf(Error);
-        expect(compactError.message).toBe(originalError.message);
+        // Each instance its own $retryable object, as a class field gives.
+        if (generatedError.$retryable !== undefined)
+          expect(compactError.$retryable).not.toBe(new Compact({}).$retryable);
       }
     }
   });
@@ -160,6 +166,26 @@ describe('parseModeledErrors', () => {
     expect(compactModeledErrors(base + error('AError').replace('...opts,', '...opts, extra: 1,'))).toBeUndefined();
     expect(compactModeledErrors(error('AError'))).toBeUndefined();
     expect(compactModeledErrors(base)).toBeUndefined();
+  });
+});
+
+describe('inlineSchemaTraitKeys', () => {
+  const constants = 'const _h = "httpHeader";\nconst _p = "__proto__";\n';
+
+  it('writes the computed keys of object literals as the strings they name', () => {
+    expect(inlineSchemaTraitKeys(`${constants}export var A$ = [3, n0, _A, { [_h]: _x }, [_b], [0]];\n`)).toContain(
+      '{ "httpHeader": _x }',
+    );
+  });
+
+  it('leaves error schemas, other brackets and a __proto__ key as they are', () => {
+    for (const statement of [
+      'export var E$ = [-3, n0, _E, { [_h]: _x }, [], []];\n',
+      'var A$ = [3, n0, _A, c ? [_h]: y, [], []];\n',
+      'var A$ = [3, n0, _A, { [_p]: 1 }, [], []];\n',
+      'var A$ = [3, n0, _A, { [_unknown]: 1 }, [], []];\n',
+    ])
+      expect(inlineSchemaTraitKeys(constants + statement)).toBe(constants + statement);
   });
 });
 
