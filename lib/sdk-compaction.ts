@@ -1,6 +1,6 @@
-// Smaller equivalents of two kinds of AWS SDK client files that esbuild would otherwise bundle verbatim, applied to
-// every bundle by an esbuild plugin (lib/bundle-settings.ts). Both keep the SDK's behaviour; they only drop bytes a
-// Lambda function deploys and compiles at every cold start:
+// Smaller equivalents of AWS SDK files that esbuild would otherwise bundle verbatim, applied to every bundle by an
+// esbuild plugin (lib/bundle-settings.ts). They keep the SDK's behaviour; they only drop bytes a Lambda function
+// deploys and compiles at every cold start:
 // - `dist-es/models/errors.js`: one class per error the service models (48 for KMS, 59 for the Cognito user-pool
 //   API), each spelled out in full (about 270 bytes minified). The client registers every one of them with its error
 //   schema, so tree-shaking keeps them all. The compact module makes the same classes with one small factory: same
@@ -11,9 +11,9 @@
 //   through constants (`{ [_hH]: _xaa }` for `{ httpHeader: "x-amz-acl" }`). esbuild keeps every object literal with
 //   a computed key, since it cannot tell the key is a plain string, and with it every shape it refers to: the S3
 //   client shipped all of its 528 schemas (66 KB) for the ten operations the export function calls (five of its
-//   own, five of lib-storage's multipart upload). Writing those
-//   keys as the string literals they are lets tree-shaking drop the shapes no operation uses. Error schemas are left
-//   as they are: the client registers each one, so they are kept anyway, and literal keys would only lengthen them.
+//   own, five of lib-storage's multipart upload). Writing those keys as the string literals they are lets
+//   tree-shaking drop the shapes no operation uses. Error schemas are left as they are: the client registers each
+//   one, so they are kept anyway, and literal keys would only lengthen them.
 // - the client's `package.json`, which the client imports whole for one field (its version, in the user agent).
 // - `Sha256Js`, a pure JavaScript SHA-256 the SDK falls back to when `node:crypto` has no SHA-256 (never, in Node.js:
 //   `Sha256Node` checks once when loaded): a class that says so if it is ever constructed (3 KB less).
@@ -204,7 +204,8 @@ export interface CompactionPlugin {
 
 /**
  * The esbuild plugin: compact modeled errors, tree-shakeable schemas and trimmed `package.json` files for every AWS
- * SDK client a bundle imports, and the SHA-256 stand-in. An errors file of a shape it does not know is bundled as it is, with a build warning naming it.
+ * SDK client a bundle imports, and the SHA-256 stand-in. An errors file of a shape it does not know is bundled as it
+ * is, with a build warning naming it.
  */
 export function sdkCompaction(): CompactionPlugin {
   return {

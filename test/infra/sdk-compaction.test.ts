@@ -1,17 +1,19 @@
 // lib/sdk-compaction.ts rewrites AWS SDK client files in every bundle. Each rewrite must keep what the SDK and this
 // service see: these tests run the rewritten files of every installed client beside the originals (the clients'
 // CommonJS builds, generated from the same sources) and compare what they export.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { transformSync } from 'esbuild';
+import { build, transformSync } from 'esbuild';
 
 import {
   compactModeledErrors,
   inlineSchemaTraitKeys,
   packageNameAndVersion,
   parseModeledErrors,
+  sdkCompaction,
   SHA256_JS_STAND_IN,
 } from '../../lib/sdk-compaction';
 
@@ -166,6 +168,31 @@ describe('parseModeledErrors', () => {
     expect(compactModeledErrors(base + error('AError').replace('...opts,', '...opts, extra: 1,'))).toBeUndefined();
     expect(compactModeledErrors(error('AError'))).toBeUndefined();
     expect(compactModeledErrors(base)).toBeUndefined();
+  });
+});
+
+describe('the plugin', () => {
+  it('bundles an errors file of a shape it does not know as it is, with a warning naming it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tvm-compaction-'));
+    try {
+      const errors = join(root, 'node_modules', '@aws-sdk', 'client-future', 'dist-es', 'models', 'errors.js');
+      mkdirSync(dirname(errors), { recursive: true });
+      writeFileSync(errors, 'export class FutureError extends Error { static shapeId = "future#FutureError"; }\n');
+      const result = await build({
+        stdin: { contents: `export { FutureError } from ${JSON.stringify(errors)};`, resolveDir: root },
+        bundle: true,
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+        plugins: [sdkCompaction()],
+      });
+      expect(result.warnings.map((warning) => warning.text)).toEqual([
+        expect.stringContaining('client-future/dist-es/models/errors.js is not in the expected shape'),
+      ]);
+      expect(result.outputFiles[0]?.text).toContain('future#FutureError');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
