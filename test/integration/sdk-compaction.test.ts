@@ -1,8 +1,9 @@
 // The AWS SDK as the functions deploy it: lib/sdk-compaction.ts rewrites the clients' error classes and schemas in
-// every bundle. Here one call per client that ends in a modeled error (test/support/sdk-errors-probe.ts) runs against
-// the emulators twice, on the SDK as installed and bundled with the functions' settings in a fresh Node.js process,
-// and both must see the same errors: the same class by `instanceof`, name, fault, HTTP status, message and modeled
-// fields (the item a failed conditional write returns, which the lease code reads).
+// every bundle. Here one call per client that ends in a modeled error, and the S3 calls of the export function
+// (test/support/sdk-errors-probe.ts), run against the emulators twice, on the SDK as installed and bundled with the
+// functions' settings in a fresh Node.js process, and both must see the same: for the errors, the same class by
+// `instanceof`, name, fault, HTTP status, message and modeled fields (the item a failed conditional write returns,
+// which the lease code reads); for S3, the same objects, headers and metadata.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,13 +19,14 @@ import { seedCognitoTenant } from '../../lambdas/local/seed-cognito';
 import { BUNDLE_SETTINGS, esbuildOptions } from '../../lib/bundle-settings';
 import { startKms, startSecretsManager, type Emulator } from '../support/aws-json-emulators';
 import { startS3rver } from '../support/s3rver';
-import { probeSdkErrors, type ProbedError, type ProbeEndpoints } from '../support/sdk-errors-probe';
+import { probeS3Calls, probeSdkErrors, type ProbedError, type ProbeEndpoints } from '../support/sdk-errors-probe';
 
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-const { probeSdkErrors } = await import(pathToFileURL(process.env.BUNDLE).href);
-writeFileSync(process.env.OUT, JSON.stringify(await probeSdkErrors(JSON.parse(process.env.ENDPOINTS))));
+const { probeSdkErrors, probeS3Calls } = await import(pathToFileURL(process.env.BUNDLE).href);
+const endpoints = JSON.parse(process.env.ENDPOINTS);
+writeFileSync(process.env.OUT, JSON.stringify({ errors: await probeSdkErrors(endpoints), s3: await probeS3Calls(endpoints) }));
 `;
 
 let dir: string;
@@ -92,7 +94,7 @@ afterAll(async () => {
 });
 
 /** The probe bundled as the functions are (the export function's settings: its S3 client needs event streams). */
-async function bundledProbe(): Promise<ProbedError[]> {
+async function bundledProbe(): Promise<{ errors: ProbedError[]; s3: Record<string, unknown> }> {
   const outdir = join(dir, 'probe');
   await build({
     ...esbuildOptions('export', outdir),
@@ -114,11 +116,11 @@ async function bundledProbe(): Promise<ProbedError[]> {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.slice(0, 2000)))));
   });
-  return JSON.parse(readFileSync(out, 'utf8')) as ProbedError[];
+  return JSON.parse(readFileSync(out, 'utf8')) as { errors: ProbedError[]; s3: Record<string, unknown> };
 }
 
-describe('AWS SDK errors through the compacted clients', () => {
-  it('are the errors the SDK as installed gives: same class, name, fault, status, message and fields', async () => {
+describe('the AWS SDK clients compacted as the functions bundle them', () => {
+  it('give the errors the SDK as installed gives (class, name, fault, status, message, fields), and S3 the same answers', async () => {
     const installed = await probeSdkErrors(endpoints);
     // Each call failed as intended, with the client's modeled class.
     expect(installed.map((error) => [error.call, error.name, error.isModeledClass])).toEqual(
@@ -134,6 +136,16 @@ describe('AWS SDK errors through the compacted clients', () => {
     // The item's key differs between the runs (each probe writes its own).
     const comparable = (errors: ProbedError[]) =>
       JSON.parse(JSON.stringify(errors).replace(/probe-[\d.-]+/g, 'probe-key')) as ProbedError[];
-    expect(comparable(await bundledProbe())).toEqual(comparable(installed));
+    const bundled = await bundledProbe();
+    expect(comparable(bundled.errors)).toEqual(comparable(installed));
+    // The export function's S3 calls, whose schemas lost their unused shapes and had their header bindings rewritten.
+    const s3Calls = await probeS3Calls(endpoints);
+    expect(s3Calls).toMatchObject({
+      put: { ContentType: 'application/x-ndjson', ContentLength: 8, Metadata: { tenant: 'acme', records: '1' } },
+      multipart: { ContentType: 'application/gzip', ContentLength: 5 * 1024 * 1024 + 1 },
+      copy: { ContentType: 'application/x-ndjson', body: '{"a":1}\n' },
+      deleted: 'NotFound',
+    });
+    expect(bundled.s3).toEqual(s3Calls);
   }, 120_000);
 });

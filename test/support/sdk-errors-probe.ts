@@ -1,7 +1,8 @@
-// Calls that each end in an error the service models, one per AWS SDK client the functions use, against the
-// emulators given. test/integration/sdk-compaction.test.ts runs this module both as TypeScript on the SDK as installed
-// and bundled with the functions' settings (lib/bundle-settings.ts, whose plugin rewrites the SDK's error classes and
-// schemas), and expects the same errors from both.
+// Calls that each end in an error the service models, one per AWS SDK client the functions use, and the S3 calls
+// of the export function (whose schemas the compaction changes most), against the emulators given.
+// test/integration/sdk-compaction.test.ts runs this module both as TypeScript on the SDK as installed and bundled
+// with the functions' settings (lib/bundle-settings.ts, whose plugin rewrites the SDK's error classes and schemas),
+// and expects the same results from both.
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import * as cognitoErrors from '@aws-sdk/client-cognito-identity-provider';
 import {
@@ -12,12 +13,21 @@ import {
   ResourceNotFoundException as TableNotFound,
 } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   GetSecretValueCommand,
   ResourceNotFoundException as SecretNotFound,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { Upload } from '@aws-sdk/lib-storage';
 
 export interface ProbeEndpoints {
   readonly dynamodb: string;
@@ -153,5 +163,64 @@ export async function probeSdkErrors(endpoints: ProbeEndpoints): Promise<ProbedE
     ];
   } finally {
     for (const client of [table, conditionFailed, kms, secrets, cognito, s3]) client.destroy();
+  }
+}
+
+/**
+ * The S3 calls the export function makes (lambdas/export), each with the request headers its schemas bind, and what
+ * S3 answers: a put with content type, encoding and metadata, a multipart upload through lib-storage, a copy, a
+ * read, a delete.
+ */
+export async function probeS3Calls(endpoints: ProbeEndpoints): Promise<Record<string, unknown>> {
+  const s3 = new S3Client({
+    ...local,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    endpoint: endpoints.s3,
+    forcePathStyle: true,
+  });
+  const Bucket = endpoints.bucket;
+  const head = async (Key: string) => {
+    const { ContentType, ContentLength, ContentEncoding, Metadata } = await s3.send(
+      new HeadObjectCommand({ Bucket, Key }),
+    );
+    return { ContentType, ContentLength, ContentEncoding, Metadata };
+  };
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: 'probe/put.ndjson',
+        Body: '{"a":1}\n',
+        ContentType: 'application/x-ndjson',
+        ContentEncoding: 'identity',
+        Metadata: { tenant: 'acme', records: '1' },
+      }),
+    );
+    // Two parts of 5 MiB and one byte: CreateMultipartUpload, UploadPart x2, CompleteMultipartUpload.
+    const multipart = Buffer.alloc(5 * 1024 * 1024 + 1, 'x');
+    await new Upload({
+      client: s3,
+      params: { Bucket, Key: 'probe/multipart.gz', Body: multipart, ContentType: 'application/gzip' },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 1,
+    }).done();
+    await s3.send(
+      new CopyObjectCommand({ Bucket, Key: 'probe/copy.ndjson', CopySource: `${Bucket}/probe/put.ndjson` }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'probe/copy.ndjson' }));
+    const body = await got.Body?.transformToString();
+    const results = {
+      put: await head('probe/put.ndjson'),
+      multipart: await head('probe/multipart.gz'),
+      copy: { ...(await head('probe/copy.ndjson')), body },
+    };
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'probe/copy.ndjson' }));
+    const deleted = await head('probe/copy.ndjson').then(
+      () => 'still there',
+      (error: Error) => error.name,
+    );
+    return { ...results, deleted };
+  } finally {
+    s3.destroy();
   }
 }
