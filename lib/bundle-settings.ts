@@ -119,8 +119,9 @@ export function esbuildOptions(handlerName: string, outdir: string = bundleDir(h
     outdir,
     // Paths in the output (chunk hashes, source maps) are relative to the project, wherever the build runs from.
     absWorkingDir: join(__dirname, '..'),
-    // Compact AWS SDK modeled errors and client package.json files (lib/sdk-compaction.ts). A plugin: esbuild runs
-    // it in its asynchronous API only, so every build of a bundle goes through `build()`.
+    // The AWS SDK clients compacted: modeled errors, tree-shakeable schemas, package.json files, the SHA-256 stand-in
+    // (lib/sdk-compaction.ts). A plugin: esbuild runs it in its asynchronous API only, so every build of a bundle goes
+    // through `build()` (the CDK's, in a child process: lib/tvm-function.ts).
     plugins: [sdkCompaction()],
   };
 }
