@@ -72,8 +72,9 @@ export function parseModeledErrors(
   const header = BASE_IMPORT.exec(source);
   if (!header) return undefined;
   const errors: ModeledError[] = [];
-  let rest = source.slice(header[0].length);
-  for (const match of source.slice(header[0].length).matchAll(ERROR_CLASS)) {
+  const body = source.slice(header[0].length);
+  let rest = body;
+  for (const match of body.matchAll(ERROR_CLASS)) {
     const [block, name, shapeId, ownName, fault, retryable, declared, superName, superFault, protoOf, assigned] =
       match as unknown as string[];
     const declaredFields = [...(declared ?? '').matchAll(/ {4}(\w+);/g)].map((field) => field[1] as string);

@@ -74,7 +74,8 @@ export interface BundleOptions {
 
 /**
  * The code of a handler from the TypeScript sources: bundled at synth by the project's own esbuild with the settings
- * of lib/bundle-settings.ts (code splitting, which the CDK's `NodejsFunction` cannot do), no Docker. The asset hash
+ * of lib/bundle-settings.ts (code splitting, which the CDK's `NodejsFunction` cannot do, and the SDK compaction
+ * plugin), in a child process under tsx, no Docker. The asset hash
  * is the bundle's, so a dependency upgrade that changes the bundle deploys it.
  */
 export function sourceBundle(handlerName: string, options: BundleOptions = {}): lambda.Code {
