@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Stack, Stage, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -113,7 +113,7 @@ export class AnalyticsExportJob extends Construct {
     // The job definition (queries can be long) as a file in a layer: no 4 KB environment limit.
     this.function.function.addLayers(
       new lambda.LayerVersion(this, 'JobDefinition', {
-        code: lambda.Code.fromAsset(jobDefinitionAsset(job)),
+        code: lambda.Code.fromAsset(jobDefinitionAsset(job, assemblyDir(this))),
         description: `Export job ${job.name} definition`,
       }),
     );
@@ -174,10 +174,22 @@ export class AnalyticsExportJob extends Construct {
   }
 }
 
-/** A directory holding `tvm/export-job.json` for the layer; same job, same content, same asset hash. */
-export function jobDefinitionAsset(job: ExportJob): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tvm-export-job-'));
-  mkdirSync(join(dir, JOB_FILE_IN_LAYER.dir));
-  writeFileSync(join(dir, JOB_FILE_IN_LAYER.dir, JOB_FILE_IN_LAYER.file), JSON.stringify(job));
+/** The cloud assembly directory the app synthesizes into (`cdk.out`, or the temporary one of a test's `App`). */
+function assemblyDir(scope: Construct): string {
+  const stage = Stage.of(scope);
+  if (!stage) throw new Error('An AnalyticsExportJob must be inside a CDK App (or Stage).');
+  return stage.outdir;
+}
+
+/**
+ * A directory holding `tvm/export-job.json` for the layer, in `<outdir>/tvm-export-jobs/<content hash>/`: same job,
+ * same directory and asset hash, and nothing left behind outside the cloud assembly (the CDK copies it into its
+ * `asset.*` directory; the source stays beside it, where the next synth of the same job finds it again).
+ */
+export function jobDefinitionAsset(job: ExportJob, outdir: string): string {
+  const content = JSON.stringify(job);
+  const dir = join(outdir, 'tvm-export-jobs', createHash('sha256').update(content).digest('hex').slice(0, 32));
+  mkdirSync(join(dir, JOB_FILE_IN_LAYER.dir), { recursive: true });
+  writeFileSync(join(dir, JOB_FILE_IN_LAYER.dir, JOB_FILE_IN_LAYER.file), content);
   return dir;
 }

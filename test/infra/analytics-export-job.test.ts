@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { App, Stack } from 'aws-cdk-lib';
@@ -171,10 +172,47 @@ describe('AnalyticsExportJob', () => {
 });
 
 describe('job definition file', () => {
+  let outdir: string;
+  beforeEach(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'tvm-job-asset-'));
+  });
+  afterEach(() => rmSync(outdir, { recursive: true, force: true }));
+
   it('holds the whole validated job', () => {
     const [job] = jobs;
     if (!job) throw new Error('no job');
-    const dir = jobDefinitionAsset(job);
+    const dir = jobDefinitionAsset(job, outdir);
     expect(JSON.parse(readFileSync(join(dir, 'tvm', 'export-job.json'), 'utf8'))).toEqual(job);
+  });
+
+  it('lives inside the cloud assembly, one directory per distinct job, the same on every synth', () => {
+    const [first, second] = jobs;
+    if (!first || !second) throw new Error('no jobs');
+    const dir = jobDefinitionAsset(first, outdir);
+    expect(dir.startsWith(join(outdir, 'tvm-export-jobs') + '/')).toBe(true);
+    expect(jobDefinitionAsset(first, outdir)).toBe(dir);
+    expect(jobDefinitionAsset(second, outdir)).not.toBe(dir);
+  });
+
+  it("is written into the app's outdir by a synth, and nowhere under the temp directory", () => {
+    const synthApp = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const synthStack = new Stack(synthApp, 'S');
+    const synthApi = new apigw.RestApi(synthStack, 'Api', { cloudWatchRole: false });
+    synthApi.root.addMethod('GET', new apigw.MockIntegration(), { authorizationType: apigw.AuthorizationType.IAM });
+    const [job] = jobs;
+    if (!job) throw new Error('no job');
+    const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('tvm-export-job-')));
+    new AnalyticsExportJob(synthStack, 'Job', {
+      job,
+      api: synthApi,
+      bucket: new s3.Bucket(synthStack, 'Bucket', { enforceSSL: true }),
+    });
+    synthApp.synth();
+    expect(readdirSync(join(outdir, 'tvm-export-jobs'))).toHaveLength(1);
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('tvm-export-job-') && !before.has(name))).toEqual([]);
   });
 });

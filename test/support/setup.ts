@@ -9,3 +9,10 @@ process.env.AWS_REGION ??= 'ap-southeast-2';
 // test output. Only while a file's tests run: Jest's own reporter may share this process and must stay visible.
 beforeAll(() => installLogCapture());
 afterAll(() => restoreLogCapture());
+
+// esbuild's asynchronous API keeps a service process for the file's builds: stop it with the file, so a Jest worker
+// has nothing left running when it is asked to exit.
+afterAll(async () => {
+  const { stop } = await import('esbuild');
+  await stop();
+});
