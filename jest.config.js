@@ -25,4 +25,8 @@ module.exports = {
   // One worker per core (Jest's default leaves one core to itself: on a 2-core machine the files then ran one at a
   // time, 167 s; with both cores, about 90 s). Most files wait on emulators and child processes, not on the CPU.
   maxWorkers: '100%',
+  // A worker whose heap has grown past this after a file is replaced: the CDK and emulator files leave workers at
+  // 0.5-0.7 GB of heap (1-1.2 GB RSS), which took the workers more than Jest's 500 ms to tear down at the end
+  // ("a worker process has failed to exit gracefully"; no handle was left open) and adds up on small CI machines.
+  workerIdleMemoryLimit: '512MB',
 };
