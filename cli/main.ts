@@ -4,6 +4,7 @@ import type { CliContext } from './context';
 import { defaultDeps, type CliDeps } from './deps';
 import { reportError } from './errors';
 import { EXIT, type ExitCode, type Io } from './io';
+import { UnquotedArgumentError } from './options';
 import { buildProgram } from './program';
 
 /** commander's own exits: help and version are successes, everything else it rejects is a usage error. */
@@ -19,6 +20,10 @@ export async function main(argv: readonly string[], io: Io, deps: CliDeps = defa
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
+    if (error instanceof UnquotedArgumentError) {
+      io.stderr(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
     if (error instanceof CommanderError) return commanderExit(error);
     return reportError(error, io);
   }

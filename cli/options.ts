@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { InvalidArgumentError, Option } from 'commander';
+import { CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { DEFAULT_SECRET_PREFIX, ENV } from '../contract';
 import { TenantMisconfiguredError } from '../lambdas/core/errors';
@@ -22,13 +22,30 @@ export function parseTenantId(value: string): string {
 }
 
 /** An absolute http(s) URL; anything else is a usage error. */
+/**
+ * An argument refused without quoting it (commander's own invalid-argument error repeats the value): `main` prints
+ * the message and exits with the usage code.
+ */
+export class UnquotedArgumentError extends CommanderError {
+  constructor(message: string) {
+    super(2, 'tvm.unquotedArgument', message);
+    this.name = 'UnquotedArgumentError';
+  }
+}
+
 export function parseEndpoint(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidArgumentError(`'${value}' is not a URL; expected e.g. ${DEFAULT_LOCAL_ENDPOINT}.`);
+    // Not quoted: what does not parse may still hold a password.
+    throw new InvalidArgumentError(`the endpoint is not a URL; expected e.g. ${DEFAULT_LOCAL_ENDPOINT}.`);
   }
+  // Requests are signed with SigV4; a user name or password in the URL is never sent, and never echoed.
+  if (url.username || url.password)
+    throw new UnquotedArgumentError(
+      `the endpoint must not contain a user name or password (${url.protocol}//…@${url.host}); requests are signed with your AWS credentials.`,
+    );
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidArgumentError(`'${value}' must be an http:// or https:// URL.`);
   return value;

@@ -102,12 +102,48 @@ const DEFAULT_TOTAL_TIMEOUT_MS = 60_000;
 const MAX_TIMER_MS = 2 ** 32 - 1;
 /** Longest error message or request id taken from an answer. */
 const MAX_TEXT = 500;
+/** Largest answer body read (a token answer is a few KB): a bigger one is refused, not buffered. */
+export const MAX_ANSWER_BYTES = 1_000_000;
+/** The API's bounds of `minTtl`, in seconds. */
+const MAX_MIN_TTL = 3600;
 
 /** How one attempt ended. */
 type Attempt =
   | { readonly kind: 'answer'; readonly response: Response; readonly text: string }
+  | { readonly kind: 'oversize'; readonly response: Response }
   | { readonly kind: 'network'; readonly error: unknown }
   | { readonly kind: 'timeout' };
+
+/** The body as text, or undefined once it passes `maxBytes` (the rest is not read; the stream is cancelled). */
+async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `minTtl` as the API takes it: an integer number of seconds from 0 to 3600; else a RangeError before any request. */
+function checkMinTtl(minTtl: number): number {
+  if (!Number.isInteger(minTtl) || minTtl < 0 || minTtl > MAX_MIN_TTL)
+    throw new RangeError(`TokenClient: minTtl must be an integer number of seconds from 0 to ${MAX_MIN_TTL}.`);
+  return minTtl;
+}
 
 /** `promise`, or a rejection as soon as `signal` aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -168,16 +204,52 @@ function credentialsProblem(body: JsonObject): string | undefined {
   return undefined;
 }
 
-/** A 2xx answer's body, checked to be the route's JSON before anyone caches or reads it. */
-function readSuccess<T>(response: Response, text: string, route: 'token' | 'aws-credentials', target: string): T {
+/** What the request asked for, which a 2xx answer must meet. */
+interface Expected {
+  readonly tenantId: string;
+  readonly minTtl: number;
+  /** The client's clock, epoch ms. */
+  readonly now: number;
+  /** How far the client's clock may be from the API's. */
+  readonly skewSeconds: number;
+}
+
+/** What is wrong with a well-formed body for the request that got it: another tenant's, or too short-lived. */
+function answerProblem(body: JsonObject, route: 'token' | 'aws-credentials', expected: Expected): string | undefined {
+  if (route === 'token' && body.tenantId !== expected.tenantId)
+    return `it is for tenant '${wireText(String(body.tenantId))}', not '${expected.tenantId}'`;
+  const expiry = Date.parse(String(route === 'token' ? body.expiresAt : body.expiration));
+  const remaining = Math.floor((expiry - expected.now) / 1000);
+  if (remaining < expected.minTtl - expected.skewSeconds)
+    return `it is valid for ${remaining} s by this client's clock, not the ${expected.minTtl} s asked for`;
+  return undefined;
+}
+
+/** Where a redirect points, for the error message (its origin only). */
+function redirectTarget(response: Response): string {
+  const location = response.headers.get('location');
+  if (!location) return '';
+  try {
+    return ` to ${wireText(new URL(location, response.url || undefined).origin)}`;
+  } catch {
+    return '';
+  }
+}
+
+/** A 2xx answer's body, checked to be the route's JSON, for this request, before anyone caches or reads it. */
+function readSuccess<T>(
+  response: Response,
+  text: string,
+  route: 'token' | 'aws-credentials',
+  target: string,
+  expected: Expected,
+): T {
   const { status } = response;
   const body = parseJson(text);
   const type = wireText(response.headers.get('content-type'));
   const problem = !isObject(body)
     ? `the body is not a JSON object${type ? ` (content-type ${type})` : ''}`
-    : route === 'token'
-      ? tokenProblem(body)
-      : credentialsProblem(body);
+    : ((route === 'token' ? tokenProblem(body) : credentialsProblem(body)) ?? answerProblem(body, route, expected));
   if (problem)
     throw new TokenApiError(
       status,
@@ -260,7 +332,7 @@ export class TokenClient {
 
   /** A token valid for at least `minTtl` seconds, from this client's cache when it can. */
   async getToken(tenantId: string, options: GetTokenOptions = {}): Promise<TokenResponse> {
-    const minTtl = options.minTtl ?? 300;
+    const minTtl = checkMinTtl(options.minTtl ?? 300);
     const cached = this.cache.get(tenantId);
     if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30))
       return cached;
@@ -281,7 +353,7 @@ export class TokenClient {
    * valid for at least `minTtl` seconds, from this client's cache when it can; concurrent calls share one request.
    */
   async getAwsCredentials(tenantId: string, options: GetAwsCredentialsOptions = {}): Promise<AwsCredentialsResponse> {
-    const minTtl = options.minTtl ?? 300;
+    const minTtl = checkMinTtl(options.minTtl ?? 300);
     const cached = this.credentialsCache.get(tenantId);
     const skew = this.options.clockSkewSeconds ?? 30;
     if (cached && Math.floor((Date.parse(cached.expiration) - this.clock.now()) / 1000) >= minTtl + skew) return cached;
@@ -378,6 +450,12 @@ export class TokenClient {
         const waitMs = this.backoff(attempt, retryAfterSeconds);
         return performance.now() + waitMs < deadline ? waitMs : undefined;
       };
+      if (answer.kind === 'oversize')
+        throw new TokenApiError(
+          answer.response.status,
+          'invalid_response',
+          `${target} answered ${answer.response.status} with a body over ${MAX_ANSWER_BYTES} bytes, which the client does not read.`,
+        );
       // No answer (a network error, or none in time): retried alike.
       if (answer.kind !== 'answer') {
         const waitMs = retryWait(undefined);
@@ -392,7 +470,19 @@ export class TokenClient {
         continue;
       }
       const { response, text } = answer;
-      if (response.ok) return readSuccess<T>(response, text, route, target);
+      if (response.ok)
+        return readSuccess<T>(response, text, route, target, {
+          tenantId,
+          minTtl,
+          now: this.clock.now(),
+          skewSeconds: this.options.clockSkewSeconds ?? 30,
+        });
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400))
+        throw new TokenApiError(
+          response.status,
+          'http_error',
+          `${target} answered ${response.status}, a redirect${redirectTarget(response)}: the client does not follow redirects (its signed request is for the endpoint alone); configure the API's own URL.`,
+        );
       const error = toError(response, text);
       if (error.code === 'renewal_rate_limited' && !waitedForRenewal) {
         // Another caller had the tenant renewed moments ago: once the interval is over, the API renews again
@@ -416,8 +506,14 @@ export class TokenClient {
     const signal = AbortSignal.timeout(limitMs);
     try {
       // Raced as well as passed on: a custom `fetch` that ignores the signal cannot outlast the limit either.
-      const response = await abortable(this.fetchFn(url, { method: 'GET', headers, signal }), signal);
-      return { kind: 'answer', response, text: await abortable(response.text(), signal) };
+      // Redirects are never followed: the signed headers (the caller's session token among them) would go to
+      // whatever host the Location names, and its answer would be taken for the API's.
+      const response = await abortable(
+        this.fetchFn(url, { method: 'GET', headers, signal, redirect: 'manual' }),
+        signal,
+      );
+      const text = await abortable(readCapped(response, MAX_ANSWER_BYTES), signal);
+      return text === undefined ? { kind: 'oversize', response } : { kind: 'answer', response, text };
     } catch (error) {
       if (!signal.aborted) return { kind: 'network', error };
       return { kind: 'timeout' };

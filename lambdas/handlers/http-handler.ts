@@ -25,6 +25,11 @@ function routedPath(event: Partial<APIGatewayProxyEvent>): string {
   return typeof event.path === 'string' ? event.path : '/';
 }
 
+/** An object's own entries, or none for anything else (null, an array, a string, a number). */
+function plainObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
 /** API Gateway REST proxy event -> the API's neutral request. */
 export function toApiRequest(
   proxyEvent: APIGatewayProxyEvent | null | undefined,
@@ -34,20 +39,24 @@ export function toApiRequest(
   const event: Partial<APIGatewayProxyEvent> = typeof proxyEvent === 'object' && proxyEvent !== null ? proxyEvent : {};
   // Null-prototype query (queryFromEntries): `?__proto__=1` or `?constructor=1` is an unknown parameter, not a
   // property of Object.prototype.
+  // Only the shapes API Gateway sends are read: a map of string lists, a map of strings; anything else in a direct
+  // invocation is no parameter (a string value is not iterated character by character).
   const entries: [string, string][] = [];
-  const multi = event.multiValueQueryStringParameters ?? {};
+  const multi = plainObject(event.multiValueQueryStringParameters);
   for (const [name, values] of Object.entries(multi)) {
-    for (const value of values ?? []) entries.push([name, value]);
+    if (!Array.isArray(values)) continue;
+    for (const value of values as unknown[]) if (typeof value === 'string') entries.push([name, value]);
   }
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (!Object.hasOwn(multi, name) && value !== undefined) entries.push([name, value]);
+  for (const [name, value] of Object.entries(plainObject(event.queryStringParameters))) {
+    if (!Object.hasOwn(multi, name) && typeof value === 'string') entries.push([name, value]);
   }
+  const userArn: unknown = event.requestContext?.identity?.userArn;
   return {
     // No method is no method (405 on a route), not GET.
     method: typeof event.httpMethod === 'string' ? event.httpMethod.toUpperCase() : '',
     path: routedPath(event),
     query: queryFromEntries(entries),
-    callerArn: event.requestContext?.identity?.userArn ?? undefined,
+    callerArn: typeof userArn === 'string' ? userArn : undefined,
     requestId: event.requestContext?.requestId ?? context.awsRequestId,
   };
 }

@@ -180,6 +180,29 @@ export interface ServeOptions {
   readonly callerArn: string;
   /** Told about a request that failed outside the handler's own error handling (a bug). @default ignore */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Host names a request's `Host` header may name besides `localhost`, `127.0.0.1`, `[::1]` and the bound address.
+   * Any other is refused (403 `forbidden`): a web page whose domain an attacker re-resolves to 127.0.0.1 (DNS
+   * rebinding) would otherwise be same-origin with this server, which vends every tenant's tokens to any caller.
+   * @default none
+   */
+  readonly allowedHosts?: readonly string[];
+}
+
+const LOOPBACK_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** Whether a `Host` header (absent: HTTP/1.0 or a raw client) names this loopback server. */
+export function isAllowedHost(header: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (header === undefined || header === '') return true;
+  // A host and an optional port, nothing else (no user info, path or spaces).
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(header)) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${header}`).hostname;
+  } catch {
+    return false;
+  }
+  return allowed.has(hostname);
 }
 
 /** The largest request body read (API Gateway's API takes none; the body only reaches the event, as there). */
@@ -187,8 +210,28 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export async function serveHandler(handler: ProxyHandler, options: ServeOptions): Promise<LocalHttpServer> {
   const onError = options.onError ?? (() => undefined);
+  const bound = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  const allowedHosts = new Set(
+    [...LOOPBACK_HOST_NAMES, bound, ...(options.allowedHosts ?? [])].map((name) => {
+      try {
+        return new URL(`http://${name}`).hostname;
+      } catch {
+        return name.toLowerCase();
+      }
+    }),
+  );
   const serve = async (request: IncomingMessage, body: string, response: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
+    if (!isAllowedHost(request.headers.host, allowedHosts)) {
+      sendError(
+        response,
+        403,
+        'forbidden',
+        'The Host header names another host: local mode answers only requests to localhost, 127.0.0.1 or [::1] (a page on another domain resolved to this address is refused).',
+        requestId,
+      );
+      return;
+    }
     let event: APIGatewayProxyEvent;
     try {
       event = toProxyEvent(request, body, options.callerArn, requestId);
@@ -255,6 +298,11 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
     });
   });
   server.on('clientError', answerClientError);
+  // An Expect other than 100-continue: Node.js would answer a bare 417; API Gateway ignores the header, and so does
+  // this server (the request is served as usual).
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+    server.emit('request', request, response),
+  );
   // CONNECT (a proxy tunnel) is no API request: answer it in the error shape instead of dropping the connection.
   server.on('connect', (_request: IncomingMessage, socket: Socket) =>
     endWithError(socket, 405, 'method_not_allowed', 'CONNECT is not supported here; use GET.', 'Allow: GET\r\n'),

@@ -133,6 +133,18 @@ describe('usage errors (exit 2)', () => {
     expect(result.stderr).toContain('Usage: tvm token');
   });
 
+  it.each([['http://user:hunter2@127.0.0.1:1'], ['https://hunter2@example.com'], ['http://u:hunter2 x@host']])(
+    'an --endpoint %j with a password is refused without echoing it',
+    async (endpoint) => {
+      const result = await run(['token', 'demo', '--endpoint', endpoint]);
+      expect(result.code).toBe(EXIT.usage);
+      expect(result.stderr).not.toContain('hunter2');
+      const fromEnv = await run(['token', 'demo'], { TVM_ENDPOINT: endpoint });
+      expect(fromEnv.code).toBe(EXIT.usage);
+      expect(fromEnv.stderr).not.toContain('hunter2');
+    },
+  );
+
   it('a bad TVM_ENDPOINT names the variable', async () => {
     const result = await run(['token', 'demo'], { TVM_ENDPOINT: 'localhost:8787' });
     expect(result.code).toBe(EXIT.usage);

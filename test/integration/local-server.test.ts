@@ -130,6 +130,38 @@ describe('local server robustness', () => {
     expectApiError(badLine, 400, 'invalid_request');
   });
 
+  it.each(['attacker.example', 'attacker.example:8787', '127.0.0.1.nip.io', 'a@127.0.0.1', '127.0.0.1/x', '[::2]'])(
+    'refuses a request whose Host names %s (DNS rebinding) with 403, before it reaches any tenant',
+    async (host) => {
+      const reply = await rawRequest(
+        service.port,
+        `GET /v1/tenants/acme/token HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://${host}\r\nConnection: close\r\n\r\n`,
+      );
+      expectApiError(reply, 403, 'forbidden');
+      expect(reply.body).not.toContain('Token');
+    },
+  );
+
+  it.each(['localhost', `localhost:PORT`, '127.0.0.1:PORT', '[::1]:PORT', 'LOCALHOST'])(
+    'serves a request whose Host is %s',
+    async (host) => {
+      const reply = await rawRequest(
+        service.port,
+        `GET /v1/health HTTP/1.1\r\nHost: ${host.replace('PORT', String(service.port))}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply.status).toBe(200);
+    },
+  );
+
+  it('serves a request with an Expect other than 100-continue as API Gateway does, not with a bare 417', async () => {
+    const reply = await rawRequest(
+      service.port,
+      'GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: something-else\r\nConnection: close\r\n\r\n',
+    );
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ status: 'ok' });
+  });
+
   it('answers HTTP/1.1 without Host, and CONNECT, in the error shape', async () => {
     const noHost = await rawRequest(service.port, 'GET /v1/health HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(noHost.status).toBe(200);

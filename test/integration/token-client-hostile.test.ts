@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { TokenApiError, TokenClient, type TokenClientOptions } from '../../client/token-client';
+import { MAX_ANSWER_BYTES, TokenApiError, TokenClient, type TokenClientOptions } from '../../client/token-client';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -287,4 +287,125 @@ it.each([
   ['totalTimeoutMs', Infinity],
 ])('refuses %s %p with a clear error', (name, value) => {
   expect(() => client({ [name]: value })).toThrow(`TokenClient: ${name} must be a number of milliseconds`);
+});
+
+describe('redirects', () => {
+  let other: Server;
+  let otherUrl: string;
+  let stolen: IncomingMessage['headers'][];
+  beforeAll(async () => {
+    other = createServer((req, res) => {
+      stolen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify(validToken()));
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    stolen = [];
+  });
+  afterAll(() => new Promise<void>((resolve) => other.close(() => resolve())));
+
+  it.each([301, 302, 303, 307, 308])(
+    'a %i is an http_error naming where it points; the signed request goes nowhere else',
+    async (status) => {
+      handler = (_req, res) => {
+        res.writeHead(status, { location: `${otherUrl}/steal` });
+        res.end();
+      };
+      const c = client({ credentials: { ...credentials, sessionToken: 'SESSION-TOKEN' }, maxRetries: 2 });
+      const error = await failure(c.getToken('acme'));
+      expect(error).toMatchObject({ status, code: 'http_error' });
+      expect(error.message).toContain(`a redirect to ${otherUrl}`);
+      expect(error.message).toContain('does not follow redirects');
+      expect(stolen).toEqual([]);
+      expect(requests).toHaveLength(1);
+    },
+  );
+});
+
+describe('answers too big to read', () => {
+  it('a body over the cap is refused as invalid_response without being read whole, and not retried', async () => {
+    let written = 0;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        // Stops once the client has gone: at most the cap and what the socket buffers, not 50 MB.
+        while (written < 50_000_000 && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => undefined);
+      pump();
+    };
+    const error = await failure(client({ maxRetries: 2 }).getToken('acme'));
+    expect(error).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(error.message).toContain(`over ${MAX_ANSWER_BYTES} bytes`);
+    expect(requests).toHaveLength(1);
+    expect(written).toBeLessThan(20_000_000);
+  });
+
+  it('a declared Content-Length over the cap is refused before the body', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_ANSWER_BYTES + 1) });
+      res.write('{');
+    };
+    const error = await failure(client({ maxRetries: 0 }).getToken('acme'));
+    expect(error).toMatchObject({ code: 'invalid_response' });
+  });
+
+  it('an error body over the cap is refused alike', async () => {
+    handler = answer(500, ' '.repeat(MAX_ANSWER_BYTES + 10));
+    const error = await failure(client({ maxRetries: 0 }).getToken('acme'));
+    expect(error).toMatchObject({ status: 500, code: 'invalid_response' });
+  });
+});
+
+describe('answers that are not for the request', () => {
+  it("another tenant's token is refused and not cached", async () => {
+    handler = json(200, { ...validToken(), tenantId: 'globex' });
+    const c = client({ maxRetries: 0 });
+    const error = await failure(c.getToken('acme'));
+    expect(error).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(error.message).toContain("for tenant 'globex', not 'acme'");
+    handler = json(200, validToken());
+    expect((await c.getToken('acme')).tenantId).toBe('acme');
+    expect(requests).toHaveLength(2);
+  });
+
+  it('a token or credentials shorter-lived than minTtl (beyond the clock skew) are refused', async () => {
+    handler = json(200, { ...validToken(), expiresAt: new Date(Date.now() - 3_600_000).toISOString() });
+    expect(await failure(client({ maxRetries: 0 }).getToken('acme'))).toMatchObject({ code: 'invalid_response' });
+    handler = json(200, { ...validToken(), expiresAt: new Date(Date.now() + 100_000).toISOString() });
+    expect(await failure(client({ maxRetries: 0 }).getToken('acme', { minTtl: 300 }))).toMatchObject({
+      code: 'invalid_response',
+    });
+    // Within the skew: the API's clock may be ahead of this one.
+    handler = json(200, { ...validToken(), expiresAt: new Date(Date.now() + 290_000).toISOString() });
+    expect((await client({ maxRetries: 0 }).getToken('acme', { minTtl: 300 })).tenantId).toBe('acme');
+    handler = json(200, { ...validCredentials(), expiration: new Date(Date.now() - 1000).toISOString() });
+    expect(await failure(client({ maxRetries: 0 }).getAwsCredentials('acme'))).toMatchObject({
+      code: 'invalid_response',
+    });
+  });
+});
+
+describe('minTtl out of range', () => {
+  it.each([-1, -100_000, 0.5, 3601, Number.NaN, Infinity])(
+    'minTtl %p is a RangeError before the cache or the network, for tokens and credentials',
+    async (minTtl) => {
+      handler = json(200, validToken());
+      const c = client({ maxRetries: 0 });
+      await c.getToken('acme');
+      await expect(c.getToken('acme', { minTtl })).rejects.toThrow(
+        'TokenClient: minTtl must be an integer number of seconds from 0 to 3600.',
+      );
+      await expect(c.getAwsCredentials('acme', { minTtl })).rejects.toThrow(RangeError);
+      expect(requests).toHaveLength(1);
+    },
+  );
 });

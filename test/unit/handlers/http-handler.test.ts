@@ -4,7 +4,7 @@ import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
 import { UpstreamUnavailableError } from '../../../lambdas/core/errors';
 import { fingerprint } from '../../../lambdas/core/fingerprint';
-import { createHttpHandler } from '../../../lambdas/handlers/http-handler';
+import { createHttpHandler, toApiRequest } from '../../../lambdas/handlers/http-handler';
 import { createObservability, vendorEventSink } from '../../../lambdas/handlers/observability';
 import { composeRuntime } from '../../../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
@@ -334,5 +334,41 @@ describe('vend handler: quiet metrics', () => {
     expect((await call({ path: '/v1/health' })).statusCode).toBe(200);
     const lines = capturedLogLines().slice(before);
     expect(lines.join('\n')).not.toMatch(/No application metrics to publish/);
+  });
+});
+
+describe('toApiRequest on direct invocations of odd shapes', () => {
+  const context = { awsRequestId: 'r' };
+  const base = { httpMethod: 'GET', path: '/v1/health', requestContext: { identity: { userArn: 'arn:x' } } };
+
+  it.each([
+    ['a number', 5],
+    ['a string', 'minTtl'],
+    ['an array', [['minTtl', '300']]],
+    ['null', null],
+  ])('multiValueQueryStringParameters as %s is no parameter, and does not throw', (_name, value) => {
+    const request = toApiRequest({ ...base, multiValueQueryStringParameters: value } as never, context);
+    expect(Object.keys(request.query)).toEqual([]);
+  });
+
+  it('takes string values only: a string in place of a list is not iterated, numbers and objects are skipped', () => {
+    const request = toApiRequest(
+      {
+        ...base,
+        multiValueQueryStringParameters: { minTtl: '300', rejected: ['abc', 5, { a: 1 }] },
+        queryStringParameters: { extra: 7 },
+      } as never,
+      context,
+    );
+    expect({ ...request.query }).toEqual({ rejected: ['abc'] });
+  });
+
+  it('queryStringParameters as an array is no parameter; a userArn that is not a string is no caller', () => {
+    const request = toApiRequest(
+      { ...base, queryStringParameters: ['minTtl'], requestContext: { identity: { userArn: ['arn:x'] } } } as never,
+      context,
+    );
+    expect(Object.keys(request.query)).toEqual([]);
+    expect(request.callerArn).toBeUndefined();
   });
 });
