@@ -5,17 +5,20 @@ import * as z from 'zod';
 import { DEFAULT_SECRET_PREFIX } from '../contract/names';
 import { consumerSchema } from '../lambdas/core/access-policy';
 import { exportJobSchema } from '../lambdas/core/export-windows';
+import { scheduleExpressionProblem } from '../lambdas/core/schedule-expression';
 import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
 
 // Deployment configuration: one JSON file per environment, reviewed in git and
 // chosen with `cdk synth -c config=path` (default `config/example.json`).
 
-const schedule = z
-  .string()
-  .regex(
-    /^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/,
-    'must be an EventBridge Scheduler rate(...) or cron(...) expression',
-  );
+/** An EventBridge Scheduler rate (in minutes or hours) or cron expression, checked as Scheduler checks it. */
+/** AWS allows 50 tags per resource; the stack adds one of its own to export roles in principalTag mode. */
+const MAX_STACK_TAGS = 49;
+
+const schedule = z.string().superRefine((value, ctx) => {
+  const problem = scheduleExpressionProblem(value, ['minute', 'hour']);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const deploymentConfigSchema = z.strictObject({
   /** CloudFormation stack name. */
@@ -106,7 +109,34 @@ export const deploymentConfigSchema = z.strictObject({
     })
     .default({}),
   /** Tags on every resource of the stack. */
-  tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'must be a tag key'), z.string().max(256)).default({}),
+  tags: z
+    .record(
+      z.string(),
+      z
+        .string()
+        .max(256)
+        .regex(/^[\p{L}\p{Z}\p{N}_.:/=+@-]*$/u, 'must be a tag value: letters, digits, spaces or _.:/=+-@'),
+    )
+    .superRefine((tags, ctx) => {
+      const keys = Object.keys(tags);
+      if (keys.length > MAX_STACK_TAGS)
+        ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_STACK_TAGS} tags (got ${keys.length})` });
+      for (const key of keys) {
+        if (!/^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u.test(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'must be a tag key: 1-128 letters, digits, spaces or _.:/=+-@',
+          });
+        else if (key.toLowerCase().startsWith('aws:'))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'tag keys must not start with aws: (reserved for AWS)',
+          });
+      }
+    })
+    .default({}),
   /** CloudFormation termination protection. */
   terminationProtection: z.boolean().default(false),
   /**
@@ -167,6 +197,11 @@ function crossChecks(config: DeploymentConfig): string[] {
     if (typeof url === 'string' && !url.startsWith('https:'))
       problems.push(`  exportJobs.${index}: the upstream URL must be https: in a deployment (got "${url}")`);
   });
+  if (config.alarmEmail && config.alarmTopicArn) {
+    problems.push(
+      '  alarmEmail: set alarmEmail or alarmTopicArn, not both (subscribe the address to your topic instead)',
+    );
+  }
   if (config.alarms && !config.alarmEmail && !config.alarmTopicArn) {
     problems.push(
       '  alarmEmail: alarms must reach someone: set alarmEmail or alarmTopicArn, or "alarms": false to deploy without notifications',

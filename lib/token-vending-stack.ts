@@ -1,4 +1,4 @@
-import { Aspects, Stack, Tags, type IAspect, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Stack, Tags, type IAspect, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -40,7 +40,10 @@ export class TokenVendingStack extends Stack {
     const { config } = props;
     super(scope, id, { terminationProtection: config.terminationProtection, ...props });
 
-    if (config.alarmTopicArn) {
+    // `alarms: false` deploys the alarms without notifications, whatever destination the config still names.
+    if (!config.alarms) {
+      this.alarmTopic = undefined;
+    } else if (config.alarmTopicArn) {
       this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
     } else if (config.alarmEmail) {
       this.alarmTopic = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail }).topic;
@@ -77,5 +80,43 @@ export class TokenVendingStack extends Stack {
     }
     if (config.iam.rolePath) Aspects.of(this).add(new RolePath(config.iam.rolePath));
     for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
+
+    // CloudFormation takes 500 resources per stack, and export jobs are most of a big stack's. Say so in the
+    // config's terms before the CDK's own check lists resource types.
+    this.node.addValidation({
+      validate: () => {
+        const total = cfnResourcesIn(this);
+        if (total <= MAX_STACK_RESOURCES) return [];
+        const jobs = this.service.exportJobs;
+        // A job's resources: its construct's (`ExportJob-<name>`), and those made for it elsewhere: its role
+        // (`ExportJob-<name>-Role`) and its monitoring alarms (`Export-<name>HeartbeatAlarm`, ...).
+        const segments = this.node
+          .findAll()
+          .filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === this)
+          .map((c) => c.node.path.split('/'));
+        const ofJobs = jobs.reduce((sum, job) => {
+          const name = job.node.id.replace(/^ExportJob-/, '');
+          const mine = new RegExp(`^(?:ExportJob-${name}(?:-Role)?|Export-${name}[A-Z]\\w*)$`);
+          return sum + segments.filter((path) => path.some((segment) => mine.test(segment))).length;
+        }, 0);
+        const perJob = jobs.length ? Math.ceil(ofJobs / jobs.length) : 0;
+        const fit = perJob ? Math.max(0, jobs.length - Math.ceil((total - MAX_STACK_RESOURCES) / perJob)) : 0;
+        return [
+          `exportJobs: the stack would hold ${total} CloudFormation resources, over the ${MAX_STACK_RESOURCES} a stack may hold` +
+            (perJob
+              ? `; each export job adds ${perJob}, so this config fits ${fit} of its ${jobs.length} jobs: move the others to a second deployment config (another stackName; it has its own cache and refresher, so list in its tenants only the tenants its jobs need).`
+              : '.'),
+        ];
+      },
+    });
   }
+}
+
+/** CloudFormation's limit of resources per stack. */
+export const MAX_STACK_RESOURCES = 500;
+
+/** CloudFormation resources a construct synthesizes into its own stack. */
+function cfnResourcesIn(scope: IConstruct): number {
+  const stack = Stack.of(scope);
+  return scope.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length;
 }

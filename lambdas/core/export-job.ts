@@ -3,6 +3,7 @@
 // body, next-link / cursor / page / offset pagination). Pure: no AWS imports.
 import * as z from 'zod/mini';
 
+import { scheduleExpressionProblem } from './schedule-expression';
 import { TENANT_ID_PATTERN } from './tenant-config';
 
 import './zod-messages';
@@ -93,14 +94,12 @@ const common = {
     .check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens')),
   tenant: z.string().check(z.regex(TENANT_ID_PATTERN, 'must be a tenant id')),
   /** EventBridge Scheduler cron(...) or rate(...) expression. */
-  schedule: z
-    .string()
-    .check(
-      z.regex(
-        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-        'must be a cron(...) or rate(...) expression',
-      ),
-    ),
+  schedule: z.string().check(
+    z.superRefine((value: string, ctx) => {
+      const problem = scheduleExpressionProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  ),
   /** Length of one export window; divides a day, so windows never cross midnight (UTC). @default 60 */
   windowMinutes: z._default(
     integer(5, 1440).check(

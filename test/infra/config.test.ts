@@ -15,7 +15,46 @@ describe('deployment config validation', () => {
     ['empty consumers', { consumers: [] }, /consumers: must list at least one consumer/],
     ['an unknown key', { alarmEmial: 'x@example.com' }, /alarmEmial/],
     ['a bad schedule', { refreshSchedule: 'every 5 minutes' }, /refreshSchedule: .*got "every 5 minutes"/],
+    [
+      'a five-field cron Scheduler refuses at deploy',
+      { refreshSchedule: 'cron(*/5 * * * *)' },
+      /refreshSchedule: a cron expression has six fields.*not 5/,
+    ],
+    [
+      'a cron with both day fields set',
+      { refreshSchedule: 'cron(0 9 * * MON-FRI *)' },
+      /refreshSchedule: a cron expression needs '\?' in exactly one of day-of-month and day-of-week/,
+    ],
+    ['a zero rate', { refreshSchedule: 'rate(0 minutes)' }, /refreshSchedule: a rate must be at least 1/],
+    [
+      'an export job schedule Scheduler refuses',
+      {
+        exportJobs: [
+          {
+            name: 'j',
+            tenant: 'acme',
+            schedule: 'cron(0 9 * * ?)',
+            kind: 'rest',
+            baseUrl: 'https://rest.example.com',
+            path: '/v1/x',
+            pagination: { type: 'page', size: 10 },
+          },
+        ],
+      },
+      /exportJobs\.0\.schedule: a cron expression has six fields/,
+    ],
     ['a bad retention', { logRetentionDays: 10 }, /logRetentionDays: .*got 10/],
+    [
+      'a tag key AWS reserves',
+      { tags: { 'aws:owner': 'x' } },
+      /tags\.aws:owner: tag keys must not start with aws: \(reserved for AWS\)/,
+    ],
+    ['a tag value AWS refuses', { tags: { CostCenter: 'R&D (EMEA), #42' } }, /tags\.CostCenter: must be a tag value/],
+    [
+      'more tags than a resource takes',
+      { tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])) },
+      /tags: must hold at most 49 tags \(got 50\)/,
+    ],
   ];
 
   it.each(cases)('rejects %s, naming the field and value', (_name, change, message) => {
@@ -44,6 +83,11 @@ describe('deployment config validation', () => {
       /exportJobs\.0: the upstream URL must be https: in a deployment/,
     ],
     ['a bad apiAccess', { apiAccess: { rolePath: 'tvm' } }, /apiAccess/],
+    [
+      'both alarm destinations',
+      { alarmTopicArn: 'arn:aws:sns:ap-southeast-2:123456789012:ops' },
+      /alarmEmail: set alarmEmail or alarmTopicArn, not both/,
+    ],
   ])('rejects %s, saying what to change', (_name, change, message) => {
     expect(() => parseDeploymentConfig({ ...base, ...change }, 'test.json')).toThrow(message);
   });

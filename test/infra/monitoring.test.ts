@@ -144,3 +144,14 @@ describe('TokenVendingMonitoring', () => {
     expect(outputs.some((name) => name.includes('DashboardName'))).toBe(true);
   });
 });
+
+describe('alarms: false', () => {
+  it('deploys the alarms without notifications even when a destination is still configured', () => {
+    const { template: quiet } = synth({ ...serviceConfig, alarms: false });
+    const quietAlarms = Object.values(quiet.findResources('AWS::CloudWatch::Alarm'));
+    expect(quietAlarms.length).toBeGreaterThan(0);
+    for (const a of quietAlarms) expect(a.Properties.AlarmActions ?? []).toEqual([]);
+    expect(Object.keys(quiet.findResources('AWS::SNS::Subscription'))).toEqual([]);
+    expect(Object.keys(quiet.findResources('AWS::SNS::Topic'))).toEqual([]);
+  });
+});

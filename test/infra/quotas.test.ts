@@ -157,3 +157,23 @@ describe('the environment check at synthesis', () => {
     expect(() => fits.synth()).not.toThrow();
   });
 });
+
+describe('the resource count check at synthesis', () => {
+  it('names exportJobs, what each job adds and how many fit, before CloudFormation would refuse the stack', () => {
+    const job = exampleConfig.exportJobs[0];
+    const config = parseDeploymentConfig({
+      ...JSON.parse(JSON.stringify(exampleConfig)),
+      apiAccess: { principalTag: 'tvm-consumer' },
+      exportJobs: Array.from({ length: 40 }, (_, index) => ({ ...job, name: `export-${index}` })),
+    });
+    let message = '';
+    try {
+      synth(config);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /exportJobs: the stack would hold \d+ CloudFormation resources, over the 500 a stack may hold; each export job adds 1[34], so this config fits 3\d of its 40 jobs: move the others to a second deployment config/,
+    );
+  });
+});
