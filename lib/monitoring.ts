@@ -95,6 +95,11 @@ export interface TokenVendingMonitoringProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * Alarms made elsewhere (the export jobs' failure alarms) that the dashboard shows beside these.
+   * @default []
+   */
+  readonly otherAlarms?: readonly cloudwatch.IAlarm[];
+  /**
    * Period of the alarms and the dashboard.
    * @default Duration.minutes(5)
    */
@@ -151,6 +156,9 @@ export function heartbeatAlarmWindow(longestGap: Duration): HeartbeatAlarmWindow
     datapointsToAlarm: evaluationPeriods,
   };
 }
+
+/** Alarms per alarm-status widget of the dashboard. */
+const ALARMS_PER_WIDGET = 50;
 
 /** The service's alarms, each notifying the topic, and its dashboard. */
 export class TokenVendingMonitoring extends Construct {
@@ -461,9 +469,19 @@ export class TokenVendingMonitoring extends Construct {
         ],
       }),
     );
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, height: 6, alarms: this.alarms }),
-    );
+    // Every alarm of the service, in widgets of at most 50 (a company-sized config has about a hundred).
+    const shown: cloudwatch.IAlarm[] = [...this.alarms, ...(props.otherAlarms ?? [])];
+    for (let start = 0; start < shown.length; start += ALARMS_PER_WIDGET) {
+      const part = shown.length > ALARMS_PER_WIDGET ? ` (${start / ALARMS_PER_WIDGET + 1})` : '';
+      dashboard.addWidgets(
+        new cloudwatch.AlarmStatusWidget({
+          title: `Alarms${part}`,
+          width: 24,
+          height: 6,
+          alarms: shown.slice(start, start + ALARMS_PER_WIDGET),
+        }),
+      );
+    }
     return dashboard;
   }
 }

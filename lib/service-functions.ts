@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ArnFormat, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -169,6 +169,7 @@ export class ServiceFunctions extends Construct {
         ...(created.length > 0 ? { [ENV.consumers]: stack.toJsonString(created) } : {}),
       },
       logRetention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      logRemovalPolicy: RemovalPolicy.RETAIN,
       ...sourceMaps,
       timeout: Duration.seconds(25),
       ...(reserved !== null ? { reservedConcurrentExecutions: reserved } : {}),

@@ -252,6 +252,7 @@ export class TokenVendingService extends Construct {
       ],
       ...(functions.refresh ? { refresher: functions.refresh } : {}),
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      otherAlarms: this.exportJobs.map((job) => job.alarm),
     });
     this.alarms = [...monitoring.alarms, ...this.exportJobs.map((job) => job.alarm)];
     this.dashboard = monitoring.dashboard;

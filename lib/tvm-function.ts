@@ -38,6 +38,12 @@ export interface TvmFunctionProps {
   readonly description: string;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * What happens to the function's log group when the stack is deleted or the group replaced: the vend function's
+   * is its audit log (who got which tenant's token) and is kept.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
   /** @default 10 seconds */
   readonly timeout?: Duration;
   /** @default 512 */
@@ -144,7 +150,7 @@ export class TvmFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     // An own role instead of the AWS managed basic-execution policy: logs only to its own group.
     this.role =
@@ -220,7 +226,19 @@ export class TvmFunction extends Construct {
       maxEventAge: SCHEDULED_INVOCATION.functionMaxEventAge,
       onFailure: new destinations.SqsDestination(shared.failureQueue),
     });
-    const role = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com') });
+    // Only this account's schedules in the stack's group may use the role (confused deputy).
+    const role = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnLike: {
+          'aws:SourceArn': Stack.of(this).formatArn({
+            service: 'scheduler',
+            resource: 'schedule',
+            resourceName: `${shared.group.scheduleGroupName}/*`,
+          }),
+        },
+      }),
+    });
     const created = new scheduler.Schedule(this, 'Schedule', {
       description,
       schedule,

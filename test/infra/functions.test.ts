@@ -120,3 +120,28 @@ describe('ServiceFunctions', () => {
     expect(retention('Refresh')).toBe(30);
   });
 });
+
+describe('log groups and schedule roles', () => {
+  it("keeps the vend function's log group (the audit log) when the stack goes; the refresher's goes with it", () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup'));
+    const vendLogs = groups.filter(([id]) => id.includes('FunctionsVendLogs'));
+    const refreshLogs = groups.filter(([id]) => id.includes('FunctionsRefreshLogs'));
+    expect(vendLogs).toHaveLength(1);
+    expect(refreshLogs).toHaveLength(1);
+    expect(vendLogs[0]?.[1]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(refreshLogs[0]?.[1]).toMatchObject({ DeletionPolicy: 'Delete' });
+  });
+
+  it('lets EventBridge Scheduler assume a schedule role only for this account and its schedule group', () => {
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) =>
+      id.includes('ScheduleRole'),
+    );
+    expect(roles.length).toBeGreaterThan(0);
+    for (const [, role] of roles) {
+      const [statement] = role.Properties.AssumeRolePolicyDocument.Statement;
+      expect(statement.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+      expect(statement.Condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+      expect(JSON.stringify(statement.Condition.ArnLike['aws:SourceArn'])).toContain(':schedule/');
+    }
+  });
+});

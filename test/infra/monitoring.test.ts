@@ -155,3 +155,13 @@ describe('alarms: false', () => {
     expect(Object.keys(quiet.findResources('AWS::SNS::Topic'))).toEqual([]);
   });
 });
+
+describe('the dashboard', () => {
+  it("shows every alarm of the stack, the export jobs' failure alarms among them", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = resolve(dashboard?.Properties.DashboardBody);
+    const ids = alarms.map(([id]) => id);
+    expect(ids.some((id) => id.includes('FailedAlarm'))).toBe(true);
+    for (const id of ids) expect(body).toContain(id);
+  });
+});
