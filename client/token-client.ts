@@ -5,6 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 import type { AwsCredentialsResponseBody, TokenResponseBody } from '../contract/api';
+import { BodyTooLongError, readBodyUpTo } from '../contract/bounded-body';
 import { isErrorCode, type ErrorCode } from '../contract/error-codes';
 import { fingerprint, primaryToken } from '../contract/fingerprint';
 
@@ -114,28 +115,14 @@ type Attempt =
   | { readonly kind: 'network'; readonly error: unknown }
   | { readonly kind: 'timeout' };
 
-/** The body as text, or undefined once it passes `maxBytes` (the rest is not read; the stream is cancelled). */
+/** The body as text, or undefined when it is over `maxBytes` (the rest is not read). */
 async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    return undefined;
+  try {
+    return await readBodyUpTo(response, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLongError) return undefined;
+    throw error;
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `minTtl` as the API takes it: an integer number of seconds from 0 to 3600; else a RangeError before any request. */

@@ -2,7 +2,13 @@
 // rejected user, which a rejected app client (paused like a wrong password), which an outage worth retrying, and that
 // a redirect is never followed.
 
-import { UpstreamAuthFailedError, UpstreamUnavailableError, type AuthFailureReason } from '../core/errors';
+import {
+  UpstreamAuthFailedError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+  type AuthFailureReason,
+} from '../core/errors';
+import { isTransportFailure } from './upstream-http';
 
 const AUTH_FAILURES: Readonly<Record<string, AuthFailureReason>> = {
   NotAuthorizedException: 'not_authorized',
@@ -79,6 +85,18 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
       `Cognito rejected ${operation} for tenant '${tenantId}' (${name}): ${OPERATOR_HINTS[reason]}.`,
       reason,
       undefined,
+      cause,
+    );
+  }
+  // The answer broke off (a reset mid-body): an outage, retried, never a rejection that pauses the tenant.
+  if (isTransportFailure(error)) {
+    return new UpstreamUnavailableError(`Cognito is unavailable for tenant '${tenantId}' (${name}).`, undefined, cause);
+  }
+  // A 2xx whose body is not Cognito's answer (an HTML page, garbage, a body its content-encoding cannot decode):
+  // a broken upstream, not a rejection of the credentials or the app client.
+  if (status !== undefined && status >= 200 && status < 300) {
+    return new UpstreamTokenInvalidError(
+      `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with HTTP ${status} and a body that is not Cognito's answer (${name}).`,
       cause,
     );
   }

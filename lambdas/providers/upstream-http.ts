@@ -3,6 +3,7 @@
 // into outages, and read the answer with a size cap while it streams, so a hostile upstream can neither
 // redirect the credentials elsewhere nor make the service buffer an unbounded body.
 
+import { BodyTooLongError, readBodyUpTo } from '../../contract/bounded-body';
 import { UpstreamAuthFailedError, UpstreamUnavailableError } from '../core/errors';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -129,30 +130,11 @@ export function isInterruptedAnswer(error: unknown, signal: AbortSignal): boolea
  * `content-encoding` cannot decode).
  */
 export async function readBoundedText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new AnswerUnreadableError('too_long');
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.byteLength;
-      if (length > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new AnswerUnreadableError('too_long');
-      }
-      chunks.push(value);
-    }
+    return await readBodyUpTo(response, maxBytes);
   } catch (error) {
-    if (error instanceof AnswerUnreadableError) throw error;
+    if (error instanceof BodyTooLongError) throw new AnswerUnreadableError('too_long');
     const interrupted = signal?.aborted === true || isTransportFailure(error);
     throw new AnswerUnreadableError(interrupted ? 'interrupted' : 'undecodable', { cause: error });
   }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -109,3 +109,30 @@ describe('the cause of a classified Cognito error', () => {
     expect(JSON.stringify(classified) + classified.message).not.toContain('eyJ');
   });
 });
+
+describe('a Cognito endpoint whose answer is broken, not a rejection', () => {
+  it('a 200 whose body is not JSON (an HTML page, garbage) is upstream_token_invalid, which pauses no tenant', () => {
+    const html = Object.assign(new SyntaxError('Unexpected token \'<\', "<html>" is not valid JSON'), {
+      $metadata: { httpStatusCode: 200 },
+    });
+    const classified = classifyCognitoError('acme', 'sign-in', html);
+    expect(classified).toMatchObject({ code: 'upstream_token_invalid' });
+    expect(classified.message).toContain('answered sign-in with HTTP 200 and a body that is not Cognito');
+  });
+
+  it('an answer cut off mid-body (a reset) is upstream_unavailable, retried', () => {
+    const reset = Object.assign(new Error('aborted: Deserialization error'), {
+      code: 'ECONNRESET',
+      $metadata: { httpStatusCode: 200 },
+    });
+    expect(classifyCognitoError('acme', 'sign-in', reset)).toMatchObject({ code: 'upstream_unavailable' });
+  });
+
+  it('a 400 with an unknown error name still rejects the app client', () => {
+    const odd = Object.assign(new Error('odd'), { name: 'SomethingNewException', $metadata: { httpStatusCode: 400 } });
+    expect(classifyCognitoError('acme', 'sign-in', odd)).toMatchObject({
+      code: 'upstream_auth_failed',
+      reason: 'client_rejected',
+    });
+  });
+});
