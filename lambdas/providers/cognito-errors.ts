@@ -70,7 +70,9 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
   const reason =
     name === 'NotAuthorizedException' && CLIENT_SECRET_MESSAGE.test(shape.message ?? '')
       ? 'client_rejected'
-      : AUTH_FAILURES[name];
+      : Object.hasOwn(AUTH_FAILURES, name)
+        ? AUTH_FAILURES[name]
+        : undefined;
   if (status !== undefined && status >= 300 && status < 400) {
     // The endpoint redirected: the request (password, refresh token) is never sent on, and retrying cannot help.
     return new UpstreamAuthFailedError(

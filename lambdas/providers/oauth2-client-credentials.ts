@@ -184,7 +184,8 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
       );
     }
     const code = errorResponse.safeParse(body).data?.error;
-    const known = code !== undefined ? GRANT_ERRORS[code] : undefined;
+    // Own entries only: an answer's `constructor` or `__proto__` is no known grant error.
+    const known = code !== undefined && Object.hasOwn(GRANT_ERRORS, code) ? GRANT_ERRORS[code] : undefined;
     if (known) {
       return new UpstreamAuthFailedError(
         `The token endpoint rejected the grant for tenant '${tenantId}' (${code}): ${known.hint}.`,

@@ -128,6 +128,11 @@ describe('a Cognito endpoint whose answer is broken, not a rejection', () => {
     expect(classifyCognitoError('acme', 'sign-in', reset)).toMatchObject({ code: 'upstream_unavailable' });
   });
 
+  it('an error named like an Object property is no known rejection reason', () => {
+    const odd = Object.assign(new Error('odd'), { name: 'constructor', $metadata: { httpStatusCode: 400 } });
+    expect(classifyCognitoError('acme', 'sign-in', odd)).toMatchObject({ reason: 'client_rejected' });
+  });
+
   it('a 400 with an unknown error name still rejects the app client', () => {
     const odd = Object.assign(new Error('odd'), { name: 'SomethingNewException', $metadata: { httpStatusCode: 400 } });
     expect(classifyCognitoError('acme', 'sign-in', odd)).toMatchObject({

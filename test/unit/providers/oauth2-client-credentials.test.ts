@@ -143,6 +143,21 @@ describe('OAuth2ClientCredentialsProvider hostile answers', () => {
     expect((thrown as Error).message).not.toContain(base.clientSecret);
   });
 
+  it.each([
+    ['constructor', 401, 'not_authorized'],
+    ['__proto__', 401, 'not_authorized'],
+    ['toString', 400, 'client_rejected'],
+  ])(
+    'takes an error code %s named like an Object property by its status (%s), with a known reason',
+    async (error, status, reason) => {
+      const { provider } = setup(() => json(status, { error }));
+      const thrown = await provider.signIn('m2m', config()).catch((e: unknown) => e);
+      expect(thrown).toBeInstanceOf(UpstreamAuthFailedError);
+      expect((thrown as UpstreamAuthFailedError).reason).toBe(reason);
+      expect((thrown as Error).message).not.toContain('undefined');
+    },
+  );
+
   it('does not follow a redirect: 302 is an operator error, not a retry', async () => {
     const { provider, sent } = setup(
       () => new Response(null, { status: 302, headers: { location: 'https://evil.example' } }),
