@@ -15,11 +15,20 @@ import { withObservability } from './with-observability';
  * path mapping (`/tvm/v1/health`), `event.resource` never does. The catch-all `{proxy+}` (and local mode, which sets
  * the resource to the path) route on the path as sent.
  */
+/** A path parameter as a path segment; one that is not well-formed Unicode (a lone surrogate) as `%EF%BF%BD`. */
+function encodeParameter(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return encodeURIComponent(value.replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
+  }
+}
+
 function routedPath(event: Partial<APIGatewayProxyEvent>): string {
   const resource = event.resource;
   if (typeof resource === 'string' && resource.startsWith('/') && !resource.includes('+}')) {
     return resource.replace(/\{([^}]+)\}/g, (_match, name: string) =>
-      encodeURIComponent(String(event.pathParameters?.[name] ?? '')),
+      encodeParameter(String(event.pathParameters?.[name] ?? '')),
     );
   }
   return typeof event.path === 'string' ? event.path : '/';

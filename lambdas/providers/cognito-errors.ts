@@ -52,14 +52,20 @@ interface SdkErrorShape {
 }
 
 /**
- * The SDK's error as a cause when it cannot hold a secret: Cognito's (or the network's) name and message and the
- * response metadata, never the request's parameters. Not for answers that failed to parse: their message (V8
- * quotes the text) or `$responseBodyText` may hold a token.
+ * The SDK's error as a cause, without anything the upstream wrote: an answer's message is the endpoint's own text
+ * (a proxy in front of a Cognito-compatible endpoint may quote the request, password included), so an error from
+ * an answer keeps only its name and HTTP status. A network error (no answer) is kept whole: its message is Node's.
+ * Nothing for answers that failed to parse: their message (V8 quotes the text) or `$responseBodyText` may hold a
+ * token.
  */
 function causeOf(error: unknown): ErrorOptions | undefined {
   if (!(error instanceof Error) || error.name === 'SyntaxError' || '$responseBodyText' in error) return undefined;
   if (/deserializ|json/i.test(error.message)) return undefined;
-  return { cause: error };
+  const status = (error as SdkErrorShape).$metadata?.httpStatusCode;
+  if (status === undefined) return { cause: error };
+  const answered = new Error(`${error.name} (HTTP ${status})`);
+  answered.name = error.name;
+  return { cause: Object.assign(answered, { $metadata: { httpStatusCode: status } }) };
 }
 
 /** Map an SDK or network error to the service's error classes. Never includes request parameters. */

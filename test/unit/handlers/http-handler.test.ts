@@ -363,6 +363,14 @@ describe('toApiRequest on direct invocations of odd shapes', () => {
     expect({ ...request.query }).toEqual({ rejected: ['abc'] });
   });
 
+  it('a path parameter that is not well-formed Unicode routes as a bad tenant id instead of throwing', () => {
+    const request = toApiRequest(
+      { ...base, resource: '/v1/tenants/{tenantId}/token', pathParameters: { tenantId: '\ud800' } } as never,
+      context,
+    );
+    expect(request.path).toBe('/v1/tenants/%EF%BF%BD/token');
+  });
+
   it('queryStringParameters as an array is no parameter; a userArn that is not a string is no caller', () => {
     const request = toApiRequest(
       { ...base, queryStringParameters: ['minTtl'], requestContext: { identity: { userArn: ['arn:x'] } } } as never,

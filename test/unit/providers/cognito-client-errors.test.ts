@@ -89,10 +89,23 @@ describe.each(CLIENT_ERRORS)('Cognito app client rejection: $what', ({ error }) 
 });
 
 describe('the cause of a classified Cognito error', () => {
-  it("keeps the SDK's error (name, message, metadata), which never holds the request", () => {
+  it("keeps an answer's error name and status only, never the endpoint's text; a network error whole", () => {
     const sdkError = new NotAuthorizedException({ ...meta, message: 'Incorrect username or password.' });
     const classified = classifyCognitoError('acme', 'sign-in', sdkError);
-    expect(classified.cause).toBe(sdkError);
+    expect(classified.cause).toMatchObject({
+      name: 'NotAuthorizedException',
+      message: `NotAuthorizedException (HTTP ${meta.$metadata.httpStatusCode})`,
+      $metadata: { httpStatusCode: meta.$metadata.httpStatusCode },
+    });
+    const echo = Object.assign(new Error('could not process {"PASSWORD":"Sup3r-Secret"}'), {
+      name: 'InternalErrorException',
+      $metadata: { httpStatusCode: 500 },
+    });
+    const unavailable = classifyCognitoError('acme', 'sign-in', echo);
+    expect(JSON.stringify({ ...unavailable, cause: String(unavailable.cause) }) + unavailable.message).not.toContain(
+      'Sup3r-Secret',
+    );
+    expect(String(unavailable.cause)).toBe('InternalErrorException: InternalErrorException (HTTP 500)');
     const network = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     expect(classifyCognitoError('acme', 'sign-in', network).cause).toBe(network);
   });
