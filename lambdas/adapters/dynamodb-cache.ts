@@ -307,8 +307,9 @@ export class DynamoDbLeases extends TableAdapter implements LeaseStore {
             leaseUntil: { N: String(now + ttlMs) },
             ttl: { N: String(Math.ceil((now + ttlMs) / 1000) + 3600) },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
+          // Or this holder's already: an earlier attempt wrote it and its answer was lost (the SDK retried).
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR holder = :holder',
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':holder': { S: holder } },
         }),
       ),
     );

@@ -35,6 +35,8 @@ const UNAVAILABLE = new Set([
   'ServiceUnavailableException',
   'TimeoutError',
   'RequestTimeout',
+  // A pool trigger (Lambda) throttled or timed out: transient, not a rejection of the client or the credentials.
+  'UnexpectedLambdaException',
 ]);
 
 /**

@@ -236,6 +236,13 @@ describe('DynamoDbLeases', () => {
     clock.advance(11);
     expect(await leases.tryAcquire('l1', 'f', 10_000)).toBe(true);
   });
+
+  it("is its holder's again when asked twice (a write whose answer was lost, retried), and no one else's", async () => {
+    const leases = new DynamoDbLeases(options());
+    expect(await leases.tryAcquire('l2', 'g', 10_000)).toBe(true);
+    expect(await leases.tryAcquire('l2', 'g', 10_000)).toBe(true);
+    expect(await leases.tryAcquire('l2', 'h', 10_000)).toBe(false);
+  });
 });
 
 describe('DynamoDbFailureMarks', () => {

@@ -141,6 +141,14 @@ describe('a Cognito endpoint whose answer is broken, not a rejection', () => {
     expect(classifyCognitoError('acme', 'sign-in', reset)).toMatchObject({ code: 'upstream_unavailable' });
   });
 
+  it('a pool trigger that failed (UnexpectedLambdaException, HTTP 400) is upstream_unavailable, not a rejection', () => {
+    const trigger = Object.assign(new Error('PreAuthentication failed with error Task timed out.'), {
+      name: 'UnexpectedLambdaException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(classifyCognitoError('acme', 'sign-in', trigger)).toMatchObject({ code: 'upstream_unavailable' });
+  });
+
   it('an error named like an Object property is no known rejection reason', () => {
     const odd = Object.assign(new Error('odd'), { name: 'constructor', $metadata: { httpStatusCode: 400 } });
     expect(classifyCognitoError('acme', 'sign-in', odd)).toMatchObject({ reason: 'client_rejected' });
