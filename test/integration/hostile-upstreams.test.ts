@@ -437,7 +437,9 @@ describe('13. an answer that cannot be decoded is a bad answer, not an outage', 
   ])('a 200 whose body %s is still an outage: 503 with Retry-After, the login retried', async (_name, cut) => {
     const upstream = await loginUpstream();
     upstream.onLogin = () => ({ status: 200, body: '{"credentials":{"token":"', cut });
-    const svc = await service({ tenants: { acme: upstream.secret({ jwt: undefined, timeoutMs: 300 }) } });
+    // Long enough for the 200's head to arrive first on a loaded machine: a timeout before any answer is not
+    // retried (the upstream may have taken the password), which is another case.
+    const svc = await service({ tenants: { acme: upstream.secret({ jwt: undefined, timeoutMs: 1000 }) } });
     const reply = await svc.get(tokenPath('acme'));
     expect({ status: reply.status, code: reply.body.error.code }).toEqual({
       status: 503,
