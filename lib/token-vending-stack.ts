@@ -85,15 +85,16 @@ export class TokenVendingStack extends Stack {
     // config's terms before the CDK's own check lists resource types.
     this.node.addValidation({
       validate: () => {
-        const total = cfnResourcesIn(this);
-        if (total <= MAX_STACK_RESOURCES) return [];
-        const jobs = this.service.exportJobs;
-        // A job's resources: its construct's (`ExportJob-<name>`), and those made for it elsewhere: its role
-        // (`ExportJob-<name>-Role`) and its monitoring alarms (`Export-<name>HeartbeatAlarm`, ...).
+        // Paths of the CloudFormation resources this stack synthesizes (not those of nested stacks).
         const segments = this.node
           .findAll()
           .filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === this)
           .map((c) => c.node.path.split('/'));
+        const total = segments.length;
+        if (total <= MAX_STACK_RESOURCES) return [];
+        const jobs = this.service.exportJobs;
+        // A job's resources: its construct's (`ExportJob-<name>`), and those made for it elsewhere: its role
+        // (`ExportJob-<name>-Role`) and its monitoring alarms (`Export-<name>HeartbeatAlarm`, ...).
         const ofJobs = jobs.reduce((sum, job) => {
           const name = job.node.id.replace(/^ExportJob-/, '');
           const mine = new RegExp(`^(?:ExportJob-${name}(?:-Role)?|Export-${name}[A-Z]\\w*)$`);
@@ -114,9 +115,3 @@ export class TokenVendingStack extends Stack {
 
 /** CloudFormation's limit of resources per stack. */
 export const MAX_STACK_RESOURCES = 500;
-
-/** CloudFormation resources a construct synthesizes into its own stack. */
-function cfnResourcesIn(scope: IConstruct): number {
-  const stack = Stack.of(scope);
-  return scope.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length;
-}
