@@ -12,6 +12,8 @@ export const MAX_ERROR_MESSAGE_CHARS = 2_000;
 
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;
+  /** Seconds the caller should wait before asking again (`Retry-After`), where the error knows it. */
+  declare readonly retryAfterSeconds?: number;
 
   /**
    * `options.cause`: the error this one replaces, kept for logs; only when it cannot carry a secret value. Messages
@@ -96,7 +98,7 @@ export class UpstreamAuthFailedError extends TvmError {
     message: string,
     readonly reason: AuthFailureReason,
     /** Seconds until the service will try the upstream again (lockout guard). */
-    readonly retryAfterSeconds?: number,
+    override readonly retryAfterSeconds?: number,
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -110,13 +112,31 @@ export class UpstreamChallengeRequiredError extends TvmError {
     readonly challengeName: string,
     /** What the operator should do, when known for this challenge. */
     hint = 'an operator must complete it (for example set a permanent password) before tokens can be vended',
+    /** Sign-in is paused this long (lockout guard): signing in again would only ask the same challenge. */
+    override readonly retryAfterSeconds?: number,
   ) {
-    super(`The upstream asks tenant '${tenantId}' to answer the ${challengeName} challenge; ${hint}.`);
+    super(
+      `The upstream asks tenant '${tenantId}' to answer the ${challengeName} challenge; ${hint}.` +
+        (retryAfterSeconds === undefined ? '' : pausedFor(retryAfterSeconds)),
+    );
   }
 }
 
 export class UpstreamTokenInvalidError extends TvmError {
   readonly code = 'upstream_token_invalid';
+  constructor(
+    message: string,
+    options?: ErrorOptions,
+    /** Sign-in is paused this long (lockout guard) after a sign-in whose answer could not be used. */
+    override readonly retryAfterSeconds?: number,
+  ) {
+    super(message + (retryAfterSeconds === undefined ? '' : pausedFor(retryAfterSeconds)), options);
+  }
+}
+
+/** The end of the message of an error the lockout guard answers with while it pauses sign-in. */
+function pausedFor(seconds: number): string {
+  return ` Sign-in for this tenant is paused for ${seconds} s; update the tenant secret to retry at once.`;
 }
 
 export class UpstreamUnavailableError extends TvmError {
@@ -126,7 +146,7 @@ export class UpstreamUnavailableError extends TvmError {
   constructor(
     message: string,
     /** Seconds a caller should wait before retrying. */
-    readonly retryAfterSeconds = 5,
+    override readonly retryAfterSeconds = 5,
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -164,7 +184,7 @@ export class RenewalRateLimitedError extends TvmError {
   constructor(
     readonly tenantId: string,
     /** Seconds until a forced renewal for this tenant is allowed again. */
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(
       `Tenant '${tenantId}' was renewed on request less than the minimum interval ago and the upstream still ` +
@@ -192,15 +212,7 @@ export interface ErrorResponse {
 export function toErrorResponse(error: unknown): ErrorResponse {
   const known = error instanceof TvmError ? error : new InternalError();
   const headers: Record<string, string> = {};
-  if (known instanceof UpstreamUnavailableError) {
-    headers['Retry-After'] = String(known.retryAfterSeconds);
-  }
-  if (known instanceof RenewalRateLimitedError) {
-    headers['Retry-After'] = String(known.retryAfterSeconds);
-  }
-  if (known instanceof UpstreamAuthFailedError && known.retryAfterSeconds !== undefined) {
-    headers['Retry-After'] = String(known.retryAfterSeconds);
-  }
+  if (known.retryAfterSeconds !== undefined) headers['Retry-After'] = String(known.retryAfterSeconds);
   if (known instanceof MethodNotAllowedError) {
     headers.Allow = known.allow.join(', ');
   }

@@ -1,9 +1,16 @@
-// Lockout guard: after the upstream rejects a tenant's credentials or app client, password sign-in for that
-// tenant pauses with exponential backoff (5 min doubling to 1 h), fleet-wide. Requests inside the pause get
-// 502 at once, with Retry-After, without calling the upstream; a new secret version clears the pause.
+// Lockout guard: after the upstream rejects a tenant's credentials or app client, asks a challenge the service
+// cannot answer, or answers a sign-in with tokens that fail verification, password sign-in for that tenant pauses
+// with exponential backoff, fleet-wide. Requests inside the pause get 502 at once, with the code of the failure
+// that started it and Retry-After, without calling the upstream; a new secret version clears the pause.
 
-import { backoffDelayMs, LOCKOUT_BACKOFF, type BackoffPolicy } from './backoff';
-import { UpstreamAuthFailedError, type AuthFailureReason } from './errors';
+import { backoffDelayMs, LOCKOUT_BACKOFF, UNUSABLE_SIGN_IN_BACKOFF, type BackoffPolicy } from './backoff';
+import { challengeRequired } from './challenges';
+import {
+  UpstreamAuthFailedError,
+  UpstreamChallengeRequiredError,
+  UpstreamTokenInvalidError,
+  type AuthFailureReason,
+} from './errors';
 import type { Clock, FailureMark, FailureMarks, TenantRecord, VendorEvent } from './ports';
 import type { SharedLayer } from './shared-layer';
 
@@ -20,13 +27,27 @@ export const PAUSING_REASONS: ReadonlySet<AuthFailureReason> = new Set<AuthFailu
   'client_rejected',
 ]);
 
+/** A failure that pauses sign-in. */
+export type PausingFailure = UpstreamAuthFailedError | UpstreamChallengeRequiredError | UpstreamTokenInvalidError;
+
+/** The `reason` of a mark left by a challenge: `challenge:<ChallengeName>`. */
+const CHALLENGE_MARK = 'challenge:';
+/** The `reason` of a mark left by a sign-in whose tokens failed verification. */
+const TOKEN_INVALID_MARK = 'token_invalid';
+
 export class LockoutGuard {
   constructor(
     /** This container's marks, kept even when the shared layer is down. */
     private readonly local: FailureMarks,
     private readonly clock: Clock,
     private readonly emit: (event: VendorEvent) => void,
+    /** After rejected credentials or app client, and after a challenge (both need an operator). */
     private readonly backoff: BackoffPolicy = LOCKOUT_BACKOFF,
+    /**
+     * After a sign-in answered with tokens that fail verification: an operator's mistake (a wrong pool or issuer in
+     * the secret) as often as the upstream's, so the pause starts shorter.
+     */
+    private readonly unusableBackoff: BackoffPolicy = UNUSABLE_SIGN_IN_BACKOFF,
   ) {}
 
   /**
@@ -45,47 +66,90 @@ export class LockoutGuard {
     return failures === longest.failures ? longest : { ...longest, failures };
   }
 
-  /** Throws 502 `upstream_auth_failed` (reason `locked_out`, Retry-After) while the mark's pause lasts. */
+  /**
+   * While the mark's pause lasts, throws what started it (502 `upstream_auth_failed` with reason `locked_out`,
+   * `upstream_challenge_required` or `upstream_token_invalid`), with Retry-After.
+   */
   throwIfPaused(tenant: TenantRecord, mark: FailureMark | undefined): void {
     const now = this.clock.now();
     if (!mark || now >= mark.blockedUntil) return;
     const retryAfterSeconds = Math.ceil((mark.blockedUntil - now) / 1000);
     this.emit({ type: 'locked_out', tenantId: tenant.tenantId, retryAfterSeconds });
-    throw new UpstreamAuthFailedError(
-      `Sign-in for tenant '${tenant.tenantId}' is paused for ${retryAfterSeconds} s after the upstream rejected its credentials ` +
-        `or app client (${mark.reason}); update the tenant secret to retry at once.`,
-      'locked_out',
-      retryAfterSeconds,
+    throw pausedError(tenant.tenantId, mark.reason, retryAfterSeconds);
+  }
+
+  /** Whether a failure of a password sign-in pauses sign-in. */
+  pauses(error: unknown): error is PausingFailure {
+    return (
+      (error instanceof UpstreamAuthFailedError && PAUSING_REASONS.has(error.reason)) ||
+      error instanceof UpstreamChallengeRequiredError ||
+      error instanceof UpstreamTokenInvalidError
     );
   }
 
-  /** Whether a failure pauses sign-in. */
-  pauses(error: unknown): error is UpstreamAuthFailedError {
-    return error instanceof UpstreamAuthFailedError && PAUSING_REASONS.has(error.reason);
-  }
-
-  /** Record a rejection (one more failure than `previous`) and return the error to answer with, carrying Retry-After. */
+  /** Record a failure (one more than `previous`) and return the error to answer with, carrying Retry-After. */
   async record(
     tenant: TenantRecord,
-    error: UpstreamAuthFailedError,
+    error: PausingFailure,
     previous: FailureMark | undefined,
     shared: SharedLayer,
-  ): Promise<UpstreamAuthFailedError> {
+  ): Promise<PausingFailure> {
     const failures = (previous?.failures ?? 0) + 1;
-    const delayMs = backoffDelayMs(failures, this.backoff);
+    const reason = markReason(error);
+    const delayMs = backoffDelayMs(failures, reason === TOKEN_INVALID_MARK ? this.unusableBackoff : this.backoff);
     const mark: FailureMark = {
       secretVersion: tenant.version,
       failures,
       blockedUntil: this.clock.now() + delayMs,
-      reason: error.reason,
+      reason,
     };
     await this.local.put(tenant.tenantId, mark);
     await shared.putMark(tenant.tenantId, mark);
-    return new UpstreamAuthFailedError(error.message, error.reason, Math.ceil(delayMs / 1000));
+    const retryAfterSeconds = Math.ceil(delayMs / 1000);
+    if (error instanceof UpstreamAuthFailedError) {
+      return new UpstreamAuthFailedError(error.message, error.reason, retryAfterSeconds);
+    }
+    return pausedError(tenant.tenantId, reason, retryAfterSeconds, error);
   }
 
   async clear(tenantId: string, shared: SharedLayer): Promise<void> {
     await this.local.clear(tenantId);
     await shared.clearMark(tenantId);
   }
+}
+
+/** What a mark records of the failure that set it. */
+function markReason(error: PausingFailure): string {
+  if (error instanceof UpstreamChallengeRequiredError) return `${CHALLENGE_MARK}${error.challengeName}`;
+  if (error instanceof UpstreamTokenInvalidError) return TOKEN_INVALID_MARK;
+  return error.reason;
+}
+
+/**
+ * The answer while a mark pauses sign-in: the failure that set the mark, told again with Retry-After. `first`: that
+ * failure itself, when it has just happened (its message says more than the mark can).
+ */
+function pausedError(
+  tenantId: string,
+  reason: string,
+  retryAfterSeconds: number,
+  first?: UpstreamChallengeRequiredError | UpstreamTokenInvalidError,
+): PausingFailure {
+  if (reason.startsWith(CHALLENGE_MARK)) {
+    return challengeRequired(tenantId, reason.slice(CHALLENGE_MARK.length), retryAfterSeconds);
+  }
+  if (reason === TOKEN_INVALID_MARK) {
+    return new UpstreamTokenInvalidError(
+      first?.message ??
+        `The upstream of tenant '${tenantId}' answered its last sign-in with tokens that failed verification.`,
+      undefined,
+      retryAfterSeconds,
+    );
+  }
+  return new UpstreamAuthFailedError(
+    `Sign-in for tenant '${tenantId}' is paused for ${retryAfterSeconds} s after the upstream rejected its credentials ` +
+      `or app client (${reason}); update the tenant secret to retry at once.`,
+    'locked_out',
+    retryAfterSeconds,
+  );
 }

@@ -12,7 +12,7 @@ import {
 import * as z from 'zod/mini';
 
 import { singleCallOptions } from '../adapters/aws-client-options';
-import { UpstreamChallengeRequiredError, UpstreamTokenInvalidError } from '../core/errors';
+import { UpstreamTokenInvalidError } from '../core/errors';
 import type { CognitoTenantConfig } from '../core/tenant-config';
 import { cognitoTimestamp, passwordClaimSignature, srpLargeA, srpSmallA } from './srp-proof';
 
@@ -32,31 +32,6 @@ const passwordVerifierParameters = z.object({
   SECRET_BLOCK: z.string().check(z.regex(/^[A-Za-z0-9+/=]{1,8192}$/)),
   USER_ID_FOR_SRP: z.string().check(z.minLength(1), z.maxLength(256)),
 });
-
-/** What an operator does about a challenge the service cannot answer on its own. */
-const CHALLENGE_HINTS: Readonly<Record<string, string>> = {
-  NEW_PASSWORD_REQUIRED:
-    'set a permanent password for the user (e.g. admin-set-user-password --permanent) and store it in the tenant secret',
-  SMS_MFA: 'the user has MFA; use a service user without MFA for this tenant',
-  SMS_OTP: 'the user has MFA; use a service user without MFA for this tenant',
-  EMAIL_OTP: 'the user has MFA; use a service user without MFA for this tenant',
-  SOFTWARE_TOKEN_MFA: 'the user has MFA; use a service user without MFA for this tenant',
-  SELECT_MFA_TYPE: 'the user has MFA; use a service user without MFA for this tenant',
-  MFA_SETUP: 'the pool requires MFA setup; exempt the service user from MFA or use a pool without it',
-  DEVICE_SRP_AUTH:
-    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
-  DEVICE_PASSWORD_VERIFIER:
-    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
-  CUSTOM_CHALLENGE: 'the pool runs a custom auth challenge; use an app client without custom auth for this tenant',
-};
-
-/** `upstream_challenge_required` with an operator hint for the challenge. */
-export function challengeRequired(tenantId: string, challengeName: string): UpstreamChallengeRequiredError {
-  const hint = CHALLENGE_HINTS[challengeName];
-  return hint
-    ? new UpstreamChallengeRequiredError(tenantId, challengeName, hint)
-    : new UpstreamChallengeRequiredError(tenantId, challengeName);
-}
 
 /**
  * InitiateAuth(USER_SRP_AUTH, SRP_A) -> PASSWORD_VERIFIER(SRP_B, SALT, SECRET_BLOCK, USER_ID_FOR_SRP)

@@ -9,12 +9,13 @@ import {
 
 import { awsClientOptions, singleCallOptions } from '../adapters/aws-client-options';
 import type { CognitoExpectation, UpstreamJwtVerifier } from '../adapters/jwt-verifier';
+import { challengeRequired } from '../core/challenges';
 import { UpstreamAuthFailedError, UpstreamTokenInvalidError } from '../core/errors';
 import { assertHeaderSafe } from '../core/header-safety';
 import type { AuthProvider, ProviderSession, Session, UpstreamCall } from '../core/ports';
 import type { CognitoTenantConfig, TenantConfig } from '../core/tenant-config';
 import { classifyCognitoError } from './cognito-errors';
-import { challengeRequired, srpSignIn, type CognitoCall, type SrpOutcome } from './cognito-srp';
+import { srpSignIn, type CognitoCall, type SrpOutcome } from './cognito-srp';
 
 export { classifyCognitoError };
 

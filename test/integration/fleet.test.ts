@@ -3,13 +3,15 @@
  * with its own memory cache) share one DynamoDB table (dynalite, in-process) and sign
  * in to cognito-local.
  */
+import { AdminCreateUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+
 import { DynamoDbCredentialsCache } from '../../lambdas/adapters/credentials-cache';
 import { DynamoDbSessionSchedules } from '../../lambdas/adapters/dynamodb-session-schedules';
 import { localEnvelope } from '../../lambdas/adapters/envelope';
 import { StaticTenantStore } from '../../lambdas/adapters/file-tenant-store';
 import { MemorySessionCache } from '../../lambdas/adapters/memory-cache';
 import type { IdentityPool } from '../../lambdas/core/credentials-vendor';
-import { UpstreamAuthFailedError } from '../../lambdas/core/errors';
+import { UpstreamAuthFailedError, UpstreamChallengeRequiredError } from '../../lambdas/core/errors';
 import type { VendorEvent } from '../../lambdas/core/ports';
 import { refreshTenants } from '../../lambdas/core/refresher';
 import { createObservability } from '../../lambdas/handlers/observability';
@@ -37,6 +39,23 @@ beforeAll(async () => {
       await seedCognitoTenant(cognito.endpoint, { poolName: tenant, username: `${tenant}@example.com` })
     ).secret;
   secrets.wrong = { ...secrets.t1, password: 'Definitely-Wrong-1!' };
+  // A user an administrator created with a temporary password: Cognito answers NEW_PASSWORD_REQUIRED.
+  const admin = new CognitoIdentityProviderClient({
+    region: 'ap-southeast-2',
+    endpoint: cognito.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const t1 = secrets.t1 as { userPoolId: string };
+  await admin.send(
+    new AdminCreateUserCommand({
+      UserPoolId: t1.userPoolId,
+      Username: 'new-user@example.com',
+      TemporaryPassword: 'Temporary-Pa55!',
+      MessageAction: 'SUPPRESS',
+    }),
+  );
+  admin.destroy();
+  secrets['new-user'] = { ...secrets.t1, username: 'new-user@example.com', password: 'Temporary-Pa55!' };
 });
 afterAll(() => cognito.close());
 
@@ -123,6 +142,30 @@ describe('fleet-wide lockout guard', () => {
       expect(cognito.count('InitiateAuth')).toBe(2);
       const retryAfter = third.map((e) => (e as UpstreamAuthFailedError).retryAfterSeconds ?? 0);
       expect(Math.max(...retryAfter)).toBeGreaterThan(500);
+    } finally {
+      await dynamo.close();
+    }
+  }, 30_000);
+
+  it('a challenge (NEW_PASSWORD_REQUIRED) across 8 containers -> 1 sign-in per pause, each answer names it', async () => {
+    const { containers, dynamo } = await fleet(8);
+    try {
+      const burst = () =>
+        Promise.all(
+          containers.flatMap((c) =>
+            Array.from({ length: 10 }, () => c.vendor.vend('new-user', 300).catch((e: unknown) => e)),
+          ),
+        );
+      const first = await burst();
+      expect(cognito.count('InitiateAuth')).toBe(1);
+      for (const error of first) {
+        expect(error).toBeInstanceOf(UpstreamChallengeRequiredError);
+        expect((error as Error).message).toMatch(/NEW_PASSWORD_REQUIRED.*permanent password/);
+      }
+      clock.advance(120); // inside the 5-minute pause: no container signs in, every one answers with Retry-After
+      const second = await burst();
+      expect(cognito.count('InitiateAuth')).toBe(1);
+      expect(second.every((e) => (e as UpstreamChallengeRequiredError).retryAfterSeconds === 180)).toBe(true);
     } finally {
       await dynamo.close();
     }

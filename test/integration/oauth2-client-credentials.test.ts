@@ -105,8 +105,9 @@ describe('oauth2-client-credentials against oauth2-mock-server', () => {
       status: 502,
       body: { error: { code: 'upstream_token_invalid' } },
     });
-    expect(await vend(runtime, 'm2m')).toMatchObject({ status: 502 });
-    expect(upstream.tokenRequests() - before).toBe(2);
+    // The second is answered from the sign-in pause (lockout guard): the client secret is not sent again.
+    expect(await vend(runtime, 'm2m')).toMatchObject({ status: 502, headers: { 'Retry-After': '30' } });
+    expect(upstream.tokenRequests() - before).toBe(1);
   });
 
   it('serves the cached token until exp - now < minTtl + skew, then makes a new grant', async () => {

@@ -2,8 +2,15 @@
 // that recorded a rejection while the table was down signed in again once the table answered with an older mark).
 import { MemoryFailureMarks } from '../../../lambdas/adapters/memory-cache';
 import { backoffDelayMs } from '../../../lambdas/core/backoff';
+import { challengeRequired } from '../../../lambdas/core/challenges';
 import { Deadline } from '../../../lambdas/core/deadline';
-import { UpstreamAuthFailedError } from '../../../lambdas/core/errors';
+import {
+  toErrorResponse,
+  UpstreamAuthFailedError,
+  UpstreamChallengeRequiredError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from '../../../lambdas/core/errors';
 import { LockoutGuard } from '../../../lambdas/core/lockout-guard';
 import type { FailureMark, TenantRecord } from '../../../lambdas/core/ports';
 import { SharedLayer, type SharedState } from '../../../lambdas/core/shared-layer';
@@ -73,5 +80,59 @@ describe('LockoutGuard.activeMark', () => {
     expect(await alone.guard.activeMark(tenant, alone.shared)).toBeUndefined();
     const { guard, shared } = guardWith(mark(5, now + 60_000, 'v1'), mark(1, now + 10_000));
     expect(await guard.activeMark(tenant, shared)).toEqual(mark(1, now + 10_000));
+  });
+});
+
+describe('LockoutGuard marks of challenges and unusable sign-in answers', () => {
+  it('answers a challenge mark, in any container, with the challenge and its hint, and Retry-After', () => {
+    const now = clock.now();
+    const { guard } = guardWith(undefined, undefined);
+    const paused = (() => {
+      try {
+        guard.throwIfPaused(tenant, { ...mark(1, now + 120_000), reason: 'challenge:NEW_PASSWORD_REQUIRED' });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(paused).toBeInstanceOf(UpstreamChallengeRequiredError);
+    expect((paused as Error).message).toMatch(/NEW_PASSWORD_REQUIRED.*permanent password.*paused for 120 s/);
+    expect(toErrorResponse(paused)).toMatchObject({
+      status: 502,
+      code: 'upstream_challenge_required',
+      headers: { 'Retry-After': '120' },
+    });
+  });
+
+  it('answers a token_invalid mark with upstream_token_invalid and Retry-After', () => {
+    const { guard } = guardWith(undefined, undefined);
+    expect(() => guard.throwIfPaused(tenant, { ...mark(2, clock.now() + 61_000), reason: 'token_invalid' })).toThrow(
+      UpstreamTokenInvalidError,
+    );
+  });
+
+  it('records a challenge for the fleet under the lockout backoff, and unusable answers from 30 s', async () => {
+    const { guard, shared } = guardWith(undefined, undefined);
+    const challenge = await guard.record(tenant, challengeRequired('acme', 'SMS_MFA'), undefined, shared);
+    expect(challenge).toBeInstanceOf(UpstreamChallengeRequiredError);
+    expect(challenge.retryAfterSeconds).toBe(300);
+    expect(await shared.getMark('acme')).toMatchObject({ reason: 'challenge:SMS_MFA', failures: 1 });
+    const invalid = await guard.record(
+      tenant,
+      new UpstreamTokenInvalidError('bad answer'),
+      await guard.activeMark(tenant, shared),
+      shared,
+    );
+    // The second failure, under the shorter policy: 30 s doubled once.
+    expect(invalid.retryAfterSeconds).toBe(60);
+    expect(await shared.getMark('acme')).toMatchObject({ reason: 'token_invalid', failures: 2 });
+  });
+
+  it('pauses for challenges and unusable answers, not for outages or other refusals', () => {
+    const { guard } = guardWith(undefined, undefined);
+    expect(guard.pauses(challengeRequired('acme', 'SMS_MFA'))).toBe(true);
+    expect(guard.pauses(new UpstreamTokenInvalidError('bad'))).toBe(true);
+    expect(guard.pauses(new UpstreamAuthFailedError('no', 'not_authorized'))).toBe(true);
+    expect(guard.pauses(new UpstreamAuthFailedError('paused', 'locked_out'))).toBe(false);
+    expect(guard.pauses(new UpstreamUnavailableError('down'))).toBe(false);
   });
 });

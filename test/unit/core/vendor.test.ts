@@ -1,10 +1,13 @@
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
+import { challengeRequired } from '../../../lambdas/core/challenges';
 import {
   InvalidRequestError,
   TenantNotFoundError,
+  toErrorResponse,
   UpstreamAuthFailedError,
   UpstreamChallengeRequiredError,
+  UpstreamTokenInvalidError,
   UpstreamUnavailableError,
 } from '../../../lambdas/core/errors';
 import { fingerprint, primaryToken } from '../../../lambdas/core/fingerprint';
@@ -86,6 +89,10 @@ describe('TokenVendor cache', () => {
       expiresAt: clock.nowSeconds() + 3600,
     }));
     await expect(vendor.vend('acme', 300)).rejects.toMatchObject({ code: 'upstream_token_invalid', status: 502 });
+    // Sign-in pauses (30 s at first) rather than repeating on every request; then it signs in again.
+    await expect(vendor.vend('acme', 300)).rejects.toMatchObject({ code: 'upstream_token_invalid' });
+    expect(provider.signIns).toBe(1);
+    clock.advance(30);
     const next = await vendor.vend('acme', 300);
     expect(next.cacheHit).toBe(false);
     expect(next.session.tokens.idToken).toMatch(/^id-password-/);
@@ -242,6 +249,64 @@ describe('TokenVendor lockout guard', () => {
     tenants.replace({ acme: { ...cognitoSecret, password: 'Fixed-Pa55word!' } });
     await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ cacheHit: false });
     expect(provider.signIns).toBe(2);
+  });
+
+  it('pauses sign-in after a challenge it cannot answer: one SMS, not one per request', async () => {
+    const { vendor, provider, tenants, clock } = setup();
+    provider.signInSteps.push(() => {
+      throw challengeRequired('acme', 'SMS_MFA');
+    });
+    const first = await vendor.vend('acme', 300).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(UpstreamChallengeRequiredError);
+    expect((first as UpstreamChallengeRequiredError).retryAfterSeconds).toBe(300);
+    const next: unknown[] = [];
+    for (let i = 0; i < 20; i++) next.push(await vendor.vend('acme', 300).catch((e: unknown) => e));
+    expect(provider.signIns).toBe(1);
+    for (const error of next) {
+      expect(error).toBeInstanceOf(UpstreamChallengeRequiredError);
+      expect((error as Error).message).toMatch(/SMS_MFA.*without MFA.*paused for 300 s/);
+      expect(toErrorResponse(error)).toMatchObject({
+        status: 502,
+        code: 'upstream_challenge_required',
+        headers: { 'Retry-After': '300' },
+      });
+    }
+    // The pause grows like a rejection's; a new secret (a user without MFA) signs in at once.
+    clock.advance(300);
+    provider.signInSteps.push(() => {
+      throw challengeRequired('acme', 'SMS_MFA');
+    });
+    const again = (await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamChallengeRequiredError;
+    expect(again.retryAfterSeconds).toBe(600);
+    expect(provider.signIns).toBe(2);
+    tenants.replace({ acme: { ...cognitoSecret, username: 'service-user' } });
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.signIns).toBe(3);
+  });
+
+  it('pauses sign-in for 30 s, doubling, after a sign-in whose tokens fail verification', async () => {
+    const { vendor, provider, clock } = setup();
+    const unverifiable = () => {
+      throw new UpstreamTokenInvalidError("The ID token's issuer is not the tenant's user pool.");
+    };
+    provider.signInSteps.push(unverifiable);
+    const first = (await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamTokenInvalidError;
+    expect(first).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect(first.retryAfterSeconds).toBe(30);
+    expect(first.message).toMatch(/issuer is not the tenant's user pool\. Sign-in for this tenant is paused for 30 s/);
+    const inside = await vendor.vend('acme', 300).catch((e: unknown) => e);
+    expect(inside).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect(toErrorResponse(inside).headers).toEqual({ 'Retry-After': '30' });
+    expect(provider.signIns).toBe(1);
+    clock.advance(30);
+    provider.signInSteps.push(unverifiable);
+    expect(
+      ((await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamTokenInvalidError).retryAfterSeconds,
+    ).toBe(60);
+    // Once the upstream answers properly again, the mark is cleared: the next failure starts from 30 s.
+    clock.advance(60);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.signIns).toBe(3);
   });
 
   it('also pauses after PasswordResetRequired-style failures', async () => {

@@ -12,6 +12,7 @@ import 'aws-sdk-client-mock-jest';
 
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import { MemoryFailureMarks, MemorySessionCache } from '../../../lambdas/adapters/memory-cache';
+import { challengeRequired } from '../../../lambdas/core/challenges';
 import {
   toErrorResponse,
   UpstreamAuthFailedError,
@@ -22,7 +23,6 @@ import type { AuthProvider } from '../../../lambdas/core/ports';
 import { parseTenantConfig, type TenantConfig } from '../../../lambdas/core/tenant-config';
 import { TokenVendor } from '../../../lambdas/core/vendor';
 import { CognitoProvider, secretHash } from '../../../lambdas/providers/cognito';
-import { challengeRequired } from '../../../lambdas/providers/cognito-srp';
 import { fakeJwt, RecordingVerifier } from '../../support/fake-verifier';
 import { cognitoSecret, FakeClock } from '../../support/fakes';
 import { registerUser, SrpServerSession, type SrpUser } from '../../support/srp-server';
