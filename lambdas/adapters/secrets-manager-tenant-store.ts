@@ -16,6 +16,14 @@ export interface SecretsManagerTenantStoreOptions {
   readonly clock?: { now(): number };
 }
 
+/** What an operator checks when the functions may not read or decrypt a tenant's secret. */
+const ACCESS_PROBLEMS = {
+  AccessDeniedException:
+    'the functions may not read its secret (AccessDeniedException): check the secret\'s resource policy and its KMS key policy',
+  DecryptionFailure:
+    'its secret cannot be decrypted (DecryptionFailure): the functions need kms:Decrypt on the secret\'s KMS key',
+} as const;
+
 interface Entry {
   readonly expiresAt: number;
   readonly record?: TenantRecord;
@@ -84,7 +92,11 @@ export class SecretsManagerTenantStore implements TenantStore {
         return this.remember(tenantId, new TenantNotFoundError(tenantId));
       }
       if (lastGood) return this.rememberRecord(lastGood, this.negativeTtlMs);
-      if (name === 'AccessDeniedException' || name === 'DecryptionFailure') throw error;
+      // Not an outage: an operator must grant access (the secret's resource policy, its KMS key's policy). Answered
+      // as the tenant's misconfiguration, and remembered like one, so every request does not ask again.
+      if (name === 'AccessDeniedException' || name === 'DecryptionFailure') {
+        return this.remember(tenantId, new TenantMisconfiguredError(tenantId, [ACCESS_PROBLEMS[name]]));
+      }
       // The SDK error names the service's answer, never the secret: keep it as the cause for the logs.
       throw new UpstreamUnavailableError(
         `Secrets Manager could not be read for tenant '${tenantId}' (${name ?? 'error'}).`,

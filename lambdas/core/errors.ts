@@ -154,6 +154,12 @@ export class UpstreamUnavailableError extends TvmError {
 }
 
 /**
+ * The upstream answered 429 or 5xx and said how long to wait (`Retry-After`): the service waits that long, fleet-wide
+ * (lockout guard), instead of asking again at once.
+ */
+export class UpstreamBusyError extends UpstreamUnavailableError {}
+
+/**
  * The upstream's signing keys (JWKS) could not be fetched, after the key fetcher's own bounded retries.
  * Signing in again cannot bring them back and spends the user's sign-in budget, so the vendor never
  * repeats a sign-in or refresh for it.

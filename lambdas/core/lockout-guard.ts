@@ -7,6 +7,7 @@ import { backoffDelayMs, LOCKOUT_BACKOFF, UNUSABLE_SIGN_IN_BACKOFF, type Backoff
 import { challengeRequired } from './challenges';
 import {
   UpstreamAuthFailedError,
+  UpstreamBusyError,
   UpstreamChallengeRequiredError,
   UpstreamTokenInvalidError,
   type AuthFailureReason,
@@ -34,6 +35,8 @@ export type PausingFailure = UpstreamAuthFailedError | UpstreamChallengeRequired
 const CHALLENGE_MARK = 'challenge:';
 /** The `reason` of a mark left by a sign-in whose tokens failed verification. */
 const TOKEN_INVALID_MARK = 'token_invalid';
+/** The `reason` of a mark left by an upstream that asked to wait (`Retry-After`): no failure of the tenant's. */
+const BUSY_MARK = 'upstream_busy';
 
 export class LockoutGuard {
   constructor(
@@ -74,8 +77,42 @@ export class LockoutGuard {
     const now = this.clock.now();
     if (!mark || now >= mark.blockedUntil) return;
     const retryAfterSeconds = Math.ceil((mark.blockedUntil - now) / 1000);
+    if (mark.reason === BUSY_MARK) throw busyError(tenant.tenantId, retryAfterSeconds);
     this.emit({ type: 'locked_out', tenantId: tenant.tenantId, retryAfterSeconds });
     throw pausedError(tenant.tenantId, mark.reason, retryAfterSeconds);
+  }
+
+  /**
+   * Throws 503 `upstream_unavailable` with Retry-After while the upstream's own wait lasts (see {@link recordBusy}):
+   * before a refresh, which the other pauses do not stop (a rejected password leaves the refresh token good).
+   */
+  throwIfBusy(tenant: TenantRecord, mark: FailureMark | undefined): void {
+    const now = this.clock.now();
+    if (mark?.reason !== BUSY_MARK || now >= mark.blockedUntil) return;
+    throw busyError(tenant.tenantId, Math.ceil((mark.blockedUntil - now) / 1000));
+  }
+
+  /**
+   * The upstream asked to wait (429 or 5xx with `Retry-After`) longer than one vend retries: no container calls it
+   * for this tenant until then. Not a failure of the tenant's (the count of failures is kept as it was), and never
+   * shortens a pause that ends later.
+   */
+  async recordBusy(
+    tenant: TenantRecord,
+    error: UpstreamBusyError,
+    previous: FailureMark | undefined,
+    shared: SharedLayer,
+  ): Promise<void> {
+    const blockedUntil = this.clock.now() + error.retryAfterSeconds * 1000;
+    if (previous && previous.blockedUntil >= blockedUntil) return;
+    const mark: FailureMark = {
+      secretVersion: tenant.version,
+      failures: previous?.failures ?? 0,
+      blockedUntil,
+      reason: BUSY_MARK,
+    };
+    await this.local.put(tenant.tenantId, mark);
+    await shared.putMark(tenant.tenantId, mark);
   }
 
   /** Whether a failure of a password sign-in pauses sign-in. */
@@ -116,6 +153,13 @@ export class LockoutGuard {
     await this.local.clear(tenantId);
     await shared.clearMark(tenantId);
   }
+}
+
+function busyError(tenantId: string, retryAfterSeconds: number): UpstreamBusyError {
+  return new UpstreamBusyError(
+    `The upstream of tenant '${tenantId}' asked to wait; it is not called again for ${retryAfterSeconds} s.`,
+    retryAfterSeconds,
+  );
 }
 
 /** What a mark records of the failure that set it. */

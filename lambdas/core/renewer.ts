@@ -6,7 +6,12 @@ import { jitteredDelayMs } from './backoff';
 import { remainingSeconds } from './cache-policy';
 import type { Deadline } from './deadline';
 import type { Demand } from './demand';
-import { UpstreamAuthFailedError, UpstreamTokenInvalidError, UpstreamUnavailableError } from './errors';
+import {
+  UpstreamAuthFailedError,
+  UpstreamBusyError,
+  UpstreamTokenInvalidError,
+  UpstreamUnavailableError,
+} from './errors';
 import { assertHeaderSafe } from './header-safety';
 import type { LockoutGuard } from './lockout-guard';
 import type {
@@ -21,6 +26,12 @@ import type {
 } from './ports';
 import type { SharedLayer } from './shared-layer';
 import type { ProviderKind } from './tenant-config';
+
+/**
+ * The longest wait a busy upstream may ask for (`Retry-After`) that a vend waits itself before asking again; the
+ * vend's budget still decides whether it fits.
+ */
+export const MAX_ASKED_WAIT_IN_VEND_MS = 2_000;
 
 /** What one vend (or refresher run) brings to a renewal: its deadline and its view of the shared layer. */
 export interface VendScope {
@@ -60,6 +71,9 @@ export class Renewer {
 
     const provider = this.deps.providers[tenant.config.provider];
     if (current?.refreshToken) {
+      // The upstream asked the fleet to wait: a refresh would be asking again all the same.
+      const mark = await this.deps.guard.activeMark(tenant, scope.shared);
+      this.deps.guard.throwIfBusy(tenant, mark);
       try {
         const renewed = await this.withRetries(tenantId, scope.deadline, 'refresh', () =>
           provider.refresh(tenantId, tenant.config, current, { signal: scope.deadline.signal }),
@@ -67,6 +81,7 @@ export class Renewer {
         this.deps.emit({ type: 'refresh', tenantId });
         return await this.store(tenant, renewed, current, sharedRevision, scope);
       } catch (error) {
+        if (error instanceof UpstreamBusyError) await this.deps.guard.recordBusy(tenant, error, mark, scope.shared);
         if (!(error instanceof UpstreamAuthFailedError)) throw this.report(tenantId, error);
         // The refresh token expired or was revoked: fall back to one password sign-in.
         this.deps.emit({ type: 'refresh_rejected', tenantId });
@@ -100,6 +115,7 @@ export class Renewer {
         this.report(tenantId, error);
         throw paused;
       }
+      if (error instanceof UpstreamBusyError) await guard.recordBusy(tenant, error, mark, scope.shared);
       throw this.report(tenantId, error);
     }
   }
@@ -141,9 +157,10 @@ export class Renewer {
   }
 
   /**
-   * Retry throttling and outages with jittered backoff while the budget lasts; everything else fails at
-   * once, and so does an outage that repeating the call cannot cure (`retrySignIn: false`, e.g. the
-   * upstream's signing keys are unreachable: signing in again would only spend the user's sign-in budget).
+   * Retry throttling and outages with jittered backoff while the budget lasts (at least the wait a busy upstream
+   * asked for, and not at all when it asked for more than {@link MAX_ASKED_WAIT_IN_VEND_MS}); everything else fails at once, and
+   * so does an outage that repeating the call cannot cure (`retrySignIn: false`, e.g. the upstream's signing keys
+   * are unreachable: signing in again would only spend the user's sign-in budget).
    */
   private async withRetries<T>(
     tenantId: string,
@@ -159,7 +176,14 @@ export class Renewer {
         if (!(error instanceof UpstreamUnavailableError) || !error.retrySignIn || attempt >= this.deps.maxAttempts) {
           throw error;
         }
-        const delayMs = jitteredDelayMs(attempt, this.deps.retryBaseMs, this.deps.retryCapMs, this.deps.random);
+        let delayMs = jitteredDelayMs(attempt, this.deps.retryBaseMs, this.deps.retryCapMs, this.deps.random);
+        if (error instanceof UpstreamBusyError) {
+          // The upstream said how long to wait: up to MAX_ASKED_WAIT_IN_VEND_MS it is waited in full here; a longer
+          // wait is the callers' (503 with that Retry-After) and the fleet's (the lockout guard's busy mark).
+          const askedMs = error.retryAfterSeconds * 1000;
+          if (askedMs > MAX_ASKED_WAIT_IN_VEND_MS) throw error;
+          delayMs = Math.max(delayMs, askedMs);
+        }
         // No time left for another attempt: answer with this outage (and its Retry-After) now.
         if (!deadline.allows(delayMs)) throw error;
         this.deps.emit({ type: 'upstream_retry', tenantId, attempt });

@@ -16,7 +16,7 @@ import {
   isInterruptedAnswer,
   postWithoutRedirect,
   readBoundedText,
-  retryAfterSeconds,
+  unavailableAnswer,
   type FetchLike,
 } from './upstream-http';
 
@@ -137,9 +137,9 @@ export class LoginEndpointProvider implements AuthProvider {
       );
     }
     if (response.status === 429 || response.status >= 500) {
-      throw new UpstreamUnavailableError(
+      throw unavailableAnswer(
         `The login endpoint of tenant '${tenantId}' answered HTTP ${response.status} during ${operation}.`,
-        retryAfterSeconds(response),
+        response,
       );
     }
     if (!response.ok) {

@@ -20,7 +20,7 @@ import {
   isInterruptedAnswer,
   postWithoutRedirect,
   readBoundedText,
-  retryAfterSeconds,
+  unavailableAnswer,
   type FetchLike,
 } from './upstream-http';
 
@@ -178,10 +178,7 @@ export class OAuth2ClientCredentialsProvider implements AuthProvider {
   private refusal(tenantId: string, response: Response, body: unknown): Error {
     const status = response.status;
     if (status === 429 || status >= 500) {
-      return new UpstreamUnavailableError(
-        `The token endpoint of tenant '${tenantId}' answered HTTP ${status}.`,
-        retryAfterSeconds(response),
-      );
+      return unavailableAnswer(`The token endpoint of tenant '${tenantId}' answered HTTP ${status}.`, response);
     }
     const code = errorResponse.safeParse(body).data?.error;
     // Own entries only: an answer's `constructor` or `__proto__` is no known grant error.

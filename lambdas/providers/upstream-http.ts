@@ -4,7 +4,7 @@
 // redirect the credentials elsewhere nor make the service buffer an unbounded body.
 
 import { BodyTooLongError, readBodyUpTo } from '../../contract/bounded-body';
-import { UpstreamAuthFailedError, UpstreamUnavailableError } from '../core/errors';
+import { UpstreamAuthFailedError, UpstreamBusyError, UpstreamUnavailableError } from '../core/errors';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -19,10 +19,23 @@ export interface UpstreamTarget {
   readonly redirectHint: string;
 }
 
-/** Seconds from `Retry-After` (capped at 300), or 5 when absent or not a number of seconds. */
-export function retryAfterSeconds(response: Response): number {
-  const header = Number(response.headers.get('retry-after'));
-  return Number.isFinite(header) && header > 0 ? Math.min(Math.ceil(header), 300) : 5;
+/** The longest wait an upstream's `Retry-After` is taken for, in seconds. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
+/** Seconds the upstream asks to wait (`Retry-After` in seconds, capped at 300), or undefined when it does not say. */
+export function askedWaitSeconds(response: Response): number | undefined {
+  const header = response.headers.get('retry-after')?.trim();
+  if (!header || !/^\d+(\.\d+)?$/.test(header)) return undefined;
+  return Math.max(1, Math.min(Math.ceil(Number(header)), MAX_RETRY_AFTER_SECONDS));
+}
+
+/**
+ * `upstream_unavailable` for a 429 or 5xx answer: {@link UpstreamBusyError} when the upstream said how long to wait
+ * (the service then waits that long, fleet-wide), else a plain outage retried after 5 s.
+ */
+export function unavailableAnswer(message: string, response: Response): UpstreamUnavailableError {
+  const asked = askedWaitSeconds(response);
+  return asked === undefined ? new UpstreamUnavailableError(message) : new UpstreamBusyError(message, asked);
 }
 
 /**

@@ -452,3 +452,29 @@ describe('13. an answer that cannot be decoded is a bad answer, not an outage', 
     expect(upstream.logins).toBeGreaterThan(1);
   });
 });
+
+describe('14. a busy upstream is waited for as long as it asks', () => {
+  it('429 with Retry-After: 120 costs one login for every request in those two minutes, each answered 503', async () => {
+    const upstream = await loginUpstream();
+    upstream.onLogin = () => ({ status: 429, headers: { 'retry-after': '120' }, body: { message: 'slow down' } });
+    const svc = await service({ tenants: { acme: upstream.secret() } });
+    for (let i = 0; i < 5; i++) {
+      const reply = await svc.get(tokenPath('acme'));
+      expect({ status: reply.status, code: reply.body.error?.code }).toEqual({
+        status: 503,
+        code: 'upstream_unavailable',
+      });
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(100);
+    }
+    expect(upstream.logins).toBe(1);
+  });
+
+  it('429 without Retry-After is retried inside the vend as before (three logins), then answered 503', async () => {
+    const upstream = await loginUpstream();
+    upstream.onLogin = () => ({ status: 429, body: { message: 'slow down' } });
+    const svc = await service({ tenants: { acme: upstream.secret() } });
+    const reply = await svc.get(tokenPath('acme'));
+    expect(reply.status).toBe(503);
+    expect(upstream.logins).toBe(3);
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  DecryptionFailure,
   GetSecretValueCommand,
   InternalServiceError,
   InvalidRequestException,
@@ -129,6 +130,43 @@ describe('SecretsManagerTenantStore', () => {
   it('answers 503 when Secrets Manager fails and nothing is cached', async () => {
     secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(store().store.get('acme')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+  });
+
+  it.each([
+    [
+      'DecryptionFailure',
+      () =>
+        new DecryptionFailure({
+          message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+          $metadata: { httpStatusCode: 400 },
+        }),
+      /kms:Decrypt/,
+    ],
+    [
+      'AccessDeniedException',
+      () =>
+        Object.assign(
+          new Error(
+            'User: arn:aws:sts::123456789012:assumed-role/tvm-vend is not authorized to perform: secretsmanager:GetSecretValue',
+          ),
+          { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+        ),
+      /resource policy/,
+    ],
+  ])('answers %s as tenant_misconfigured naming what to grant, and remembers it', async (_name, error, hint) => {
+    secrets.on(GetSecretValueCommand).rejects(error());
+    const { store: tenants, clock } = store();
+    const refused = await tenants.get('acme').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TenantMisconfiguredError);
+    expect(toErrorResponse(refused)).toMatchObject({ status: 500, code: 'tenant_misconfigured' });
+    expect((refused as Error).message).toMatch(hint);
+    expect((refused as Error).message).toContain("'acme'");
+    // Remembered for the negative TTL: a burst of requests does not ask Secrets Manager again each time.
+    for (let i = 0; i < 20; i++) await tenants.get('acme').catch(() => undefined);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    clock.advance(31);
+    await tenants.get('acme').catch(() => undefined);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
   describe('deleted secrets stop the tenant', () => {

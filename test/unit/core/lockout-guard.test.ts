@@ -7,6 +7,7 @@ import { Deadline } from '../../../lambdas/core/deadline';
 import {
   toErrorResponse,
   UpstreamAuthFailedError,
+  UpstreamBusyError,
   UpstreamChallengeRequiredError,
   UpstreamTokenInvalidError,
   UpstreamUnavailableError,
@@ -134,5 +135,23 @@ describe('LockoutGuard marks of challenges and unusable sign-in answers', () => 
     expect(guard.pauses(new UpstreamAuthFailedError('no', 'not_authorized'))).toBe(true);
     expect(guard.pauses(new UpstreamAuthFailedError('paused', 'locked_out'))).toBe(false);
     expect(guard.pauses(new UpstreamUnavailableError('down'))).toBe(false);
+  });
+});
+
+describe('LockoutGuard.recordBusy', () => {
+  it('never shortens a pause that ends later, and keeps the count of failures', async () => {
+    const now = clock.now();
+    const { guard, shared } = guardWith(undefined, mark(2, now + 600_000));
+    await guard.recordBusy(tenant, new UpstreamBusyError('429', 60), await guard.activeMark(tenant, shared), shared);
+    expect(await guard.activeMark(tenant, shared)).toEqual(mark(2, now + 600_000));
+
+    const ended = guardWith(undefined, mark(2, now - 1_000));
+    await ended.guard.recordBusy(tenant, new UpstreamBusyError('429', 60), mark(2, now - 1_000), ended.shared);
+    expect(await ended.shared.getMark('acme')).toEqual({ ...mark(2, now + 60_000), reason: 'upstream_busy' });
+    expect(() => ended.guard.throwIfBusy(tenant, { ...mark(2, now + 60_000), reason: 'upstream_busy' })).toThrow(
+      UpstreamBusyError,
+    );
+    // A lockout mark does not stop a refresh.
+    expect(() => ended.guard.throwIfBusy(tenant, mark(2, now + 60_000))).not.toThrow();
   });
 });

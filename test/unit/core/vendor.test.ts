@@ -6,6 +6,7 @@ import {
   TenantNotFoundError,
   toErrorResponse,
   UpstreamAuthFailedError,
+  UpstreamBusyError,
   UpstreamChallengeRequiredError,
   UpstreamTokenInvalidError,
   UpstreamUnavailableError,
@@ -317,5 +318,64 @@ describe('TokenVendor lockout guard', () => {
     await vendor.vend('acme', 300).catch(() => undefined);
     await vendor.vend('acme', 300).catch(() => undefined);
     expect(provider.signIns).toBe(1);
+  });
+});
+
+describe('TokenVendor busy upstream (Retry-After)', () => {
+  const busy = (seconds: number) => () => {
+    throw new UpstreamBusyError('429', seconds);
+  };
+
+  it('waits what a busy upstream asks, fleet-wide, rather than asking again on every request', async () => {
+    const { vendor, provider, clock, sleeps, events } = setup();
+    provider.signInSteps.push(busy(120));
+    const first = (await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamBusyError;
+    expect(toErrorResponse(first)).toMatchObject({ status: 503, headers: { 'Retry-After': '120' } });
+    // No retry inside the vend: the wait is longer than the retry loop's.
+    expect(provider.signIns).toBe(1);
+    expect(sleeps).toEqual([]);
+    clock.advance(100);
+    for (let i = 0; i < 10; i++) {
+      const inside = await vendor.vend('acme', 300).catch((e: unknown) => e);
+      expect(toErrorResponse(inside)).toMatchObject({ code: 'upstream_unavailable', headers: { 'Retry-After': '20' } });
+    }
+    expect(provider.signIns).toBe(1);
+    // Not a rejection: no lockout event.
+    expect(events.filter((e) => e.type === 'locked_out')).toEqual([]);
+    clock.advance(20);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.signIns).toBe(2);
+  });
+
+  it('retries after a short asked wait in full, not after a shorter jittered one', async () => {
+    const { vendor, provider, sleeps } = setup();
+    provider.signInSteps.push(busy(1));
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.signIns).toBe(2);
+    expect(sleeps).toEqual([1000]);
+  });
+
+  it('does not refresh either while the upstream asked to wait', async () => {
+    const { vendor, provider, clock } = setup();
+    await vendor.vend('acme', 0);
+    clock.advance(3600 - 100);
+    provider.refreshSteps.push(busy(60));
+    await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamBusyError);
+    await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamBusyError);
+    expect({ refreshes: provider.refreshes, signIns: provider.signIns }).toEqual({ refreshes: 1, signIns: 1 });
+    clock.advance(60);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.refreshes).toBe(2);
+  });
+
+  it('neither shortens a lockout pause nor counts as a rejection', async () => {
+    const { vendor, provider, clock } = setup();
+    provider.signInSteps.push(busy(30));
+    await vendor.vend('acme', 300).catch(() => undefined);
+    clock.advance(30);
+    provider.signInSteps.push(notAuthorized);
+    const rejected = (await vendor.vend('acme', 300).catch((e: unknown) => e)) as UpstreamAuthFailedError;
+    // The first rejection: 5 minutes, as without the busy answer before it.
+    expect(rejected.retryAfterSeconds).toBe(300);
   });
 });

@@ -2,13 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 
+import { UpstreamBusyError } from '../../../lambdas/core/errors';
 import {
   AnswerUnreadableError,
+  askedWaitSeconds,
   isInterruptedAnswer,
   isTransportFailure,
   postWithoutRedirect,
   readBoundedText,
-  retryAfterSeconds,
+  unavailableAnswer,
 } from '../../../lambdas/providers/upstream-http';
 
 /** A body that streams `chunks` chunks of `size` bytes without a content-length, counting what was pulled. */
@@ -194,15 +196,28 @@ describe('postWithoutRedirect', () => {
   });
 });
 
-describe('retryAfterSeconds', () => {
+describe('askedWaitSeconds and unavailableAnswer', () => {
   it.each([
     ['7', 7],
     ['0.2', 1],
     ['100000', 300],
-    ['Wed, 21 Oct 2015 07:28:00 GMT', 5],
-    [null, 5],
+    [' 12 ', 12],
+    ['Wed, 21 Oct 2015 07:28:00 GMT', undefined],
+    ['-5', undefined],
+    ['1e3', undefined],
+    ['', undefined],
+    [null, undefined],
   ])('Retry-After %p -> %p s', (header, expected) => {
     const headers: Record<string, string> = header === null ? {} : { 'retry-after': header };
-    expect(retryAfterSeconds(new Response(null, { status: 503, headers }))).toBe(expected);
+    expect(askedWaitSeconds(new Response(null, { status: 503, headers }))).toBe(expected);
+  });
+
+  it('is a busy upstream with its own wait when it says how long, else an outage retried after 5 s', () => {
+    const busy = unavailableAnswer('busy', new Response(null, { status: 429, headers: { 'retry-after': '120' } }));
+    expect(busy).toBeInstanceOf(UpstreamBusyError);
+    expect(busy.retryAfterSeconds).toBe(120);
+    const down = unavailableAnswer('down', new Response(null, { status: 503 }));
+    expect(down).not.toBeInstanceOf(UpstreamBusyError);
+    expect(down.retryAfterSeconds).toBe(5);
   });
 });
