@@ -19,9 +19,9 @@ export interface SecretsManagerTenantStoreOptions {
 /** What an operator checks when the functions may not read or decrypt a tenant's secret. */
 const ACCESS_PROBLEMS = {
   AccessDeniedException:
-    'the functions may not read its secret (AccessDeniedException): check the secret\'s resource policy and its KMS key policy',
+    "the functions may not read its secret (AccessDeniedException): check the secret's resource policy and its KMS key policy",
   DecryptionFailure:
-    'its secret cannot be decrypted (DecryptionFailure): the functions need kms:Decrypt on the secret\'s KMS key',
+    "its secret cannot be decrypted (DecryptionFailure): the functions need kms:Decrypt on the secret's KMS key",
 } as const;
 
 interface Entry {
