@@ -5,10 +5,20 @@
 // vend until the Lambda timeout. Every client built from these options aborts such a request instead, and
 // makes a bounded number of attempts so that retries fit the vend's time budget.
 
-import { StandardRetryStrategy } from '@smithy/core/retry';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { RetryErrorInfo, RetryStrategyV2, StandardRetryToken } from '@smithy/types';
+import { pipeline, Transform, type Readable } from 'node:stream';
 
+import { StandardRetryStrategy } from '@smithy/core/retry';
+import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
+import type { HttpRequest } from '@smithy/protocol-http';
+import type {
+  HttpHandlerOptions,
+  HttpResponse,
+  RetryErrorInfo,
+  RetryStrategyV2,
+  StandardRetryToken,
+} from '@smithy/types';
+
+import { BodyTooLongError } from '../../contract/bounded-body';
 import { timedOut } from '../core/timed-out';
 
 export interface AwsClientTimeouts {
@@ -24,6 +34,12 @@ export interface AwsClientTimeouts {
    * connection, throttling) get all `maxAttempts`. @default maxAttempts
    */
   readonly timeoutAttempts?: number;
+  /**
+   * The largest answer body a client reads: a larger declared `content-length` is refused before reading, and the
+   * body is cut (the connection closed) as soon as more arrives, failing the call with BodyTooLongError. For the
+   * services whose endpoint a tenant secret may set. @default unbounded
+   */
+  readonly maxAnswerBytes?: number;
 }
 
 /** The constructor options every SDK client on the vend path gets: spread them into `new XxxClient({...})`. */
@@ -51,10 +67,13 @@ export const AWS_TIMEOUTS = {
   secretsManager: { connectionTimeoutMs: 2000, requestTimeoutMs: 3000, maxAttempts: 2 },
   /** Envelope encryption of refresh tokens in the shared cache. */
   kms: { connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 2 },
-  /** Cognito user pools: the vendor retries (bounded, jittered, within the budget), so the SDK tries once. */
-  cognito: { connectionTimeoutMs: 3000, requestTimeoutMs: 5000, maxAttempts: 1 },
+  /**
+   * Cognito user pools: the vendor retries (bounded, jittered, within the budget), so the SDK tries once. A tenant
+   * secret may name the endpoint: its answers are read up to 1 MB (Cognito's are a few KB of tokens).
+   */
+  cognito: { connectionTimeoutMs: 3000, requestTimeoutMs: 5000, maxAttempts: 1, maxAnswerBytes: 1_048_576 },
   /** Cognito identity pools: as user pools. */
-  cognitoIdentity: { connectionTimeoutMs: 3000, requestTimeoutMs: 5000, maxAttempts: 1 },
+  cognitoIdentity: { connectionTimeoutMs: 3000, requestTimeoutMs: 5000, maxAttempts: 1, maxAnswerBytes: 1_048_576 },
 } as const satisfies Record<string, AwsClientTimeouts>;
 
 export type AwsService = keyof typeof AWS_TIMEOUTS;
@@ -104,20 +123,61 @@ class TimeoutBoundedRetryStrategy implements RetryStrategyV2 {
   }
 }
 
+/** The answer's body, cut with BodyTooLongError past `maxBytes` (the connection is closed then). */
+export function boundedAnswerBody(body: Readable, headers: Record<string, string>, maxBytes: number): Readable {
+  let received = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      callback(received > maxBytes ? new BodyTooLongError(maxBytes) : null, chunk);
+    },
+  });
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    body.destroy();
+    bounded.destroy(new BodyTooLongError(maxBytes));
+    return bounded;
+  }
+  // Either side's failure ends both: the socket is released, and the SDK sees the error on the body it reads.
+  pipeline(body, bounded, () => undefined);
+  return bounded;
+}
+
+/** The SDK's Node.js handler, reading answer bodies up to a cap (see {@link AwsClientTimeouts.maxAnswerBytes}). */
+class BoundedAnswerHandler extends NodeHttpHandler {
+  constructor(
+    options: NodeHttpHandlerOptions,
+    private readonly maxAnswerBytes: number,
+  ) {
+    super(options);
+  }
+
+  override async handle(request: HttpRequest, options?: HttpHandlerOptions): Promise<{ response: HttpResponse }> {
+    const { response } = await super.handle(request, options);
+    const body = response.body as Readable | undefined;
+    if (body) response.body = boundedAnswerBody(body, response.headers, this.maxAnswerBytes);
+    return { response };
+  }
+}
+
 /**
  * Options for an SDK client whose requests time out for real: `new DynamoDBClient({ ...awsClientOptions('dynamodb') })`.
  * Pass `overrides` to tighten a value (tests, benchmarks).
  */
 export function awsClientOptions(service: AwsService, overrides: Partial<AwsClientTimeouts> = {}): AwsClientOptions {
-  const timeouts = { ...AWS_TIMEOUTS[service], ...overrides };
+  const timeouts: AwsClientTimeouts = { ...AWS_TIMEOUTS[service], ...overrides };
+  const handlerOptions: NodeHttpHandlerOptions = {
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    requestTimeout: timeouts.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+    // requestTimeout ends when the response headers arrive; a body that stalls after them is cut by this one.
+    socketTimeout: timeouts.requestTimeoutMs,
+  };
   return {
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: timeouts.connectionTimeoutMs,
-      requestTimeout: timeouts.requestTimeoutMs,
-      throwOnRequestTimeout: true,
-      // requestTimeout ends when the response headers arrive; a body that stalls after them is cut by this one.
-      socketTimeout: timeouts.requestTimeoutMs,
-    }),
+    requestHandler:
+      timeouts.maxAnswerBytes === undefined
+        ? new NodeHttpHandler(handlerOptions)
+        : new BoundedAnswerHandler(handlerOptions, timeouts.maxAnswerBytes),
     maxAttempts: timeouts.maxAttempts,
     ...(timeouts.timeoutAttempts !== undefined && timeouts.timeoutAttempts < timeouts.maxAttempts
       ? { retryStrategy: new TimeoutBoundedRetryStrategy(timeouts.maxAttempts, Math.max(1, timeouts.timeoutAttempts)) }

@@ -2,6 +2,7 @@
 // rejected user, which a rejected app client (paused like a wrong password), which an outage worth retrying, and that
 // a redirect is never followed.
 
+import { BodyTooLongError } from '../../contract/bounded-body';
 import {
   UpstreamAuthFailedError,
   UpstreamTokenInvalidError,
@@ -87,6 +88,13 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
       `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with a redirect (HTTP ${status}), which is ` +
         'never followed: set endpoint to the final URL.',
       'client_rejected',
+    );
+  }
+  // The answer was over the client's cap (aws-client-options.ts): cut, never buffered, and no Cognito answer.
+  if (error instanceof BodyTooLongError) {
+    return new UpstreamTokenInvalidError(
+      `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with more than ${error.maxBytes} bytes; ` +
+        'the answer was cut unread.',
     );
   }
   const cause = causeOf(error);

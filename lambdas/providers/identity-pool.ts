@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import * as z from 'zod/mini';
 
+import { BodyTooLongError } from '../../contract/bounded-body';
 import { awsClientOptions, singleCallOptions } from '../adapters/aws-client-options';
 import type { AwsCredentials, IdentityPool, IdentityPoolTenantConfig } from '../core/aws-credentials';
 import {
@@ -77,6 +78,12 @@ export function classifyIdentityPoolError(
   const shape = (error ?? {}) as SdkErrorShape;
   const name = shape.name ?? 'Error';
   const status = shape.$metadata?.httpStatusCode;
+  if (error instanceof BodyTooLongError) {
+    return new UpstreamTokenInvalidError(
+      `The identity pool answered ${operation} for tenant '${tenantId}' with more than ${error.maxBytes} bytes; ` +
+        'the answer was cut unread.',
+    );
+  }
   if (name === 'NotAuthorizedException') {
     return new UpstreamAuthFailedError(
       `The identity pool refused ${operation} for tenant '${tenantId}' (${name}): check that it lists the tenant's ` +

@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import 'aws-sdk-client-mock-jest';
 
+import { BodyTooLongError } from '../../../contract/bounded-body';
 import type { IdentityPoolTenantConfig } from '../../../lambdas/core/credentials-vendor';
 import { toErrorResponse, UpstreamTokenInvalidError } from '../../../lambdas/core/errors';
 import { parseTenantConfig } from '../../../lambdas/core/tenant-config';
@@ -143,6 +144,16 @@ describe('CognitoIdentityPool', () => {
     await expect(new CognitoIdentityPool().credentials('acme', config, 'id-token', undefined)).rejects.toBeInstanceOf(
       UpstreamTokenInvalidError,
     );
+  });
+
+  it('answers an answer cut at the client cap (over 1 MB) as upstream_token_invalid, not a refusal', async () => {
+    identity.on(GetIdCommand).resolves({ IdentityId: IDENTITY_ID });
+    identity
+      .on(GetCredentialsForIdentityCommand)
+      .rejects(Object.assign(new BodyTooLongError(1_048_576), { $metadata: { httpStatusCode: 200 } }));
+    const outcome = await new CognitoIdentityPool().credentials('acme', config, 'id-token', undefined).catch((e) => e);
+    expect(outcome).toBeInstanceOf(UpstreamTokenInvalidError);
+    expect((outcome as Error).message).toMatch(/more than 1048576 bytes/);
   });
 
   it('refuses a GetId answer without a valid identity id', async () => {
