@@ -21,6 +21,7 @@ import type {
   SharedSessionCache,
   SharedSnapshot,
 } from '../core/ports';
+import { TENANT_ID_PATTERN } from '../core/tenant-config';
 import { awsClientOptions, type AwsClientTimeouts } from './aws-client-options';
 import { EnvelopeOpenError, type Envelope } from './envelope';
 import { SessionItemCodec } from './session-item';
@@ -51,10 +52,19 @@ export function cacheTableClient(overrides: Partial<AwsClientTimeouts> = {}): Dy
 /** The kinds of item the table holds for each tenant (see the key layout above). */
 export type TableItemKind = 'session' | 'lease' | 'mark' | 'renewal';
 
-/** `acme#session` -> `{ tenantId: 'acme', kind: 'session' }`; undefined for keys of another shape. */
+const ITEM_KINDS: ReadonlySet<string> = new Set<TableItemKind>(['session', 'lease', 'mark', 'renewal']);
+
+/**
+ * `acme#session` -> `{ tenantId: 'acme', kind: 'session' }`; undefined for keys of another shape, among them the
+ * AWS-credentials items (`acme#aws-credentials`, `acme#aws-credentials#lease`), whose first part is no tenant id.
+ */
 export function parseItemKey(pk: string): { tenantId: string; kind: TableItemKind } | undefined {
-  const match = /^(.+)#(session|lease|mark|renewal)$/.exec(pk);
-  return match ? { tenantId: match[1] as string, kind: match[2] as TableItemKind } : undefined;
+  const at = pk.lastIndexOf('#');
+  const tenantId = pk.slice(0, at);
+  const kind = pk.slice(at + 1);
+  return at > 0 && TENANT_ID_PATTERN.test(tenantId) && ITEM_KINDS.has(kind)
+    ? { tenantId, kind: kind as TableItemKind }
+    : undefined;
 }
 
 /** Attributes {@link failureMarkOf} reads. */

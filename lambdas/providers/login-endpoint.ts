@@ -130,6 +130,8 @@ export class LoginEndpointProvider implements AuthProvider {
       },
       target,
     );
+    // A refusal's body is never read: release it (and its connection) now rather than when it is collected.
+    if (!response.ok) await response.body?.cancel().catch(() => undefined);
     if (response.status === 401 || response.status === 403) {
       throw new UpstreamAuthFailedError(
         `The login endpoint rejected ${operation} for tenant '${tenantId}' (HTTP ${response.status}): check the username, password and API key.`,

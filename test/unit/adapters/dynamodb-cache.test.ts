@@ -1,6 +1,11 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 
-import { DynamoDbFailureMarks, DynamoDbLeases, DynamoDbSessionCache } from '../../../lambdas/adapters/dynamodb-cache';
+import {
+  DynamoDbFailureMarks,
+  DynamoDbLeases,
+  DynamoDbSessionCache,
+  parseItemKey,
+} from '../../../lambdas/adapters/dynamodb-cache';
 import {
   DataKeyEnvelope,
   LocalKeyProvider,
@@ -253,5 +258,21 @@ describe('DynamoDbFailureMarks', () => {
     expect(await marks.get('m1')).toEqual(mark);
     await marks.clear('m1');
     expect(await marks.get('m1')).toBeUndefined();
+  });
+});
+
+describe('parseItemKey', () => {
+  it.each([
+    ['acme#session', { tenantId: 'acme', kind: 'session' }],
+    ['acme-2#mark', { tenantId: 'acme-2', kind: 'mark' }],
+    ['acme#renewal', { tenantId: 'acme', kind: 'renewal' }],
+    ['acme#aws-credentials#lease', undefined],
+    ['acme#aws-credentials', undefined],
+    ['#session', undefined],
+    ['Acme#session', undefined],
+    ['acme#constructor', undefined],
+    ['acme', undefined],
+  ])('%s -> %j', (pk, expected) => {
+    expect(parseItemKey(pk)).toEqual(expected);
   });
 });

@@ -174,6 +174,21 @@ describe('LoginEndpointProvider sign-in', () => {
       .catch((e: unknown) => e);
     expect((error as UpstreamAuthFailedError).reason).toBe('not_authorized');
   });
+
+  it.each([401, 403, 404, 429, 503])('releases the unread body of a %d at once', async (status) => {
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(new TextEncoder().encode('{"message":"no"}'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const { fetch } = fetchAnswering(new Response(body, { status }));
+    await new LoginEndpointProvider(new RecordingVerifier(), fetch, clock).signIn('globex', config()).catch(() => 0);
+    expect(cancelled).toBe(true);
+  });
 });
 
 /** A session with a refresh token and identity id, as the vendor hands it to refresh. */
