@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -371,6 +373,9 @@ export class DynamoDbFailureMarks extends TableAdapter implements FailureMarks {
 /** The forced-renewal rate limit: one conditional put claims the tenant's slot for the whole fleet. */
 export class DynamoDbRenewalMarks extends TableAdapter implements RenewalMarks {
   async tryClaim(tenantId: string, nowMs: number, intervalMs: number): Promise<RenewalClaim> {
+    // Whose claim this is: when the SDK repeats the put after its answer was lost, the item it finds is this
+    // claim's own, not another container's.
+    const claimant = randomUUID();
     try {
       await this.client.send(
         new PutItemCommand({
@@ -378,10 +383,11 @@ export class DynamoDbRenewalMarks extends TableAdapter implements RenewalMarks {
           Item: {
             ...this.key(tenantId, 'renewal'),
             renewedAt: { N: String(nowMs) },
+            claimant: { S: claimant },
             ttl: { N: String(Math.ceil((nowMs + intervalMs) / 1000) + 3600) },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR renewedAt <= :cutoff',
-          ExpressionAttributeValues: { ':cutoff': { N: String(nowMs - intervalMs) } },
+          ConditionExpression: 'attribute_not_exists(pk) OR renewedAt <= :cutoff OR claimant = :claimant',
+          ExpressionAttributeValues: { ':cutoff': { N: String(nowMs - intervalMs) }, ':claimant': { S: claimant } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );

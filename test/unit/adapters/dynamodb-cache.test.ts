@@ -3,6 +3,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDbFailureMarks,
   DynamoDbLeases,
+  DynamoDbRenewalMarks,
   DynamoDbSessionCache,
   parseItemKey,
 } from '../../../lambdas/adapters/dynamodb-cache';
@@ -258,6 +259,36 @@ describe('DynamoDbFailureMarks', () => {
     expect(await marks.get('m1')).toEqual(mark);
     await marks.clear('m1');
     expect(await marks.get('m1')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbRenewalMarks', () => {
+  it('gives the slot to one claimant per interval', async () => {
+    const renewals = new DynamoDbRenewalMarks(options());
+    const now = clock.now();
+    expect(await renewals.tryClaim('r1', now, 30_000)).toEqual({ claimed: true });
+    expect(await renewals.tryClaim('r1', now + 1_000, 30_000)).toEqual({ claimed: false, lastAt: now });
+    expect(await renewals.tryClaim('r1', now + 30_000, 30_000)).toEqual({ claimed: true });
+  });
+
+  it('a claim whose answer was lost and that the SDK repeats is still its own (not a 429 for its own renewal)', async () => {
+    const client = dynamo.client();
+    // The first attempt reaches the table and writes; its answer is lost, so the SDK sends the same request again.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await next(args);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'answerLost' },
+    );
+    const renewals = new DynamoDbRenewalMarks({ ...options(), client });
+    const now = clock.now();
+    expect(await renewals.tryClaim('r2', now, 30_000)).toEqual({ claimed: true });
+    // Another container's claim within the interval is still refused.
+    expect(await new DynamoDbRenewalMarks(options()).tryClaim('r2', now + 1_000, 30_000)).toEqual({
+      claimed: false,
+      lastAt: now,
+    });
   });
 });
 
