@@ -9,6 +9,15 @@ import type { PageSource } from './page-source';
 
 /** At most this much of an upstream's error messages goes into ours. */
 const MESSAGE_LIMIT = 300;
+/** At most this many of an answer's GraphQL errors are quoted. */
+const MESSAGES_SHOWN = 5;
+
+/** A GraphQL error's `message` when it is a string (as the spec says), else what it is instead. */
+function errorMessageOf(error: unknown): string {
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  if (typeof message === 'string') return message.slice(0, MESSAGE_LIMIT);
+  return message === undefined ? 'unknown' : `(a message that is ${kindOf(message)})`;
+}
 
 export function graphqlPages(job: GraphqlExportJob, window: ExportWindow): PageSource {
   const from = window.from.toISOString();
@@ -35,9 +44,7 @@ export function graphqlPages(job: GraphqlExportJob, window: ExportWindow): PageS
             `${where}: the GraphQL errors of the answer are ${kindOf(errors)}, not an array.`,
           );
         if (errors.length > 0) {
-          const messages = errors
-            .map((e) => String((e as { message?: unknown } | null)?.message ?? 'unknown'))
-            .join('; ');
+          const messages = errors.slice(0, MESSAGES_SHOWN).map(errorMessageOf).join('; ');
           throw new ExportFailedError(
             'upstream_invalid_answer',
             `The upstream returned GraphQL errors for ${where}: ${messages.slice(0, MESSAGE_LIMIT)}`,

@@ -1,8 +1,11 @@
 // One upstream page request, budgeted: the tenant's vended headers, a timeout that fires, 429/5xx/network
 // errors retried with full-jitter backoff honouring Retry-After, one token renewal on 401, a size cap on
-// the answer, and the run's deadline over all of it.
+// the answer, and the run's deadline over all of it. Every answer is hostile input: a redirect is never followed
+// (the token would go with it), and a body that cannot be decoded, is not JSON or nests deeper than any page does
+// fails the window at once rather than being retried as an outage.
 import type { TokenClient } from '../../client/token-client';
 import { jitteredDelayMs } from '../core/backoff';
+import { AnswerUnreadableError, isInterruptedAnswer, readBoundedText } from '../providers/upstream-http';
 import { ExportFailedError, OutOfTimeError } from './export-errors';
 
 export interface PageRequest {
@@ -41,6 +44,22 @@ export function retryAfterMs(value: string | null, nowMs: number): number | unde
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** How deep a page's JSON may nest (arrays and objects): far beyond any real page, far below a stack overflow. */
+export const MAX_PAGE_DEPTH = 256;
+
+/** Whether `value` nests arrays and objects deeper than `max` levels; walked without recursion. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 1 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth > max) return true;
+    for (const child of Object.values(next.value)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: next.depth + 1 });
+    }
+  }
+  return false;
 }
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
@@ -85,6 +104,14 @@ export class PageFetcher {
         attempt--; // a renewal is not a retry
         continue;
       }
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        throw new ExportFailedError(
+          'upstream_rejected',
+          `The upstream answered a redirect (HTTP ${response.status}), which is never followed (the tenant's token ` +
+            'would go with it): set the job URL to the final one.',
+        );
+      }
       if (RETRYABLE.has(response.status)) {
         await response.body?.cancel();
         const wait = retryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
@@ -102,20 +129,37 @@ export class PageFetcher {
         await response.body?.cancel();
         throw new ExportFailedError('upstream_rejected', `The upstream answered HTTP ${response.status}.`);
       }
-      let body: Buffer;
+      let text: string;
       try {
-        body = await this.readBody(response);
+        text = await readBoundedText(response, this.options.maxPageBytes, signal);
       } catch (error) {
-        if (error instanceof ExportFailedError) throw error;
         if (cutByBudget && signal.aborted) throw new OutOfTimeError('The run ended while a page was read.');
-        await this.backoff(attempt, undefined, `a broken answer (${(error as Error).name})`, error);
-        continue;
+        // Cut off mid-body (a reset, a timeout): an outage, retried. Too long or undecodable: a bad answer.
+        if (isInterruptedAnswer(error, signal)) {
+          await this.backoff(attempt, undefined, 'an answer cut off before its end', error);
+          continue;
+        }
+        const kind = error instanceof AnswerUnreadableError ? error.kind : 'undecodable';
+        throw new ExportFailedError(
+          'upstream_invalid_answer',
+          kind === 'too_long'
+            ? `A page exceeds maxPageBytes ${this.options.maxPageBytes}.`
+            : 'A page answer could not be decoded (its content-encoding does not match its body).',
+        );
       }
+      let json: unknown;
       try {
-        return { json: JSON.parse(body.toString('utf8')) as unknown, headers: response.headers };
+        json = JSON.parse(text) as unknown;
       } catch {
         throw new ExportFailedError('upstream_invalid_answer', 'A page answer is not JSON.');
       }
+      if (nestsDeeperThan(json, MAX_PAGE_DEPTH)) {
+        throw new ExportFailedError(
+          'upstream_invalid_answer',
+          `A page answer nests deeper than ${MAX_PAGE_DEPTH} levels.`,
+        );
+      }
+      return { json, headers: response.headers };
     }
   }
 
@@ -128,7 +172,7 @@ export class PageFetcher {
         ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(request.body === undefined ? {} : { body: request.body }),
-      redirect: 'error',
+      redirect: 'manual',
       signal,
     });
   }
@@ -141,44 +185,23 @@ export class PageFetcher {
         cause === undefined ? undefined : { cause },
       );
     }
+    const capMs = this.options.retryCapMs ?? 30_000;
+    // A longer wait than a retry ever takes is not spent idle in this run: the window resumes next run.
+    if (retryAfter !== undefined && retryAfter > capMs) {
+      throw new OutOfTimeError(
+        `The upstream asked to wait ${Math.ceil(retryAfter / 1000)} s, longer than a retry waits.`,
+      );
+    }
     const wait =
       retryAfter ??
       jitteredDelayMs(
         attempt - 1, // the first retry waits up to retryBaseMs
         this.options.retryBaseMs ?? 1000,
-        this.options.retryCapMs ?? 30_000,
+        capMs,
         this.options.random,
       );
     if (wait >= this.remainingMs()) throw new OutOfTimeError(`The upstream asked to wait ${wait} ms, past the budget.`);
     this.retries++;
     await this.options.sleep(wait);
-  }
-
-  /** Reads at most maxPageBytes; a larger answer is invalid, a broken one is retried. */
-  private async readBody(response: Response): Promise<Buffer> {
-    const limit = this.options.maxPageBytes;
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (declared > limit) {
-      await response.body?.cancel();
-      throw new ExportFailedError(
-        'upstream_invalid_answer',
-        `A page of ${declared} bytes exceeds maxPageBytes ${limit}.`,
-      );
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (!response.body) return Buffer.alloc(0);
-    const reader = response.body.getReader();
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      size += chunk.value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        throw new ExportFailedError('upstream_invalid_answer', `A page exceeds maxPageBytes ${limit}.`);
-      }
-      chunks.push(chunk.value);
-    }
-    return Buffer.concat(chunks);
   }
 }

@@ -1,5 +1,5 @@
 import { ExportFailedError, OutOfTimeError } from '../../../lambdas/export/export-errors';
-import { PageFetcher, type PageFetcherOptions } from '../../../lambdas/export/page-fetcher';
+import { nestsDeeperThan, PageFetcher, type PageFetcherOptions } from '../../../lambdas/export/page-fetcher';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -108,4 +108,72 @@ it('stops for the run when the deadline cuts a hung request', async () => {
       new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))),
   });
   await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(OutOfTimeError);
+});
+
+describe('hostile answers fail the window at once, never retried as an outage', () => {
+  it('a redirect is never followed: upstream_rejected after one request, the token sent nowhere else', async () => {
+    const { fetcher, sent, sleeps } = setup([
+      new Response(null, { status: 302, headers: { location: 'https://evil.example.com/steal' } }),
+    ]);
+    const error = await fetcher.fetchJson(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'upstream_rejected' });
+    expect((error as Error).message).toMatch(/redirect \(HTTP 302\)/);
+    expect(sent).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('asks fetch not to follow redirects', async () => {
+    let redirect: RequestInit['redirect'];
+    const { fetcher } = setup([], {
+      fetch: async (_url, init) => {
+        redirect = init.redirect;
+        return json(200, {});
+      },
+    });
+    await fetcher.fetchJson(request);
+    expect(redirect).toBe('manual');
+  });
+
+  it('a body its content-encoding cannot decode: upstream_invalid_answer after one request', async () => {
+    // A real HTTP answer, so fetch decodes it as it would on the wire.
+    const { createServer } = await import('node:http');
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.end('this is not gzip');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    let requests = 0;
+    try {
+      const { fetcher, sleeps } = setup([], {
+        fetch: (url, init) => {
+          requests++;
+          return fetch(url, init);
+        },
+      });
+      const error = await fetcher.fetchJson({ url: `http://127.0.0.1:${port}/x`, method: 'GET' }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'upstream_invalid_answer' });
+      expect((error as Error).message).toMatch(/could not be decoded/);
+      expect({ requests, sleeps }).toEqual({ requests: 1, sleeps: [] });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('JSON nested deeper than any page: upstream_invalid_answer, not a stack overflow later', async () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    const { fetcher } = setup([new Response(deep, { status: 200 })], { maxPageBytes: 1_000_000 });
+    const error = await fetcher.fetchJson(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExportFailedError);
+    expect(error).toMatchObject({ code: 'upstream_invalid_answer' });
+    expect(nestsDeeperThan(JSON.parse(`${'['.repeat(256)}${']'.repeat(256)}`), 256)).toBe(false);
+    expect(nestsDeeperThan({ a: [{ b: [] }] }, 3)).toBe(true);
+  });
+
+  it('a Retry-After longer than a retry waits ends the run for this window (resumed next run), without sleeping', async () => {
+    const { fetcher, sleeps } = setup([json(429, {}, { 'retry-after': '3600' })]);
+    await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(OutOfTimeError);
+    expect(sleeps).toEqual([]);
+  });
 });

@@ -161,6 +161,11 @@ describe('GraphQL pages', () => {
     ['errors as a string', { ...ok, errors: 'denied' }, /GraphQL errors of the answer are a string/],
     ['errors null', { ...ok, errors: null }, /GraphQL errors of the answer are null/],
     ['errors beside data', { ...ok, errors: [{ message: 'partial' }] }, /GraphQL errors for g, page 1: partial$/],
+    [
+      'error messages that are no strings',
+      { ...ok, errors: [{ message: { toString: 'not callable' } }, { message: ['a'] }, null, 7] },
+      /page 1: \(a message that is an object\); \(a message that is an array\); unknown; unknown$/,
+    ],
     ['items that are an object', { data: { x: { items: { id: 1 } } } }, /data\.x\.items is an object, not an array/],
     [
       'an array for an answer',
