@@ -24,22 +24,22 @@ export function errorBody(code: ErrorCode, message: string, requestId: string): 
 }
 
 /**
- * Path and query of a request target, as API Gateway hands them to the function: the path as sent (dot segments
- * resolved), every query parameter with all its values in null-prototype objects, so `__proto__`, `constructor`
- * or `toString` are plain parameter names.
+ * Path and query of a request target, as API Gateway hands them to the function: the path as sent (dot segments and
+ * backslashes are not resolved, as the deployed API does not: `/v1/tenants/a/../b/token` is no route there and none
+ * here), every query parameter with all its values in null-prototype objects, so `__proto__`, `constructor` or
+ * `toString` are plain parameter names.
  */
 export function parseTarget(target: string): { path: string; query: [string, string][] } {
-  // Origin-form targets start with "/"; anything else (absolute-form, "*") is not an API request. The base is
-  // prepended as text, so "//host/x" stays a path instead of becoming an authority.
-  if (!target.startsWith('/'))
-    throw new BadRequestTargetError(`Cannot read the request target '${target.slice(0, 80)}'.`);
-  let url: URL;
-  try {
-    url = new URL(`http://localhost${target}`);
-  } catch {
-    throw new BadRequestTargetError(`Cannot read the request target '${target.slice(0, 80)}'.`);
-  }
-  return { path: url.pathname, query: [...url.searchParams] };
+  // Origin-form targets start with "/"; anything else (absolute-form, "*") is not an API request. Only printable
+  // ASCII, as a request line carries it.
+  if (!target.startsWith('/') || !/^[\x21-\x7e]*$/.test(target))
+    throw new BadRequestTargetError(
+      `Cannot read the request target '${target.slice(0, 80).replace(/[^\x20-\x7e]/g, '?')}'.`,
+    );
+  const at = target.indexOf('?');
+  const path = at < 0 ? target : target.slice(0, at);
+  const query = at < 0 ? [] : [...new URLSearchParams(target.slice(at + 1))];
+  return { path, query };
 }
 
 export function toProxyEvent(
@@ -121,33 +121,64 @@ function sendError(
   response.end(body);
 }
 
-/** What Node's HTTP parser rejected, as the status, code and message of the answer. */
-function parserRejection(error: NodeJS.ErrnoException): { status: number; code: ErrorCode; message: string } {
-  if (error.code === 'HPE_HEADER_OVERFLOW')
-    return { status: 431, code: 'invalid_request', message: 'Request headers are too large.' };
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return { status: 408, code: 'invalid_request', message: 'The request took too long to arrive.' };
-  return { status: 400, code: 'invalid_request', message: 'The request is not valid HTTP.' };
+/**
+ * What Node's HTTP parser rejected, as the message of the answer: always 400 `invalid_request`, the one status of that
+ * code in the API's contract (the deployed API answers these with 400 too).
+ */
+function parserRejection(error: NodeJS.ErrnoException): string {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'Request headers are too large.';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'The request took too long to arrive.';
+  return 'The request is not valid HTTP.';
 }
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
 };
+
+/** Answers under way on each connection: a pipelined request the parser rejects is answered after them. */
+const answersUnderWay = new WeakMap<Socket, Set<ServerResponse>>();
+
+function trackAnswer(response: ServerResponse): void {
+  const socket = response.req.socket;
+  let underWay = answersUnderWay.get(socket);
+  if (!underWay) answersUnderWay.set(socket, (underWay = new Set()));
+  underWay.add(response);
+  const done = () => underWay.delete(response);
+  response.once('finish', done);
+  response.once('close', done);
+}
+
+/** Resolves once every answer under way on the connection has been written (or the connection closed). */
+async function answersWritten(socket: Socket): Promise<void> {
+  const underWay = [...(answersUnderWay.get(socket) ?? [])];
+  await Promise.all(
+    underWay.map(
+      (response) =>
+        new Promise<void>((resolve) => {
+          if (response.writableFinished || response.destroyed) return resolve();
+          response.once('finish', () => resolve());
+          response.once('close', () => resolve());
+        }),
+    ),
+  );
+}
 
 /**
  * `clientError`: Node's parser rejected the bytes (huge headers, bad characters, a broken request line). Answer
- * with a raw HTTP response in the API's error shape where the socket still takes one, then close it.
+ * with a raw HTTP response in the API's error shape where the socket still takes one, then close it; after the
+ * answers to the requests pipelined before it, which it must not replace.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  const { status, code, message } = parserRejection(error);
-  endWithError(socket, status, code, message);
+  const message = parserRejection(error);
+  void answersWritten(socket).then(() => {
+    if (socket.writable) endWithError(socket, 400, 'invalid_request', message);
+    else socket.destroy();
+  });
 }
 
 /**
@@ -257,6 +288,7 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
   // HTTP/1.1 without Host is still a request to answer in the API's shape (API Gateway, behind a hostname, never sees
   // one), not Node's bare 400.
   const server = createServer({ requireHostHeader: false }, (request: IncomingMessage, response: ServerResponse) => {
+    trackAnswer(response);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;

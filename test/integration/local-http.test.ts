@@ -3,6 +3,8 @@
  * cognito-local for `demo` and the login-endpoint emulator for `demo-rest`.
  * The last test audits every log line this suite produced.
  */
+import { request as httpRequest } from 'node:http';
+
 import { JwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 
@@ -240,6 +242,27 @@ describe('bad input over HTTP', () => {
 
   it('health check', async () => {
     expect((await get(service, '/v1/health')).body).toEqual({ status: 'ok' });
+  });
+
+  it.each([
+    '/v1/tenants/no-such-tenant/../demo/token',
+    '/v1/tenants/demo/./token',
+    '/v1\\tenants\\demo\\token',
+    '/v1/tenants/%2e%2e/demo/token',
+  ])('does not resolve %s into another path (the deployed API does not): 404, no token', async (target) => {
+    // Sent as written: fetch would resolve the dot segments itself.
+    const reply = await new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
+      const request = httpRequest(`${service.url}`, { path: target }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.code).toBe('not_found');
+    expect(reply.body.token ?? reply.body.idToken).toBeUndefined();
   });
 
   it('a body over 64 KiB -> 400 at once, without holding it, and the server keeps serving', async () => {
