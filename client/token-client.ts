@@ -4,7 +4,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
-import type { AwsCredentialsResponseBody, TokenResponseBody } from '../contract/api';
+import { TENANT_ID_PATTERN, type AwsCredentialsResponseBody, type TokenResponseBody } from '../contract/api';
 import { BodyTooLongError, readBodyUpTo } from '../contract/bounded-body';
 import { isErrorCode, type ErrorCode } from '../contract/error-codes';
 import { fingerprint, primaryToken } from '../contract/fingerprint';
@@ -132,6 +132,15 @@ function checkMinTtl(minTtl: number): number {
   return minTtl;
 }
 
+/** A tenant id as the API takes it; else a RangeError before the cache or any request (it names no secret). */
+function checkTenantId(tenantId: string): void {
+  if (typeof tenantId !== 'string' || !TENANT_ID_PATTERN.test(tenantId))
+    throw new RangeError(
+      `TokenClient: the tenant id ${JSON.stringify(String(tenantId).slice(0, 80))} is not one: 1-64 lowercase ` +
+        'letters, digits or hyphens.',
+    );
+}
+
 /** `promise`, or a rejection as soon as `signal` aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -170,6 +179,11 @@ function isDate(value: unknown): boolean {
 
 const TOKEN_FIELDS = ['idToken', 'accessToken', 'token'] as const;
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+/** A value the service could vend: printable ASCII, no blank at either end, at most 32,768 characters. */
+const HEADER_SAFE_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e]{0,32766}[\x21-\x7e])?)?$/;
+
 /** What is wrong with a token route's 200 body, for the fields the client relies on; undefined when nothing. */
 function tokenProblem(body: JsonObject): string | undefined {
   if (typeof body.tenantId !== 'string') return 'tenantId is not a string';
@@ -177,8 +191,16 @@ function tokenProblem(body: JsonObject): string | undefined {
   const headers = body.headers;
   if (!isObject(headers) || !Object.values(headers).every((value) => typeof value === 'string'))
     return 'headers is not an object of strings';
-  for (const field of TOKEN_FIELDS)
+  // The service never vends a value that could split a header or smuggle a line: an answer that holds one is not
+  // the service's (a wrong TVM_ENDPOINT, a proxy), and its headers must not reach an upstream request.
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) return 'headers has a name that is no HTTP header name';
+    if (!HEADER_SAFE_VALUE.test(value as string)) return `headers.${name} is not a header-safe value`;
+  }
+  for (const field of TOKEN_FIELDS) {
     if (body[field] !== undefined && typeof body[field] !== 'string') return `${field} is not a string`;
+    if (typeof body[field] === 'string' && !HEADER_SAFE_VALUE.test(body[field])) return `${field} is not header-safe`;
+  }
   if (!TOKEN_FIELDS.some((field) => body[field])) return 'it holds no idToken, accessToken or token';
   return undefined;
 }
@@ -319,6 +341,7 @@ export class TokenClient {
 
   /** A token valid for at least `minTtl` seconds, from this client's cache when it can. */
   async getToken(tenantId: string, options: GetTokenOptions = {}): Promise<TokenResponse> {
+    checkTenantId(tenantId);
     const minTtl = checkMinTtl(options.minTtl ?? 300);
     const cached = this.cache.get(tenantId);
     if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30))
@@ -340,6 +363,7 @@ export class TokenClient {
    * valid for at least `minTtl` seconds, from this client's cache when it can; concurrent calls share one request.
    */
   async getAwsCredentials(tenantId: string, options: GetAwsCredentialsOptions = {}): Promise<AwsCredentialsResponse> {
+    checkTenantId(tenantId);
     const minTtl = checkMinTtl(options.minTtl ?? 300);
     const cached = this.credentialsCache.get(tenantId);
     const skew = this.options.clockSkewSeconds ?? 30;

@@ -1,7 +1,10 @@
-// HTTP API v1 bodies: what the service answers and what the client reads. Types only, shared by
+// HTTP API v1 bodies: what the service answers and what the client reads, and the shape of a tenant id, shared by
 // `lambdas/` (presenter, handlers) and `client/`, so the two cannot drift apart.
 
 import type { ErrorCode } from './error-codes';
+
+/** A tenant id: 1-64 lowercase letters, digits or hyphens, starting and ending with a letter or digit. */
+export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 /** Upstream sign-in flows a tenant can use (the `provider` field of a tenant secret and of a token response). */
 export type TokenProvider = 'cognito' | 'login-endpoint' | 'oauth2-client-credentials';

@@ -11,7 +11,7 @@ import './zod-messages';
  * store, so a secret that works locally works deployed.
  */
 
-export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+export { TENANT_ID_PATTERN } from '../../contract/api';
 
 const COGNITO_PLACEHOLDERS = ['idToken', 'accessToken', 'identityId'] as const;
 const LOGIN_ENDPOINT_PLACEHOLDERS = ['token', 'identityId', 'apiKey'] as const;

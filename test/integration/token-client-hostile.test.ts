@@ -160,6 +160,11 @@ describe('200 answers that are not the API JSON', () => {
     ['tenantId is not a string', (b) => (b.tenantId = 7)],
     ['no token', (b) => delete b.token],
     ['a token that is not a string', (b) => (b.idToken = { jwt: 'x' })],
+    ['a header value with CR LF', (b) => (b.headers = { authorization: 'Bearer t\r\nX-Injected: 1' })],
+    ['a header value with a NUL', (b) => (b.headers = { authorization: 'Bearer t\u0000' })],
+    ['a header value outside ASCII', (b) => (b.headers = { authorization: 'Bearer tök' })],
+    ['a header name that is none', (b) => (b.headers = { 'x injected': 'a' })],
+    ['a token with a line break', (b) => (b.token = 'a\nb')],
   ];
   it.each(broken)('a token body where %s is invalid_response', async (_name, breakIt) => {
     const body = validToken();
@@ -168,6 +173,16 @@ describe('200 answers that are not the API JSON', () => {
     const error = await failure(client().getToken('acme'));
     expect(error).toMatchObject({ status: 200, code: 'invalid_response' });
   });
+
+  it.each(['Acme', 'acme/../globex', '', '-acme', 'a'.repeat(65), 'acme\r\n'])(
+    'refuses the tenant id %j before its cache or any request',
+    async (tenantId) => {
+      const tokens = client();
+      await expect(tokens.getToken(tenantId)).rejects.toThrow(RangeError);
+      await expect(tokens.getAwsCredentials(tenantId)).rejects.toThrow(RangeError);
+      expect(requests).toHaveLength(0);
+    },
+  );
 
   it('a well-formed token body is returned and cached', async () => {
     handler = json(200, validToken());
