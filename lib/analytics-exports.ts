@@ -66,9 +66,12 @@ export interface AnalyticsExportsProps {
  * completes it with `TVM_OWN_ROLE_NAME_SUFFIX` (`-<region>`) and `TVM_OWN_ROLE_ARN_PREFIX`. Listing the roles in the
  * file instead of the environment keeps the 4 KB environment free however many jobs there are.
  */
-export function exportRoleNameBase(scope: Construct, jobName: string): string {
+export function exportRoleNameBase(scope: Construct, jobName: string, access?: ApiAccessModel): string {
+  // An IAM role's path cannot change in place: CloudFormation replaces the role, which a role of the same name cannot
+  // be. The path is in the hash, so moving the consumers to another role path renames (and so replaces) the roles.
+  const rolePath = access?.kind === 'rolePath' ? `@${access.rolePath}` : '';
   const hash = createHash('sha256')
-    .update(`${Stack.of(scope).stackName}/${scope.node.path}/${jobName}`)
+    .update(`${Stack.of(scope).stackName}/${scope.node.path}/${jobName}${rolePath}`)
     .digest('hex')
     .slice(0, 8);
   return `tvm-export-${jobName.slice(0, 24)}-${hash}`;
@@ -92,7 +95,7 @@ export class AnalyticsExports extends Construct {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `token-vending-machine export ${job.name}`,
         // Named at synthesis but for the region, so the vend function's access policy file can list it.
-        roleName: `${exportRoleNameBase(scope, job.name)}${EXPORT_ROLE_NAME_SUFFIX}`,
+        roleName: `${exportRoleNameBase(scope, job.name, access)}${EXPORT_ROLE_NAME_SUFFIX}`,
         ...(access?.kind === 'rolePath' ? { path: access.rolePath } : {}),
       });
       if (access?.kind === 'principalTag') Tags.of(role).add(access.tagKey, 'true');

@@ -184,7 +184,10 @@ export class TokenVendingService extends Construct {
       ...exportRoles.map((role, index) => ({ principal: role.roleArn, tenants: [exportJobs[index]?.tenant ?? ''] })),
     ];
     // The vend function's policy names the export roles (their ARNs are known only at deploy time).
-    const ownRoles = exportJobs.map((job) => ({ roleName: exportRoleNameBase(this, job.name), tenants: [job.tenant] }));
+    const ownRoles = exportJobs.map((job) => ({
+      roleName: exportRoleNameBase(this, job.name, props.apiAccess),
+      tenants: [job.tenant],
+    }));
 
     const cache = sharedCache ? new TokenCache(this, 'Cache') : undefined;
     if (cache) this.cacheTable = cache.table;

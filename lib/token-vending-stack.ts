@@ -1,4 +1,4 @@
-import { Aspects, CfnResource, Stack, Tags, type IAspect, type StackProps } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnResource, CfnRule, Fn, Stack, Tags, Token, type IAspect, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -44,6 +44,7 @@ export class TokenVendingStack extends Stack {
     if (!config.alarms) {
       this.alarmTopic = undefined;
     } else if (config.alarmTopicArn) {
+      this.requireAlarmTopicInRegion(config.alarmTopicArn);
       this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
     } else if (config.alarmEmail) {
       this.alarmTopic = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail }).topic;
@@ -109,6 +110,23 @@ export class TokenVendingStack extends Stack {
               : '.'),
         ];
       },
+    });
+  }
+
+  /**
+   * CloudWatch alarms notify SNS topics of their own region only: an `alarmTopicArn` of another region would deploy
+   * and then notify no one. Refused at synthesis when the stack's region is known, else by a template rule that fails
+   * the deployment before any resource is created.
+   */
+  private requireAlarmTopicInRegion(topicArn: string): void {
+    const topicRegion = topicArn.split(':')[3] ?? '';
+    const problem = `alarmTopicArn: the topic is in ${topicRegion}; CloudWatch alarms can notify only a topic in the stack's region`;
+    if (!Token.isUnresolved(this.region)) {
+      if (topicRegion !== this.region) throw new Error(`${problem} (${this.region}).`);
+      return;
+    }
+    new CfnRule(this, 'AlarmTopicInStackRegion', {
+      assertions: [{ assert: Fn.conditionEquals(Aws.REGION, topicRegion), assertDescription: `${problem}.` }],
     });
   }
 }

@@ -102,6 +102,17 @@ describe('AnalyticsExports', () => {
     expect(`${longest}-ap-southeast-4`.length).toBeLessThanOrEqual(64);
   });
 
+  it('renames the roles when the consumers move to another role path (a role path cannot change in place)', () => {
+    const service = new Construct(new Stack(new App(), 'TokenVendingMachine'), 'Service');
+    const plain = exportRoleNameBase(service, 'daily');
+    const tagged = exportRoleNameBase(service, 'daily', { kind: 'principalTag', tagKey: 'tvm-consumer' });
+    const underA = exportRoleNameBase(service, 'daily', { kind: 'rolePath', rolePath: '/a/' });
+    const underB = exportRoleNameBase(service, 'daily', { kind: 'rolePath', rolePath: '/b/' });
+    // Without a role path the names stay what they were (no replacement on upgrade); with one, each path its own.
+    expect(tagged).toBe(plain);
+    expect(new Set([plain, underA, underB]).size).toBe(3);
+  });
+
   it('keeps cdk-nag clean', () => {
     expect(
       new AwsSolutionsChecks(withJobs.stack).validateScope(withJobs.stack).violations.map((v) => v.ruleName),

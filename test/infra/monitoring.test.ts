@@ -1,4 +1,7 @@
+import { App } from 'aws-cdk-lib';
+
 import { THRESHOLDS } from '../../lib/monitoring';
+import { TokenVendingStack } from '../../lib/token-vending-stack';
 import { exampleConfig, serviceConfig, synth } from './support';
 
 const { template, resolve } = synth(exampleConfig);
@@ -163,5 +166,40 @@ describe('the dashboard', () => {
     const ids = alarms.map(([id]) => id);
     expect(ids.some((id) => id.includes('FailedAlarm'))).toBe(true);
     for (const id of ids) expect(body).toContain(id);
+  });
+});
+
+describe('alarmTopicArn', () => {
+  const withTopic = {
+    ...serviceConfig,
+    alarmEmail: undefined,
+    alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
+  };
+
+  it('adds a template rule that fails a deployment to another region than the topic (the stack is region-agnostic)', () => {
+    const rules = synth(withTopic).template.toJSON().Rules as Record<string, any>;
+    const rule = rules.AlarmTopicInStackRegion;
+    expect(JSON.stringify(rule.Assertions[0].Assert)).toBe(
+      JSON.stringify({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] }),
+    );
+    expect(rule.Assertions[0].AssertDescription).toMatch(/alarmTopicArn: the topic is in eu-west-1/);
+  });
+
+  it("refuses at synthesis a topic outside the stack's region when the region is known", () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(
+      () =>
+        new TokenVendingStack(app, 'Regional', {
+          config: withTopic,
+          env: { account: '123456789012', region: 'ap-southeast-2' },
+        }),
+    ).toThrow(/alarmTopicArn: the topic is in eu-west-1.*\(ap-southeast-2\)/);
+    expect(
+      () =>
+        new TokenVendingStack(app, 'SameRegion', {
+          config: withTopic,
+          env: { account: '123456789012', region: 'eu-west-1' },
+        }),
+    ).not.toThrow();
   });
 });
