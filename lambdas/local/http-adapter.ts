@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 import type { ErrorCode } from '../../contract/error-codes';
+import { asInvocation } from './concurrent-invocations';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -272,7 +273,8 @@ export async function serveHandler(handler: ProxyHandler, options: ServeOptions)
       return;
     }
     try {
-      const result = await handler(event, localContext(requestId));
+      // Its own invocation for Powertools (concurrent-invocations.ts): log lines carry this request's id.
+      const result = await asInvocation(requestId, () => handler(event, localContext(requestId)));
       response.writeHead(result.statusCode, {
         ...(result.headers as Record<string, string>),
         'Content-Length': Buffer.byteLength(result.body),

@@ -14,7 +14,7 @@ import { MethodNotAllowedError } from '../../lambdas/core/errors';
 import type { Session } from '../../lambdas/core/ports';
 import { startLocalService, type LocalService, type LocalServiceOptions } from '../../lambdas/local/local-service';
 import { OffsetClock } from '../support/fakes';
-import { capturedLogLines } from '../support/log-capture';
+import { capturedLogLines, capturedLogRecords } from '../support/log-capture';
 
 interface Reply {
   status: number;
@@ -297,6 +297,31 @@ describe('bad input over HTTP', () => {
     expect(new MethodNotAllowedError('M'.repeat(100), ['GET']).message).toBe(
       `Method ${'M'.repeat(16)}... is not allowed here; use GET.`,
     );
+  });
+});
+
+describe('log lines of concurrent requests', () => {
+  it('carry their own request id, never the id of a request served meanwhile', async () => {
+    const { service } = await start();
+    const before = capturedLogRecords().length;
+    // Two misses at once (each signs in, logging as it goes) among health checks.
+    const replies = await Promise.all([
+      fetch(`${service.url}/v1/tenants/demo/token`),
+      fetch(`${service.url}/v1/tenants/demo-rest/token`),
+      ...Array.from({ length: 10 }, () => fetch(`${service.url}/v1/health`)),
+    ]);
+    const idOf = new Map<string, string>();
+    for (const [index, tenantId] of ['demo', 'demo-rest'].entries()) {
+      const reply = replies[index] as Response;
+      expect(reply.status).toBe(200);
+      idOf.set(tenantId, reply.headers.get('x-request-id') ?? '');
+    }
+    const records = capturedLogRecords()
+      .slice(before)
+      .filter((record) => typeof record.tenantId === 'string' && idOf.has(record.tenantId as string));
+    // cache_miss, sign_in and the vend line for each tenant at least.
+    expect(records.length).toBeGreaterThanOrEqual(6);
+    for (const record of records) expect(record.function_request_id).toBe(idOf.get(record.tenantId as string));
   });
 });
 
