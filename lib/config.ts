@@ -14,6 +14,8 @@ import { TENANT_ID_PATTERN } from '../lambdas/core/tenant-config';
 /** An EventBridge Scheduler rate (in minutes or hours) or cron expression, checked as Scheduler checks it. */
 /** AWS allows 50 tags per resource; the stack adds one of its own to export roles in principalTag mode. */
 const MAX_STACK_TAGS = 49;
+/** An AWS Organizations id. */
+const ORGANIZATION_ID = z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organizations id such as o-a1b2c3d4e5');
 
 const schedule = z.string().superRefine((value, ctx) => {
   const problem = scheduleExpressionProblem(value, ['minute', 'hour']);
@@ -57,15 +59,18 @@ export const deploymentConfigSchema = z.strictObject({
   /**
    * How the API's resource policy admits consumers (the handler checks each one per tenant either way). Without it
    * every consumer ARN is listed, which fits about 60 consumers; at company scale admit by account plus role path
-   * (every consumer role lives under the path) or by principal tag (`<tag>=true` on every consumer role).
+   * (every consumer role lives under the path) or by principal tag (`<tag>=true` on every consumer role); with
+   * `organizationId` as well, by AWS Organization instead of account (any number of consumer accounts).
    */
   apiAccess: z
     .union([
       z.strictObject({
         rolePath: z.string().regex(/^\/([\w+=,.@-]+\/)+$/, 'must be an IAM path such as /tvm-consumers/'),
+        organizationId: ORGANIZATION_ID.optional(),
       }),
       z.strictObject({
         principalTag: z.string().regex(/^[\w.:/=+@-]{1,128}$/, 'must be an IAM tag key'),
+        organizationId: ORGANIZATION_ID.optional(),
       }),
     ])
     .optional(),

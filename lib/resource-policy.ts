@@ -4,16 +4,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 // The API's resource policy: which principals may call `execute-api:Invoke` at all. It only narrows who reaches the
 // function; the handler then checks each caller against the access policy per tenant (deny by default). API Gateway
 // limits a resource policy to 8,192 characters, so a company-sized deployment admits consumers by account plus role
-// path or principal tag instead of listing every role (about 150 accounts fit).
+// path or principal tag instead of listing every role (about 150 accounts fit), or by AWS Organization plus role path
+// or principal tag (any number of accounts).
 
 /** How the resource policy admits consumers. */
 export type ApiAccessModel =
   /** List every consumer ARN (exact; fits about 60 consumers). */
   | { readonly kind: 'principals' }
-  /** Admit roles under this IAM path (e.g. `/tvm-consumers/`) in the consumers' accounts. */
-  | { readonly kind: 'rolePath'; readonly rolePath: string }
-  /** Admit principals tagged `<tagKey>=true` in the consumers' accounts. */
-  | { readonly kind: 'principalTag'; readonly tagKey: string };
+  /**
+   * Admit roles under this IAM path (e.g. `/tvm-consumers/`) in the consumers' accounts, or in every account of the
+   * organization when `organizationId` is set.
+   */
+  | { readonly kind: 'rolePath'; readonly rolePath: string; readonly organizationId?: string }
+  /** Admit principals tagged `<tagKey>=true` in the consumers' accounts, or in the organization's. */
+  | { readonly kind: 'principalTag'; readonly tagKey: string; readonly organizationId?: string };
 
 export interface ResourcePolicyInput {
   readonly model: ApiAccessModel;
@@ -39,6 +43,20 @@ export function consumerAccounts(principals: readonly string[]): string[] {
   return [...new Set(principals.map(accountOf))];
 }
 
+/** Denies every caller that is not a role under the path, or a principal without the tag. */
+function consumerFilter(model: Exclude<ApiAccessModel, { kind: 'principals' }>): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: INVOKE,
+    resources: EVERY_METHOD,
+    conditions:
+      model.kind === 'rolePath'
+        ? { ArnNotLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::*:role${model.rolePath}*` } }
+        : { StringNotEquals: { [`aws:PrincipalTag/${model.tagKey}`]: 'true' } },
+  });
+}
+
 export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocument {
   const { model, principals } = input;
   const statements: iam.PolicyStatement[] = [];
@@ -58,6 +76,27 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
         resources: EVERY_METHOD,
         conditions: { ArnNotLike: { 'aws:PrincipalArn': [...principals] } },
       }),
+    );
+  } else if (model.organizationId) {
+    // The organization's accounts, however many: its id instead of a list (a fixed size). A caller still needs
+    // execute-api:Invoke in its own identity policy, and the handler checks it per tenant.
+    const inOrganization = { StringEquals: { 'aws:PrincipalOrgID': model.organizationId } };
+    statements.push(
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions: inOrganization,
+      }),
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: INVOKE,
+        resources: EVERY_METHOD,
+        conditions: { StringNotEquals: { 'aws:PrincipalOrgID': model.organizationId } },
+      }),
+      consumerFilter(model),
     );
   } else {
     // Each account appears as its root principal and once as 12 digits: about 50 characters per account, so some
@@ -81,16 +120,7 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
       }),
       // Within those accounts, only roles under the path (any of the accounts: the statement above pins them), or
       // principals with the tag.
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: INVOKE,
-        resources: EVERY_METHOD,
-        conditions:
-          model.kind === 'rolePath'
-            ? { ArnNotLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::*:role${model.rolePath}*` } }
-            : { StringNotEquals: { [`aws:PrincipalTag/${model.tagKey}`]: 'true' } },
-      }),
+      consumerFilter(model),
     );
   }
   if (input.vpcEndpointIds) {

@@ -107,7 +107,8 @@ export class TokenApi extends Construct {
           ? `${over}: with ${props.principals.length} consumers, set "apiAccess": {"rolePath": "/your-path/"} or ` +
               '{"principalTag": "tag-key"} in the deployment config to admit consumers by account plus role path or principal tag.'
           : `${over}: the consumers are in ${consumerAccounts(props.principals).length} accounts, and each account costs ` +
-              'about 50 characters even with "apiAccess" set (about 150 fit); split the consumers over two deployments.',
+              'about 50 characters (about 150 fit); if they are in one AWS Organization, add "organizationId" to ' +
+              '"apiAccess" to admit them by organization (any number of accounts), else split them over two deployments.',
       );
     }
 

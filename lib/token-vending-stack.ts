@@ -26,9 +26,10 @@ class RolePath implements IAspect {
 /** The API access model a config asks for. */
 export function apiAccessModel(config: DeploymentConfig): ApiAccessModel | undefined {
   if (!config.apiAccess) return undefined;
+  const organization = config.apiAccess.organizationId ? { organizationId: config.apiAccess.organizationId } : {};
   return 'rolePath' in config.apiAccess
-    ? { kind: 'rolePath', rolePath: config.apiAccess.rolePath }
-    : { kind: 'principalTag', tagKey: config.apiAccess.principalTag };
+    ? { kind: 'rolePath', rolePath: config.apiAccess.rolePath, ...organization }
+    : { kind: 'principalTag', tagKey: config.apiAccess.principalTag, ...organization };
 }
 
 /** The deployable unit: the service wired from a validated deployment config. */

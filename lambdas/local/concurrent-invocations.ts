@@ -8,7 +8,7 @@
 // concurrent requests apart, so this one replaces it as the process's store.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import { InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 
 type InvocationContext = Record<string | symbol, unknown>;
 
@@ -43,11 +43,23 @@ class ConcurrentInvokeStore extends InvokeStoreBase {
 /** The runtime's namespace on the global object, where Powertools looks for the store. */
 const runtime = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
 
-/** Runs `fn` as the invocation `requestId`: the process's store is made a concurrent one first (once). */
-export function asInvocation<T>(requestId: string, fn: () => T): T {
+/**
+ * Makes the process's store a concurrent one (once; before the first request). The library's own instance is settled
+ * first, while `AWS_LAMBDA_MAX_CONCURRENCY` is still unset: the AWS SDK asks for it on every call, and asked after
+ * the variable is set it would build a concurrent store of its own through a dynamic import (which a test runner's
+ * module sandbox may refuse) only to hand back this one.
+ */
+export async function useConcurrentInvocations(): Promise<void> {
+  await InvokeStore.getInstanceAsync();
   process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
   runtime.awslambda ??= {};
-  let store = runtime.awslambda.InvokeStore;
-  if (!(store instanceof ConcurrentInvokeStore)) store = runtime.awslambda.InvokeStore = new ConcurrentInvokeStore();
+  if (!(runtime.awslambda.InvokeStore instanceof ConcurrentInvokeStore))
+    runtime.awslambda.InvokeStore = new ConcurrentInvokeStore();
+}
+
+/** Runs `fn` as the invocation `requestId` (after {@link useConcurrentInvocations}). */
+export function asInvocation<T>(requestId: string, fn: () => T): T {
+  const store = runtime.awslambda?.InvokeStore;
+  if (!(store instanceof ConcurrentInvokeStore)) return fn();
   return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, fn);
 }

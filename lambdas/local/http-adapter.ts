@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 import type { ErrorCode } from '../../contract/error-codes';
-import { asInvocation } from './concurrent-invocations';
+import { asInvocation, useConcurrentInvocations } from './concurrent-invocations';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -242,6 +242,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export async function serveHandler(handler: ProxyHandler, options: ServeOptions): Promise<LocalHttpServer> {
   const onError = options.onError ?? (() => undefined);
+  await useConcurrentInvocations();
   const bound = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   const allowedHosts = new Set(
     [...LOOPBACK_HOST_NAMES, bound, ...(options.allowedHosts ?? [])].map((name) => {

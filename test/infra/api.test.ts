@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 
 import { STATUS_BY_CODE } from '../../contract/error-codes';
+import { parseDeploymentConfig } from '../../lib/config';
 import { GATEWAY_RESPONSES } from '../../lib/gateway-responses';
 import { policyLength, QUOTAS } from '../../lib/quotas';
 import { exampleConfig, serviceConfig, synth } from './support';
@@ -159,8 +160,38 @@ describe('compact resource policy (apiAccess)', () => {
     const api = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0];
     expect(policyLength(api?.Properties.Policy)).toBeLessThanOrEqual(QUOTAS.apiResourcePolicyChars);
     expect(() => synth({ ...serviceConfig, consumers: inAccounts(200), apiAccess })).toThrow(
-      /over API Gateway's 8192: the consumers are in 200 accounts.*split the consumers over two deployments/s,
+      /over API Gateway's 8192: the consumers are in 200 accounts.*add "organizationId" to "apiAccess".*split them over two deployments/s,
     );
+  });
+
+  it.each([
+    ['role path', { rolePath: '/tvm-consumers/', organizationId: 'o-a1b2c3d4e5' }],
+    ['principal tag', { principalTag: 'tvm-consumer', organizationId: 'o-a1b2c3d4e5' }],
+  ])('by organization and %s: 1,000 consumer accounts fit, the policy names no account', (_mode, apiAccess) => {
+    const consumersIn = Array.from({ length: 1_000 }, (_, i) => ({
+      principal: `arn:aws:iam::${String(100000000000 + i * 7919)}:role/tvm-consumers/reader`,
+      tenants: ['acme'],
+    }));
+    const { template: t } = synth({ ...serviceConfig, consumers: consumersIn, apiAccess });
+    const api = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0];
+    expect(policyLength(api?.Properties.Policy)).toBeLessThan(2_000);
+    const statements = statementsOf(api);
+    const allow = statements.find((s) => s.Effect === 'Allow');
+    expect(allow?.Condition).toEqual({ StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } });
+    expect(
+      statements.some(
+        (s) => s.Effect === 'Deny' && s.Condition?.StringNotEquals?.['aws:PrincipalOrgID'] === 'o-a1b2c3d4e5',
+      ),
+    ).toBe(true);
+    // The path or tag still narrows who in the organization gets in.
+    expect(statements.filter((s) => s.Effect === 'Deny')).toHaveLength(2);
+    expect(JSON.stringify(statements)).not.toContain('100000000000');
+  });
+
+  it('refuses an organizationId that is not one, naming the field', () => {
+    expect(() =>
+      parseDeploymentConfig({ ...serviceConfig, apiAccess: { rolePath: '/tvm/', organizationId: 'org-1' } }),
+    ).toThrow(/apiAccess.*organizationId.*AWS Organizations id/s);
   });
 
   it('by principal tag: denies principals without <tag>=true', () => {
