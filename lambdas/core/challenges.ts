@@ -3,20 +3,22 @@
 
 import { UpstreamChallengeRequiredError } from './errors';
 
+const MFA = 'the user has MFA; use a service user without MFA for this tenant';
+const DEVICES =
+  'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool';
+
 /** What an operator does about a challenge the service cannot answer on its own. */
 const CHALLENGE_HINTS: Readonly<Record<string, string>> = {
   NEW_PASSWORD_REQUIRED:
     'set a permanent password for the user (e.g. admin-set-user-password --permanent) and store it in the tenant secret',
-  SMS_MFA: 'the user has MFA; use a service user without MFA for this tenant',
-  SMS_OTP: 'the user has MFA; use a service user without MFA for this tenant',
-  EMAIL_OTP: 'the user has MFA; use a service user without MFA for this tenant',
-  SOFTWARE_TOKEN_MFA: 'the user has MFA; use a service user without MFA for this tenant',
-  SELECT_MFA_TYPE: 'the user has MFA; use a service user without MFA for this tenant',
+  SMS_MFA: MFA,
+  SMS_OTP: MFA,
+  EMAIL_OTP: MFA,
+  SOFTWARE_TOKEN_MFA: MFA,
+  SELECT_MFA_TYPE: MFA,
   MFA_SETUP: 'the pool requires MFA setup; exempt the service user from MFA or use a pool without it',
-  DEVICE_SRP_AUTH:
-    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
-  DEVICE_PASSWORD_VERIFIER:
-    'the pool remembers devices for this user; turn device tracking off ("Remember user devices": off) for the pool',
+  DEVICE_SRP_AUTH: DEVICES,
+  DEVICE_PASSWORD_VERIFIER: DEVICES,
   CUSTOM_CHALLENGE: 'the pool runs a custom auth challenge; use an app client without custom auth for this tenant',
 };
 

@@ -1,3 +1,4 @@
+import { ENV } from '../../contract/names';
 import { DynamoDbCredentialsCache, MemoryCredentialsCache } from '../adapters/credentials-cache';
 import {
   cacheTableClient,
@@ -8,7 +9,6 @@ import {
 } from '../adapters/dynamodb-cache';
 import { DynamoDbSessionSchedules } from '../adapters/dynamodb-session-schedules';
 import { localEnvelope, type Envelope } from '../adapters/envelope';
-import { FileTenantStore } from '../adapters/file-tenant-store';
 import type { UpstreamJwtVerifier } from '../adapters/jwt-verifier';
 import { kmsEnvelope } from '../adapters/kms-envelope';
 import { MemoryFailureMarks, MemorySessionCache } from '../adapters/memory-cache';
@@ -24,7 +24,7 @@ import type { ProviderKind } from '../core/tenant-config';
 import { TokenVendor, type SharedState, type VendorOptions } from '../core/vendor';
 import type { CognitoClientFactory } from '../providers/cognito';
 import type { FetchLike } from '../providers/login-endpoint';
-import type { RuntimeConfig } from './config';
+import { ConfigError, type RuntimeConfig } from './config';
 import { lazyAuthProvider, lazyIdentityPool } from './lazy-sign-in';
 import type { SignInParts } from './sign-in';
 
@@ -62,8 +62,17 @@ export interface Runtime extends Services {
   readonly api: TokenApi;
 }
 
+/**
+ * Tenant secrets from Secrets Manager. A tenants file (`TVM_TENANTS_FILE`) is local mode's (lambdas/local/, which
+ * passes its store in): a deployed function that names one fails at start rather than read passwords from a file in
+ * its package, and its bundle leaves the file store out.
+ */
 export function tenantStoreFor(config: RuntimeConfig, clock: Clock): TenantStore {
-  if (config.tenantsFile) return new FileTenantStore(config.tenantsFile, clock);
+  if (config.tenantsFile) {
+    throw new ConfigError(
+      `${ENV.tenantsFile} is read by local mode only (npm start, tvm serve); deployed functions read tenant secrets from Secrets Manager.`,
+    );
+  }
   return new SecretsManagerTenantStore({
     prefix: config.secretPrefix,
     ttlSeconds: config.secretCacheTtlSeconds,

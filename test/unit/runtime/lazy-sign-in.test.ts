@@ -1,10 +1,11 @@
 // The sign-in code is loaded on first use (lambdas/runtime/compose.ts): once for concurrent callers, and parts whose
 // construction failed are built again by the next call instead of failing every miss for the container's life. (A
 // module that failed to load stays failed in Node's loader; test/integration/deployed-bundle.test.ts loads the chunk.)
+import { ENV } from '../../../contract/names';
 import { StaticTenantStore } from '../../../lambdas/adapters/file-tenant-store';
 import type { IdentityPool } from '../../../lambdas/core/aws-credentials';
 import { composeRuntime } from '../../../lambdas/runtime/compose';
-import { loadRuntimeConfig } from '../../../lambdas/runtime/config';
+import { ConfigError, loadRuntimeConfig } from '../../../lambdas/runtime/config';
 import type { SignInParts } from '../../../lambdas/runtime/sign-in';
 import { cognitoSecret, FakeClock, FakeProvider } from '../../support/fakes';
 
@@ -66,5 +67,13 @@ describe('sign-in code loaded on first use', () => {
     // Loaded for good now: later misses do not load again.
     await runtime.vendor.vend('globex', 300);
     expect(calls).toBe(2);
+  });
+});
+
+describe('tenantStoreFor', () => {
+  it('refuses a tenants file in a deployed function, naming the variable (local mode passes its own store)', () => {
+    const config = loadRuntimeConfig({ [ENV.consumers]: '[]', [ENV.tenantsFile]: '/var/task/tenants.json' });
+    expect(() => composeRuntime(config)).toThrow(ConfigError);
+    expect(() => composeRuntime(config)).toThrow(/TVM_TENANTS_FILE is read by local mode only/);
   });
 });
