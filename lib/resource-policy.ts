@@ -78,8 +78,10 @@ export function apiResourcePolicy(input: ResourcePolicyInput): iam.PolicyDocumen
       }),
     );
   } else if (model.organizationId) {
-    // The organization's accounts, however many: its id instead of a list (a fixed size). A caller still needs
-    // execute-api:Invoke in its own identity policy, and the handler checks it per tenant.
+    // The organization's accounts, however many: its id instead of a list (a fixed size). Unlike the account
+    // statements, this allow names no account: a principal of the stack's own account under the path (or with the
+    // tag) reaches the API without execute-api:Invoke in its identity policy. The function's access policy still
+    // decides which tenants it may have, deny by default; consumers outside the organization are refused here.
     const inOrganization = { StringEquals: { 'aws:PrincipalOrgID': model.organizationId } };
     statements.push(
       new iam.PolicyStatement({

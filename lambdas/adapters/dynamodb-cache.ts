@@ -70,7 +70,7 @@ export function parseItemKey(pk: string): { tenantId: string; kind: TableItemKin
 }
 
 /** Attributes {@link failureMarkOf} reads. */
-export const FAILURE_MARK_ATTRIBUTES = ['secretVersion', 'failures', 'blockedUntil', 'reason'] as const;
+export const FAILURE_MARK_ATTRIBUTES = ['secretVersion', 'failures', 'blockedUntil', 'reason', 'busyUntil'] as const;
 
 /** A lockout guard's mark from its item. */
 export function failureMarkOf(item: Record<string, AttributeValue>): FailureMark {
@@ -79,6 +79,7 @@ export function failureMarkOf(item: Record<string, AttributeValue>): FailureMark
     failures: Number(item.failures?.N ?? 0),
     blockedUntil: Number(item.blockedUntil?.N ?? 0),
     reason: item.reason?.S ?? 'not_authorized',
+    ...(item.busyUntil?.N ? { busyUntil: Number(item.busyUntil.N) } : {}),
   };
 }
 
@@ -358,8 +359,9 @@ export class DynamoDbFailureMarks extends TableAdapter implements FailureMarks {
           failures: { N: String(mark.failures) },
           blockedUntil: { N: String(mark.blockedUntil) },
           reason: { S: mark.reason },
+          ...(mark.busyUntil !== undefined ? { busyUntil: { N: String(mark.busyUntil) } } : {}),
           // Kept a day past the pause so the next failure still doubles the backoff.
-          ttl: { N: String(Math.ceil(mark.blockedUntil / 1000) + 24 * 3600) },
+          ttl: { N: String(Math.ceil(Math.max(mark.blockedUntil, mark.busyUntil ?? 0) / 1000) + 24 * 3600) },
         },
       }),
     );

@@ -35,7 +35,7 @@ export type PausingFailure = UpstreamAuthFailedError | UpstreamChallengeRequired
 const CHALLENGE_MARK = 'challenge:';
 /** The `reason` of a mark left by a sign-in whose tokens failed verification. */
 const TOKEN_INVALID_MARK = 'token_invalid';
-/** The `reason` of a mark left by an upstream that asked to wait (`Retry-After`): no failure of the tenant's. */
+/** The `reason` of a mark that holds only an upstream's wait (`busyUntil`), no pause of sign-in. */
 const BUSY_MARK = 'upstream_busy';
 
 export class LockoutGuard {
@@ -66,7 +66,9 @@ export class LockoutGuard {
     if (!first) return undefined;
     const longest = others.reduce((a, b) => (b.blockedUntil > a.blockedUntil ? b : a), first);
     const failures = Math.max(...marks.map((mark) => mark.failures));
-    return failures === longest.failures ? longest : { ...longest, failures };
+    const busyUntil = Math.max(...marks.map((mark) => mark.busyUntil ?? 0));
+    if (failures === longest.failures && busyUntil === (longest.busyUntil ?? 0)) return longest;
+    return { ...longest, failures, ...(busyUntil > 0 ? { busyUntil } : {}) };
   }
 
   /**
@@ -75,9 +77,11 @@ export class LockoutGuard {
    */
   throwIfPaused(tenant: TenantRecord, mark: FailureMark | undefined): void {
     const now = this.clock.now();
-    if (!mark || now >= mark.blockedUntil) return;
+    if (!mark || now >= mark.blockedUntil) {
+      this.throwIfBusy(tenant, mark);
+      return;
+    }
     const retryAfterSeconds = Math.ceil((mark.blockedUntil - now) / 1000);
-    if (mark.reason === BUSY_MARK) throw busyError(tenant.tenantId, retryAfterSeconds);
     this.emit({ type: 'locked_out', tenantId: tenant.tenantId, retryAfterSeconds });
     throw pausedError(tenant.tenantId, mark.reason, retryAfterSeconds);
   }
@@ -88,14 +92,14 @@ export class LockoutGuard {
    */
   throwIfBusy(tenant: TenantRecord, mark: FailureMark | undefined): void {
     const now = this.clock.now();
-    if (mark?.reason !== BUSY_MARK || now >= mark.blockedUntil) return;
-    throw busyError(tenant.tenantId, Math.ceil((mark.blockedUntil - now) / 1000));
+    if (mark?.busyUntil === undefined || now >= mark.busyUntil) return;
+    throw busyError(tenant.tenantId, Math.ceil((mark.busyUntil - now) / 1000));
   }
 
   /**
    * The upstream asked to wait (429 or 5xx with `Retry-After`) longer than one vend retries: no container calls it
-   * for this tenant until then. Not a failure of the tenant's (the count of failures is kept as it was), and never
-   * shortens a pause that ends later.
+   * for this tenant until then, neither to sign in nor to refresh. Not a failure of the tenant's: it is kept in the
+   * mark's own `busyUntil`, beside any pause the mark holds, whose reason, end and count of failures stay.
    */
   async recordBusy(
     tenant: TenantRecord,
@@ -103,14 +107,12 @@ export class LockoutGuard {
     previous: FailureMark | undefined,
     shared: SharedLayer,
   ): Promise<void> {
-    const blockedUntil = this.clock.now() + error.retryAfterSeconds * 1000;
-    if (previous && previous.blockedUntil >= blockedUntil) return;
-    const mark: FailureMark = {
-      secretVersion: tenant.version,
-      failures: previous?.failures ?? 0,
-      blockedUntil,
-      reason: BUSY_MARK,
-    };
+    const busyUntil = this.clock.now() + error.retryAfterSeconds * 1000;
+    if ((previous?.busyUntil ?? 0) >= busyUntil) return;
+    // Kept beside a pause the mark holds, which goes on as it was (reason, end, failures).
+    const mark: FailureMark = previous
+      ? { ...previous, busyUntil }
+      : { secretVersion: tenant.version, failures: 0, blockedUntil: 0, reason: BUSY_MARK, busyUntil };
     await this.local.put(tenant.tenantId, mark);
     await shared.putMark(tenant.tenantId, mark);
   }
@@ -139,6 +141,7 @@ export class LockoutGuard {
       failures,
       blockedUntil: this.clock.now() + delayMs,
       reason,
+      ...(previous?.busyUntil !== undefined ? { busyUntil: previous.busyUntil } : {}),
     };
     await this.local.put(tenant.tenantId, mark);
     await shared.putMark(tenant.tenantId, mark);

@@ -141,6 +141,11 @@ export interface FailureMark {
   /** Epoch milliseconds until which password sign-in is not attempted. */
   readonly blockedUntil: number;
   readonly reason: string;
+  /**
+   * Epoch milliseconds until which the upstream is not called for the tenant at all (no sign-in, no refresh): it
+   * asked to wait (`Retry-After`). Apart from the pause above, which it neither shortens nor replaces.
+   */
+  readonly busyUntil?: number;
 }
 
 export interface FailureMarks {

@@ -347,6 +347,8 @@ export class TokenVendor {
 
     const started = this.deps.clock.now();
     let delayMs = 50;
+    /** When the tenant's sign-in pause ended as this caller began to wait (0: none), read once it has to. */
+    let pauseBefore: number | undefined;
     for (;;) {
       // A lease the snapshot shows in another container's hands is not asked for: wait for its session instead.
       const heldElsewhere =
@@ -372,6 +374,7 @@ export class TokenVendor {
         this.leaseWaited(tenantId, started, 0, 'timeout');
         throw deadline.exceeded("waiting for another container's renewal");
       }
+      pauseBefore ??= (await this.guard.activeMark(tenant, shared))?.blockedUntil ?? 0;
       await this.sleep(delayMs);
       delayMs = Math.min(Math.round(delayMs * 1.5), 500);
       seen = await shared.snapshot(tenantId);
@@ -381,8 +384,13 @@ export class TokenVendor {
         this.leaseWaited(tenantId, started, 0, 'filled');
         return this.adoptShared(polled);
       }
-      // The holder's sign-in was rejected: stop waiting and answer like it.
-      this.guard.throwIfPaused(tenant, await this.guard.activeMark(tenant, shared));
+      // The upstream asked the fleet to wait, or sign-in is paused and the holder cannot renew without it: stop
+      // waiting and answer like it. A pause from before the wait does not stop a caller that knows a refresh token of
+      // the current secret: the holder may be renewing with it, which a pause of password sign-in leaves alone.
+      const mark = await this.guard.activeMark(tenant, shared);
+      this.guard.throwIfBusy(tenant, mark);
+      const refreshable = [polled, known].some((s) => s?.refreshToken !== undefined && demand.isCurrent(s));
+      if (mark && (mark.blockedUntil !== pauseBefore || !refreshable)) this.guard.throwIfPaused(tenant, mark);
     }
   }
 

@@ -178,18 +178,18 @@ export class PageFetcher {
   }
 
   private async backoff(attempt: number, retryAfter: number | undefined, what: string, cause?: unknown) {
-    if (attempt >= this.options.maxAttempts) {
-      throw new ExportFailedError(
-        'upstream_unavailable',
-        `The upstream answered ${what} ${attempt} times; giving up on this window.`,
-        cause === undefined ? undefined : { cause },
-      );
-    }
     const capMs = this.options.retryCapMs ?? 30_000;
     // A longer wait than a retry ever takes is not spent idle in this run: the window resumes next run.
     if (retryAfter !== undefined && retryAfter > capMs) {
       throw new OutOfTimeError(
         `The upstream asked to wait ${Math.ceil(retryAfter / 1000)} s, longer than a retry waits.`,
+      );
+    }
+    if (attempt >= this.options.maxAttempts) {
+      throw new ExportFailedError(
+        'upstream_unavailable',
+        `The upstream answered ${what} ${attempt} times; giving up on this window.`,
+        cause === undefined ? undefined : { cause },
       );
     }
     const wait =

@@ -150,9 +150,13 @@ function trackAnswer(response: ServerResponse): void {
   response.once('close', done);
 }
 
-/** Resolves once every answer under way on the connection has been written (or the connection closed). */
+/**
+ * Resolves once every answer under way on the connection has been written (or the connection closed). Not the answer
+ * to a request whose body never completed (the parser rejected it): that one is never written, and the raw 400
+ * takes its place.
+ */
 async function answersWritten(socket: Socket): Promise<void> {
-  const underWay = [...(answersUnderWay.get(socket) ?? [])];
+  const underWay = [...(answersUnderWay.get(socket) ?? [])].filter((response) => response.req.complete);
   await Promise.all(
     underWay.map(
       (response) =>

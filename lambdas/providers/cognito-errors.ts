@@ -90,8 +90,9 @@ export function classifyCognitoError(tenantId: string, operation: string, error:
       'client_rejected',
     );
   }
-  // The answer was over the client's cap (aws-client-options.ts): cut, never buffered, and no Cognito answer.
-  if (error instanceof BodyTooLongError) {
+  // The answer was over the client's cap (aws-client-options.ts): cut, never buffered, and no Cognito answer (unless
+  // it was an outage's or throttling's page, a proxy's maintenance page say: then an outage, retried).
+  if (error instanceof BodyTooLongError && !(status !== undefined && (status >= 500 || status === 429))) {
     return new UpstreamTokenInvalidError(
       `The Cognito endpoint of tenant '${tenantId}' answered ${operation} with more than ${error.maxBytes} bytes; ` +
         'the answer was cut unread.',

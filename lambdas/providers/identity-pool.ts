@@ -78,7 +78,7 @@ export function classifyIdentityPoolError(
   const shape = (error ?? {}) as SdkErrorShape;
   const name = shape.name ?? 'Error';
   const status = shape.$metadata?.httpStatusCode;
-  if (error instanceof BodyTooLongError) {
+  if (error instanceof BodyTooLongError && !(status !== undefined && (status >= 500 || status === 429))) {
     return new UpstreamTokenInvalidError(
       `The identity pool answered ${operation} for tenant '${tenantId}' with more than ${error.maxBytes} bytes; ` +
         'the answer was cut unread.',

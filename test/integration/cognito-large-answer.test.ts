@@ -8,7 +8,7 @@ import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/cli
 
 import { BodyTooLongError } from '../../contract/bounded-body';
 import { awsClientOptions } from '../../lambdas/adapters/aws-client-options';
-import { UpstreamTokenInvalidError } from '../../lambdas/core/errors';
+import { UpstreamTokenInvalidError, UpstreamUnavailableError } from '../../lambdas/core/errors';
 import { parseTenantConfig } from '../../lambdas/core/tenant-config';
 import { CognitoProvider } from '../../lambdas/providers/cognito';
 import { RecordingVerifier } from '../support/fake-verifier';
@@ -98,5 +98,13 @@ describe('a Cognito answer over 1 MB', () => {
     };
     const outcome = await new CognitoProvider(new RecordingVerifier()).signIn('acme', config()).catch((e) => e);
     expect(outcome).toMatchObject({ code: 'upstream_auth_failed', reason: 'not_authorized' });
+  });
+});
+
+describe('a Cognito outage page over 1 MB', () => {
+  it.each([503, 429])('HTTP %d: an outage (retried), not a bad answer that pauses sign-in', async (status) => {
+    answer = endless(status);
+    const outcome = await new CognitoProvider(new RecordingVerifier()).signIn('acme', config()).catch((e) => e);
+    expect(outcome).toBeInstanceOf(UpstreamUnavailableError);
   });
 });

@@ -149,6 +149,16 @@ describe('local server robustness', () => {
     expect(text.indexOf('"token"')).toBeLessThan(text.indexOf('invalid_request'));
   });
 
+  it('answers a chunked body the parser rejects at once with 400 (its request never completes)', async () => {
+    const started = performance.now();
+    const reply = await rawRequest(
+      service.port,
+      'POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n',
+    );
+    expectApiError(reply, 400, 'invalid_request');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it.each(['attacker.example', 'attacker.example:8787', '127.0.0.1.nip.io', 'a@127.0.0.1', '127.0.0.1/x', '[::2]'])(
     'refuses a request whose Host names %s (DNS rebinding) with 403, before it reaches any tenant',
     async (host) => {

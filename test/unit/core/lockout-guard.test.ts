@@ -139,19 +139,34 @@ describe('LockoutGuard marks of challenges and unusable sign-in answers', () => 
 });
 
 describe('LockoutGuard.recordBusy', () => {
-  it('never shortens a pause that ends later, and keeps the count of failures', async () => {
+  it("keeps the upstream's wait beside a pause, which goes on as it was, and stops refreshes too", async () => {
     const now = clock.now();
     const { guard, shared } = guardWith(undefined, mark(2, now + 600_000));
     await guard.recordBusy(tenant, new UpstreamBusyError('429', 60), await guard.activeMark(tenant, shared), shared);
-    expect(await guard.activeMark(tenant, shared)).toEqual(mark(2, now + 600_000));
+    const both = await guard.activeMark(tenant, shared);
+    expect(both).toEqual({ ...mark(2, now + 600_000), busyUntil: now + 60_000 });
+    // A refresh (the tenant's only way to tokens while its password is refused) waits for the upstream too...
+    expect(() => guard.throwIfBusy(tenant, both)).toThrow(UpstreamBusyError);
+    // ...and sign-in still answers with the pause, its reason and its end.
+    expect(() => guard.throwIfPaused(tenant, both)).toThrow(UpstreamAuthFailedError);
+    // Once the wait is over, refreshes go on; the pause holds.
+    clock.advance(61);
+    expect(() => guard.throwIfBusy(tenant, both)).not.toThrow();
+    expect(() => guard.throwIfPaused(tenant, both)).toThrow(UpstreamAuthFailedError);
+  });
 
-    const ended = guardWith(undefined, mark(2, now - 1_000));
-    await ended.guard.recordBusy(tenant, new UpstreamBusyError('429', 60), mark(2, now - 1_000), ended.shared);
-    expect(await ended.shared.getMark('acme')).toEqual({ ...mark(2, now + 60_000), reason: 'upstream_busy' });
-    expect(() => ended.guard.throwIfBusy(tenant, { ...mark(2, now + 60_000), reason: 'upstream_busy' })).toThrow(
-      UpstreamBusyError,
-    );
-    // A lockout mark does not stop a refresh.
-    expect(() => ended.guard.throwIfBusy(tenant, mark(2, now + 60_000))).not.toThrow();
+  it('a wait alone pauses nothing else, and is not shortened by a shorter one', async () => {
+    const now = clock.now();
+    const { guard, shared } = guardWith(undefined, undefined);
+    await guard.recordBusy(tenant, new UpstreamBusyError('429', 120), undefined, shared);
+    await guard.recordBusy(tenant, new UpstreamBusyError('429', 5), await guard.activeMark(tenant, shared), shared);
+    const waiting = await guard.activeMark(tenant, shared);
+    expect(waiting).toMatchObject({ failures: 0, busyUntil: now + 120_000 });
+    expect(() => guard.throwIfPaused(tenant, waiting)).toThrow(UpstreamBusyError);
+    expect(() => guard.throwIfBusy(tenant, mark(2, now + 60_000))).not.toThrow();
+    // A rejection after it counts as the first, and keeps the wait.
+    const recorded = await guard.record(tenant, new UpstreamAuthFailedError('no', 'not_authorized'), waiting, shared);
+    expect(recorded.retryAfterSeconds).toBe(300);
+    expect(await guard.activeMark(tenant, shared)).toMatchObject({ failures: 1, busyUntil: now + 120_000 });
   });
 });

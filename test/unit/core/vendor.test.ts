@@ -23,11 +23,12 @@ function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = {
   const cache = new MemorySessionCache();
   const events: VendorEvent[] = [];
   const sleeps: number[] = [];
+  const failureMarks = new MemoryFailureMarks();
   const vendor = new TokenVendor({
     tenants,
     providers: { cognito: provider, 'login-endpoint': provider, 'oauth2-client-credentials': provider },
     cache,
-    failureMarks: new MemoryFailureMarks(),
+    failureMarks,
     clock,
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -36,7 +37,7 @@ function setup(options: VendorOptions = {}, secrets: Record<string, unknown> = {
     onEvent: (event) => events.push(event),
     options,
   });
-  return { clock, provider, tenants, cache, vendor, events, sleeps };
+  return { clock, provider, tenants, cache, vendor, events, sleeps, failureMarks };
 }
 
 const notAuthorized = () => {
@@ -364,6 +365,27 @@ describe('TokenVendor busy upstream (Retry-After)', () => {
     await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamBusyError);
     expect({ refreshes: provider.refreshes, signIns: provider.signIns }).toEqual({ refreshes: 1, signIns: 1 });
     clock.advance(60);
+    await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
+    expect(provider.refreshes).toBe(2);
+  });
+
+  it('stops refreshes while a rejected password pauses sign-in (the refresh token is then the only way)', async () => {
+    const { vendor, provider, clock, failureMarks, tenants } = setup();
+    await vendor.vend('acme', 0);
+    const version = (await tenants.get('acme')).version;
+    await failureMarks.put('acme', {
+      secretVersion: version,
+      failures: 1,
+      blockedUntil: clock.now() + 3_600_000,
+      reason: 'not_authorized',
+    });
+    clock.advance(3600 - 100);
+    provider.refreshSteps.push(busy(120));
+    for (let i = 0; i < 5; i++) await expect(vendor.vend('acme', 300)).rejects.toBeInstanceOf(UpstreamBusyError);
+    expect({ refreshes: provider.refreshes, signIns: provider.signIns }).toEqual({ refreshes: 1, signIns: 1 });
+    // The pause is still the rejection's.
+    expect(await failureMarks.get('acme')).toMatchObject({ reason: 'not_authorized', failures: 1 });
+    clock.advance(120);
     await expect(vendor.vend('acme', 300)).resolves.toMatchObject({ source: 'upstream' });
     expect(provider.refreshes).toBe(2);
   });

@@ -171,6 +171,11 @@ describe('hostile answers fail the window at once, never retried as an outage', 
     expect(nestsDeeperThan({ a: [{ b: [] }] }, 3)).toBe(true);
   });
 
+  it('a long Retry-After on the last attempt still resumes the window next run rather than failing it', async () => {
+    const { fetcher } = setup([json(503, {}), json(503, {}), json(429, {}, { 'retry-after': '60' })]);
+    await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(OutOfTimeError);
+  });
+
   it('a Retry-After longer than a retry waits ends the run for this window (resumed next run), without sleeping', async () => {
     const { fetcher, sleeps } = setup([json(429, {}, { 'retry-after': '3600' })]);
     await expect(fetcher.fetchJson(request)).rejects.toBeInstanceOf(OutOfTimeError);
