@@ -243,6 +243,37 @@ describe('operator-action failures pause sign-in (item 10)', () => {
   });
 });
 
+describe('a pause of sign-in leaves refreshes alone, fleet-wide', () => {
+  it("a container waiting for another's refresh takes its session, not the pause's 502", async () => {
+    const { clock, provider, container } = setup();
+    const shared = fleetLayer();
+    const a = container(shared).vendor;
+    const b = container(shared).vendor;
+    await a.vend('acme', 0);
+    // The password was rejected since (the secret is wrong now), but the refresh token still renews.
+    await shared.failureMarks.put('acme', {
+      secretVersion: (await new StaticTenantStore({ acme: cognitoSecret }).get('acme')).version,
+      failures: 1,
+      blockedUntil: clock.now() + 3_600_000,
+      reason: 'not_authorized',
+    });
+    clock.advance(3600 - 100);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    provider.refreshSteps.push(async (_tenant, _config, session) => {
+      await gate;
+      return provider.issue('refresh', session?.refreshToken);
+    });
+    const holder = a.vend('acme', 300);
+    const waiter = b.vend('acme', 300);
+    release();
+    const [held, waited] = await Promise.all([holder, failure(waiter).then((e) => e ?? waiter)]);
+    expect(held.source).toBe('upstream');
+    expect(waited).toMatchObject({ source: 'shared', session: { tokens: held.session.tokens } });
+    expect({ refreshes: provider.refreshes, signIns: provider.signIns }).toEqual({ refreshes: 1, signIns: 1 });
+  });
+});
+
 describe('one time budget per vend (item 11)', () => {
   it('stops retrying when the next backoff would end after the budget, with the outage Retry-After', async () => {
     const { provider, container } = setup({ budgetMs: 1500, maxUpstreamAttempts: 5, retryBaseMs: 400 });
