@@ -35,12 +35,14 @@ export interface TenantState {
     /** A new secret version clears the mark: it is for an older version than the current one. */
     readonly clearedByNewVersion: boolean;
   };
+  /** The upstream asked to wait (Retry-After): no container signs in or refreshes until `until`. */
+  readonly upstreamBusy?: { readonly until: string; readonly in: number };
   /** A container is renewing the tenant right now. */
   readonly renewing?: boolean;
 }
 
 export type TenantStateName =
-  'fresh' | 'near expiry' | 'expired' | 'no session' | 'locked out' | 'secret rotated' | 'no secret';
+  'fresh' | 'near expiry' | 'expired' | 'no session' | 'locked out' | 'upstream busy' | 'secret rotated' | 'no secret';
 
 /** What Secrets Manager says about a tenant. */
 export interface SecretInfo {
@@ -67,7 +69,15 @@ export function tenantState(
   const fraction = options.renewAtFraction ?? 0.75;
   const session = table?.session;
   const mark = table?.mark;
-  const lockout = mark && {
+  // A mark that only holds an upstream's wait (no pause of sign-in was ever recorded in it) is no lockout.
+  const paused = mark !== undefined && !(mark.reason === 'upstream_busy' && mark.blockedUntil === 0);
+  const busy =
+    mark?.busyUntil !== undefined &&
+    mark.busyUntil > options.nowMs &&
+    (!secret.version || mark.secretVersion === secret.version)
+      ? { until: new Date(mark.busyUntil).toISOString(), in: Math.ceil((mark.busyUntil - options.nowMs) / 1000) }
+      : undefined;
+  const lockout = paused && {
     active: mark.blockedUntil > options.nowMs && (!secret.version || mark.secretVersion === secret.version),
     failures: mark.failures,
     reason: mark.reason,
@@ -77,7 +87,8 @@ export function tenantState(
   };
   let state: TenantStateName;
   if (secret.secret === 'missing') state = 'no secret';
-  else if (lockout?.active) state = 'locked out';
+  else if (lockout && lockout.active) state = 'locked out';
+  else if (busy) state = 'upstream busy';
   else if (!session) state = 'no session';
   else if (secret.version && session.secretVersion !== secret.version) state = 'secret rotated';
   else if (session.expiresAt <= now) state = 'expired';
@@ -102,6 +113,7 @@ export function tenantState(
         }
       : {}),
     ...(lockout ? { lockout } : {}),
+    ...(busy ? { upstreamBusy: busy } : {}),
     ...(table?.leaseUntil !== undefined && table.leaseUntil > options.nowMs ? { renewing: true } : {}),
   };
 }

@@ -33,6 +33,11 @@ function describe(row: TenantState): string[] {
             ? 'cleared by a new secret version'
             : `pause ended ${lockout.retryAt}`)
       : '  recent failures: none',
+    ...(row.upstreamBusy
+      ? [
+          `  upstream busy: it asked to wait; no sign-in or refresh until ${row.upstreamBusy.until} (in ${duration(row.upstreamBusy.in)})`,
+        ]
+      : []),
   ];
 }
 

@@ -5,9 +5,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { defaultDeps } from '../../cli/deps';
 import { EXIT, main, type Io } from '../../cli/index';
+import { tableRow, tenantState } from '../../cli/tenant-states';
 import { DynamoDbFailureMarks, DynamoDbSessionCache } from '../../lambdas/adapters/dynamodb-cache';
 import { localEnvelope } from '../../lambdas/adapters/envelope';
-import type { Session } from '../../lambdas/core/ports';
+import type { FailureMark, Session } from '../../lambdas/core/ports';
 import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynalite';
 import { cognitoSecret, loginEndpointSecret } from '../support/fakes';
 
@@ -168,5 +169,38 @@ describe('tvm tenant status', () => {
     expect(JSON.parse(hooli.stdout)).toMatchObject({ tenantId: 'hooli', state: 'no session', secret: 'invalid' });
     const bad = await run('tenant', 'status', 'Not_A_Tenant');
     expect(bad.code).toBe(EXIT.usage);
+  });
+});
+
+describe('tenantState with an upstream that asked to wait', () => {
+  const nowMs = Date.parse('2026-11-25T08:00:00Z');
+  const secret = { version: 'v1', provider: 'cognito', secret: 'ok' as const };
+  const mark = (fields: Partial<FailureMark>): FailureMark => ({
+    secretVersion: 'v1',
+    failures: 0,
+    blockedUntil: 0,
+    reason: 'upstream_busy',
+    ...fields,
+  });
+
+  it('is "upstream busy" until the wait ends, and no lockout when no pause was recorded', () => {
+    const state = tenantState('acme', secret, { mark: mark({ busyUntil: nowMs + 90_000 }) }, { nowMs });
+    expect(state).toMatchObject({ state: 'upstream busy', upstreamBusy: { in: 90 } });
+    expect(state.lockout).toBeUndefined();
+    const over = tenantState('acme', secret, { mark: mark({ busyUntil: nowMs - 1 }) }, { nowMs });
+    expect(over.upstreamBusy).toBeUndefined();
+    expect(tableRow(state)[6]).toBe('no');
+  });
+
+  it('shows a lockout first, with the wait beside it', () => {
+    const state = tenantState(
+      'acme',
+      secret,
+      {
+        mark: mark({ reason: 'not_authorized', failures: 1, blockedUntil: nowMs + 300_000, busyUntil: nowMs + 60_000 }),
+      },
+      { nowMs },
+    );
+    expect(state).toMatchObject({ state: 'locked out', lockout: { active: true }, upstreamBusy: { in: 60 } });
   });
 });
