@@ -7,11 +7,12 @@ export interface BackoffPolicy {
 export const LOCKOUT_BACKOFF: BackoffPolicy = { baseMs: 5 * 60_000, maxMs: 60 * 60_000 };
 
 /**
- * Sign-in pause after a sign-in answered with tokens that fail verification: 30 s, doubling up to an hour. Shorter at
- * first than {@link LOCKOUT_BACKOFF}: one garbled answer should not keep a tenant waiting five minutes, and a wrong
- * pool or issuer in the secret (the usual cause) still costs at most one sign-in an hour once the pause has grown.
+ * Sign-in pause after a sign-in answered with tokens that fail verification: 30 s, doubling up to 5 minutes. Shorter
+ * than {@link LOCKOUT_BACKOFF}, which guards the account against lockout: here nothing does, and an upstream that sent
+ * garbled answers for a while (a proxy's error pages with status 200) must not keep the tenant waiting an hour after
+ * it recovers. A wrong pool or issuer in the secret (the other usual cause) costs one sign-in per 5 minutes, fleet-wide.
  */
-export const UNUSABLE_SIGN_IN_BACKOFF: BackoffPolicy = { baseMs: 30_000, maxMs: 60 * 60_000 };
+export const UNUSABLE_SIGN_IN_BACKOFF: BackoffPolicy = { baseMs: 30_000, maxMs: 5 * 60_000 };
 
 export function backoffDelayMs(failures: number, policy: BackoffPolicy = LOCKOUT_BACKOFF): number {
   const exponent = Math.max(0, failures - 1);

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 
-import { backoffDelayMs, jitteredDelayMs, LOCKOUT_BACKOFF } from '../../../lambdas/core/backoff';
+import {
+  backoffDelayMs,
+  jitteredDelayMs,
+  LOCKOUT_BACKOFF,
+  UNUSABLE_SIGN_IN_BACKOFF,
+} from '../../../lambdas/core/backoff';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -63,6 +68,14 @@ describe('jitteredDelayMs (full jitter)', () => {
           expect(delay).toBeLessThan(Math.max(1, Math.min(capMs, baseMs * 2 ** attempt)));
         },
       ),
+    );
+  });
+});
+
+describe('UNUSABLE_SIGN_IN_BACKOFF', () => {
+  it('starts at 30 s and stops doubling at 5 minutes (no account lockout at stake)', () => {
+    expect([1, 2, 3, 4, 5, 6, 20].map((failures) => backoffDelayMs(failures, UNUSABLE_SIGN_IN_BACKOFF) / 1000)).toEqual(
+      [30, 60, 120, 240, 300, 300, 300],
     );
   });
 });
