@@ -32,6 +32,8 @@ export const deploymentConfigSchema = z.strictObject({
   secretPrefix: z
     .string()
     .regex(/^[\w+=.@-]+(\/[\w+=.@-]+)*$/, 'must be a Secrets Manager name prefix without a trailing slash')
+    // A secret name is at most 512 characters: the prefix, a slash and a tenant id of up to 64.
+    .max(447, 'must be at most 447 characters, so that <prefix>/<tenant id> fits a Secrets Manager name (512)')
     .default(DEFAULT_SECRET_PREFIX),
   /** Customer-managed KMS key that encrypts the tenant secrets, if not the AWS managed key. */
   secretsKmsKeyArn: z
@@ -65,7 +67,10 @@ export const deploymentConfigSchema = z.strictObject({
   apiAccess: z
     .union([
       z.strictObject({
-        rolePath: z.string().regex(/^\/([\w+=,.@-]+\/)+$/, 'must be an IAM path such as /tvm-consumers/'),
+        rolePath: z
+          .string()
+          .regex(/^\/([\w+=,.@-]+\/)+$/, 'must be an IAM path such as /tvm-consumers/')
+          .max(512, 'must be at most 512 characters (an IAM path)'),
         organizationId: ORGANIZATION_ID.optional(),
       }),
       z.strictObject({
@@ -110,6 +115,7 @@ export const deploymentConfigSchema = z.strictObject({
       rolePath: z
         .string()
         .regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /platform/')
+        .max(512, 'must be at most 512 characters (an IAM path)')
         .optional(),
     })
     .default({}),

@@ -102,9 +102,19 @@ export class TokenApi extends Construct {
     if (length > QUOTAS.apiResourcePolicyChars) {
       const model = props.access ?? { kind: 'principals' };
       const over = `The API resource policy would be about ${length} characters, over API Gateway's ${QUOTAS.apiResourcePolicyChars}`;
+      // The interface endpoints are listed in full whatever the access model: say so when they are what does not fit.
+      const withoutEndpoints = policyLength(
+        Stack.of(this).resolve(apiResourcePolicy({ model, principals: props.principals }).toJSON()),
+      );
+      if (props.vpcEndpointIds && withoutEndpoints <= QUOTAS.apiResourcePolicyChars) {
+        throw new Error(
+          `${over}: its ${props.vpcEndpointIds.length} vpcEndpointIds take ${length - withoutEndpoints} of them; list fewer ` +
+            'interface endpoints (one per VPC that calls the API).',
+        );
+      }
       throw new Error(
         model.kind === 'principals'
-          ? `${over}: with ${props.principals.length} consumers, set "apiAccess": {"rolePath": "/your-path/"} or ` +
+          ? `${over}: with ${props.principals.length} consumer principals (export job roles included), set "apiAccess": {"rolePath": "/your-path/"} or ` +
               '{"principalTag": "tag-key"} in the deployment config to admit consumers by account plus role path or principal tag.'
           : `${over}: the consumers are in ${consumerAccounts(props.principals).length} accounts, and each account costs ` +
               'about 50 characters (about 150 fit); if they are in one AWS Organization, add "organizationId" to ' +

@@ -8,6 +8,7 @@ import type { Construct, IConstruct } from 'constructs';
 
 import { AlarmTopic } from './alarm-topic';
 import type { DeploymentConfig } from './config';
+import { QUOTAS } from './quotas';
 import type { ApiAccessModel } from './resource-policy';
 import { TokenVendingService } from './token-vending-service';
 
@@ -39,7 +40,13 @@ export class TokenVendingStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TokenVendingStackProps) {
     const { config } = props;
-    super(scope, id, { terminationProtection: config.terminationProtection, ...props });
+    // Compact JSON: a company-sized template is about a tenth smaller without the indentation (CloudFormation takes
+    // at most 1,000,000 bytes through S3, which `cdk deploy` uses).
+    super(scope, id, {
+      terminationProtection: config.terminationProtection,
+      suppressTemplateIndentation: true,
+      ...props,
+    });
 
     // `alarms: false` deploys the alarms without notifications, whatever destination the config still names.
     if (!config.alarms) {
@@ -82,6 +89,24 @@ export class TokenVendingStack extends Stack {
     }
     if (config.iam.rolePath) Aspects.of(this).add(new RolePath(config.iam.rolePath));
     for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
+
+    // CloudFormation takes a template of at most 1,000,000 bytes; the CDK only warns past it, and the deployment then
+    // fails. Tags are copied onto every taggable resource, and export jobs are most of a big stack's resources: say so.
+    this.node.addValidation({
+      validate: () => {
+        const bytes = templateBytes(this);
+        if (bytes <= QUOTAS.templateBytesViaS3) return [];
+        const tagBytes = Object.entries(config.tags).reduce(
+          (sum, [key, value]) => sum + key.length + value.length + 24,
+          0,
+        );
+        return [
+          `tags, exportJobs: the template would be ${bytes} bytes, over the ${QUOTAS.templateBytesViaS3} CloudFormation takes. ` +
+            `Every tag is copied onto each taggable resource (this config's tags add about ${tagBytes} bytes to each): ` +
+            'use fewer or shorter tags, or move export jobs to a second deployment config (another stackName).',
+        ];
+      },
+    });
 
     // CloudFormation takes 500 resources per stack, and export jobs are most of a big stack's. Say so in the
     // config's terms before the CDK's own check lists resource types.
@@ -130,6 +155,13 @@ export class TokenVendingStack extends Stack {
       assertions: [{ assert: Fn.conditionEquals(Aws.REGION, topicRegion), assertDescription: `${problem}.` }],
     });
   }
+}
+
+/** The size of the stack's template as the CDK writes it (compact: see the constructor). */
+function templateBytes(stack: Stack): number {
+  // The CDK's own rendering of the template (what it writes to the cloud assembly), tokens resolved.
+  const template = (stack as unknown as { _toCloudFormation(): unknown })._toCloudFormation();
+  return Buffer.byteLength(JSON.stringify(template));
 }
 
 /** CloudFormation's limit of resources per stack. */

@@ -34,6 +34,11 @@ function routedPath(event: Partial<APIGatewayProxyEvent>): string {
   return typeof event.path === 'string' ? event.path : '/';
 }
 
+/** A query value of a direct invocation as text (what API Gateway would have passed as a string). */
+function parameterText(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'object' ? '[object]' : String(value);
+}
+
 /** An object's own entries, or none for anything else (null, an array, a string, a number). */
 function plainObject(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -48,25 +53,32 @@ export function toApiRequest(
   const event: Partial<APIGatewayProxyEvent> = typeof proxyEvent === 'object' && proxyEvent !== null ? proxyEvent : {};
   // Null-prototype query (queryFromEntries): `?__proto__=1` or `?constructor=1` is an unknown parameter, not a
   // property of Object.prototype.
-  // Only the shapes API Gateway sends are read: a map of string lists, a map of strings; anything else in a direct
-  // invocation is no parameter (a string value is not iterated character by character).
+  // API Gateway sends a map of string lists and a map of strings. A direct invocation may put anything in them: a
+  // value that is not a string is still the parameter's value (its text: `99999`, `[object]`), validated like
+  // any other, never dropped so that a default would apply (a string is not iterated character by character, and a
+  // name with no value in the list map falls back to the single-value map).
   const entries: [string, string][] = [];
   const multi = plainObject(event.multiValueQueryStringParameters);
+  const listed = new Set<string>();
   for (const [name, values] of Object.entries(multi)) {
-    if (!Array.isArray(values)) continue;
-    for (const value of values as unknown[]) if (typeof value === 'string') entries.push([name, value]);
+    for (const value of Array.isArray(values) ? (values as unknown[]) : [values]) {
+      if (value === undefined || value === null) continue;
+      entries.push([name, parameterText(value)]);
+      listed.add(name);
+    }
   }
   for (const [name, value] of Object.entries(plainObject(event.queryStringParameters))) {
-    if (!Object.hasOwn(multi, name) && typeof value === 'string') entries.push([name, value]);
+    if (!listed.has(name) && value !== undefined && value !== null) entries.push([name, parameterText(value)]);
   }
   const userArn: unknown = event.requestContext?.identity?.userArn;
   return {
-    // No method is no method (405 on a route), not GET.
-    method: typeof event.httpMethod === 'string' ? event.httpMethod.toUpperCase() : '',
+    // No method is no method (405 on a route), not GET; methods are case-sensitive (`get` is not GET).
+    method: typeof event.httpMethod === 'string' ? event.httpMethod : '',
     path: routedPath(event),
     query: queryFromEntries(entries),
     callerArn: typeof userArn === 'string' ? userArn : undefined,
-    requestId: event.requestContext?.requestId ?? context.awsRequestId,
+    requestId:
+      typeof event.requestContext?.requestId === 'string' ? event.requestContext.requestId : context.awsRequestId,
   };
 }
 

@@ -204,6 +204,11 @@ describe('compact resource policy (apiAccess)', () => {
     ).toBe(true);
   });
 
+  it('names vpcEndpointIds when the endpoints are what does not fit', () => {
+    const vpcEndpointIds = Array.from({ length: 400 }, (_, i) => `vpce-${String(i).padStart(17, '0')}`);
+    expect(() => synth({ ...serviceConfig, vpcEndpointIds })).toThrow(/its 400 vpcEndpointIds take \d+ of them/);
+  });
+
   it('refuses a listed-principals policy over 8,192 characters, saying what to set', () => {
     const many = Array.from({ length: 120 }, (_, i) => ({
       principal: `arn:aws:iam::123456789012:role/consumer-number-${i}`,

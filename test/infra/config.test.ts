@@ -84,6 +84,21 @@ describe('deployment config validation', () => {
     ],
     ['a bad apiAccess', { apiAccess: { rolePath: 'tvm' } }, /apiAccess/],
     [
+      "an apiAccess.rolePath over IAM's 512 characters",
+      { apiAccess: { rolePath: `/${'p/'.repeat(300)}` } },
+      /apiAccess.*rolePath.*at most 512/s,
+    ],
+    [
+      'an iam.rolePath over 512 characters',
+      { iam: { rolePath: `/${'p/'.repeat(300)}` } },
+      /iam\.rolePath.*at most 512/,
+    ],
+    [
+      'a secretPrefix no tenant secret name would fit',
+      { secretPrefix: 'p'.repeat(448) },
+      /secretPrefix.*at most 447 characters/,
+    ],
+    [
       'both alarm destinations',
       { alarmTopicArn: 'arn:aws:sns:ap-southeast-2:123456789012:ops' },
       /alarmEmail: set alarmEmail or alarmTopicArn, not both/,

@@ -177,3 +177,27 @@ describe('the resource count check at synthesis', () => {
     );
   });
 });
+
+describe('template size', () => {
+  it('is written compact, and a config past 1,000,000 bytes fails synth naming tags and exportJobs', () => {
+    // 49 tags of the longest key and value the schema allows, copied onto every taggable resource.
+    const tags = Object.fromEntries(
+      Array.from({ length: 49 }, (_, i) => [`${String(i).padStart(2, '0')}${'k'.repeat(126)}`, 'v'.repeat(256)]),
+    );
+    const job = exampleConfig.exportJobs[0];
+    const config = parseDeploymentConfig({
+      ...JSON.parse(JSON.stringify(exampleConfig)),
+      tags,
+      exportJobs: [job, { ...job, name: `${job?.name}-2` }],
+    });
+    expect(() => synth(config)).toThrow(
+      /tags, exportJobs: the template would be \d+ bytes, over the 1000000 CloudFormation takes\..*fewer or shorter tags/s,
+    );
+  });
+
+  it('the company-scale template is written compact, as measured (no indentation)', () => {
+    const written = readFileSync(join(App.of(company.stack)?.outdir ?? '', company.stack.templateFile), 'utf8');
+    expect(written).not.toMatch(/\n /);
+    expect(Buffer.byteLength(written)).toBeLessThanOrEqual(QUOTAS.templateBytesViaS3);
+  });
+});

@@ -184,10 +184,15 @@ describe('tenantState with an upstream that asked to wait', () => {
   });
 
   it('is "upstream busy" until the wait ends, and no lockout when no pause was recorded', () => {
-    const state = tenantState('acme', secret, { mark: mark({ busyUntil: nowMs + 90_000 }) }, { nowMs });
+    const state = tenantState(
+      'acme',
+      secret,
+      { tenantId: 'acme', mark: mark({ busyUntil: nowMs + 90_000 }) },
+      { nowMs },
+    );
     expect(state).toMatchObject({ state: 'upstream busy', upstreamBusy: { in: 90 } });
     expect(state.lockout).toBeUndefined();
-    const over = tenantState('acme', secret, { mark: mark({ busyUntil: nowMs - 1 }) }, { nowMs });
+    const over = tenantState('acme', secret, { tenantId: 'acme', mark: mark({ busyUntil: nowMs - 1 }) }, { nowMs });
     expect(over.upstreamBusy).toBeUndefined();
     expect(tableRow(state)[6]).toBe('no');
   });
@@ -197,6 +202,7 @@ describe('tenantState with an upstream that asked to wait', () => {
       'acme',
       secret,
       {
+        tenantId: 'acme',
         mark: mark({ reason: 'not_authorized', failures: 1, blockedUntil: nowMs + 300_000, busyUntil: nowMs + 60_000 }),
       },
       { nowMs },

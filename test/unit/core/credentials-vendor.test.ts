@@ -162,13 +162,16 @@ describe('GET /v1/tenants/{tenantId}/aws-credentials', () => {
     expect(reply.body.expiration).toBe(new Date(clock.now() + CREDENTIALS_LIFETIME * 1000).toISOString());
   });
 
-  it('refuses a minTtl identity pool credentials can never meet, without calling upstream', async () => {
-    const reply = await credentials(setup(), 3600);
-    expect(reply.response.status).toBe(400);
-    expect(reply.body.error.code).toBe('invalid_request');
-    expect(identity.calls()).toHaveLength(0);
-    expect(provider.signIns).toBe(0);
-  });
+  it.each([3570, 3600])(
+    'refuses minTtl=%d, which credentials can never meet, without calling upstream',
+    async (minTtl) => {
+      const reply = await credentials(setup(), minTtl);
+      expect(reply.response.status).toBe(400);
+      expect(reply.body.error.code).toBe('invalid_request');
+      expect(identity.calls()).toHaveLength(0);
+      expect(provider.signIns).toBe(0);
+    },
+  );
 
   it('answers 400 for a tenant without an identity pool, and for rejected=', async () => {
     const runtime = setup();

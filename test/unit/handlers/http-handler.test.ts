@@ -351,16 +351,41 @@ describe('toApiRequest on direct invocations of odd shapes', () => {
     expect(Object.keys(request.query)).toEqual([]);
   });
 
-  it('takes string values only: a string in place of a list is not iterated, numbers and objects are skipped', () => {
+  it('takes every value as its text, so it is validated, never dropped: a string in place of a list is one value', () => {
     const request = toApiRequest(
       {
         ...base,
-        multiValueQueryStringParameters: { minTtl: '300', rejected: ['abc', 5, { a: 1 }] },
-        queryStringParameters: { extra: 7 },
+        multiValueQueryStringParameters: { minTtl: '300', rejected: ['abc', 5, { a: 1 }], none: [] },
+        queryStringParameters: { extra: 7, none: '9' },
       } as never,
       context,
     );
-    expect({ ...request.query }).toEqual({ rejected: ['abc'] });
+    expect({ ...request.query }).toEqual({
+      minTtl: ['300'],
+      rejected: ['abc', '5', '[object]'],
+      extra: ['7'],
+      none: ['9'],
+    });
+  });
+
+  it('a minTtl given as a number in a direct invocation is validated (400 out of range), not replaced by the default', async () => {
+    const { handler } = setup();
+    const event = {
+      ...proxyEvent({ path: '/v1/tenants/acme/token' }),
+      multiValueQueryStringParameters: { minTtl: [99999] },
+      queryStringParameters: null,
+    };
+    const answer = (await handler(event as never, lambdaContext)) as APIGatewayProxyResult;
+    expect(answer.statusCode).toBe(400);
+  });
+
+  it('methods are case-sensitive: get is no GET (405), and a requestId that is not a string is the invocation id', () => {
+    const request = toApiRequest(
+      { ...base, httpMethod: 'get', requestContext: { ...base.requestContext, requestId: 42 } } as never,
+      context,
+    );
+    expect(request.method).toBe('get');
+    expect(request.requestId).toBe(context.awsRequestId);
   });
 
   it('a path parameter that is not well-formed Unicode routes as a bad tenant id instead of throwing', () => {
