@@ -135,6 +135,9 @@ export function boundedAnswerBody(body: Readable, headers: Record<string, string
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     body.destroy();
+    // The error reaches the SDK's listener on the body; this one only keeps it from being an unhandled 'error' event
+    // (which ends the process) should it be emitted before the SDK listens.
+    bounded.on('error', () => undefined);
     bounded.destroy(new BodyTooLongError(maxBytes));
     return bounded;
   }

@@ -158,9 +158,9 @@ export class Renewer {
 
   /**
    * Retry throttling and outages with jittered backoff while the budget lasts (at least the wait a busy upstream
-   * asked for, and not at all when it asked for more than {@link MAX_ASKED_WAIT_IN_VEND_MS}); everything else fails at once, and
-   * so does an outage that repeating the call cannot cure (`retrySignIn: false`, e.g. the upstream's signing keys
-   * are unreachable: signing in again would only spend the user's sign-in budget).
+   * asked for, and not at all when it asked for more than {@link MAX_ASKED_WAIT_IN_VEND_MS}); everything else fails
+   * at once, and so does an outage that repeating the call cannot cure (`retrySignIn: false`, e.g. the upstream's
+   * signing keys are unreachable: signing in again would only spend the user's sign-in budget).
    */
   private async withRetries<T>(
     tenantId: string,
