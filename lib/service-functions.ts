@@ -131,7 +131,9 @@ export class ServiceFunctions extends Construct {
     const tenantsVariable = JSON.stringify(tenants);
     if (tenants.length > 0 && tenantsVariable.length > MAX_TENANTS_VARIABLE_BYTES) {
       throw new Error(
-        `ServiceFunctions: ${tenants.length} tenants do not fit in an environment variable; leave "tenants" out and the refresher discovers every tenant secret under the prefix.`,
+        `tenants: ${tenants.length} tenants (${tenantsVariable.length} characters as JSON) do not fit in the refresher's environment, ` +
+          `which takes ${MAX_TENANTS_VARIABLE_BYTES} for them (about ${Math.floor(MAX_TENANTS_VARIABLE_BYTES / ((tenantsVariable.length - 2) / tenants.length + 1))} of these ids); ` +
+          'leave "tenants" out and the refresher discovers every tenant secret under the prefix.',
       );
     }
     const environment: Record<string, string> = {

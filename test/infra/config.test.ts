@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import { parseDeploymentConfig } from '../../lib/config';
-import { exampleConfig, exampleConfigPath } from './support';
+import { exampleConfig, exampleConfigPath, synth } from './support';
 
 describe('deployment config validation', () => {
   const base = JSON.parse(readFileSync(exampleConfigPath, 'utf8'));
@@ -105,6 +105,13 @@ describe('deployment config validation', () => {
     ],
   ])('rejects %s, saying what to change', (_name, change, message) => {
     expect(() => parseDeploymentConfig({ ...base, ...change }, 'test.json')).toThrow(message);
+  });
+
+  it('refuses a tenants list the refresher environment cannot hold, saying how many fit and what to do', () => {
+    const tenants = Array.from({ length: 5_000 }, (_, i) => `tenant-${String(i).padStart(4, '0')}`);
+    expect(() => synth({ ...parseDeploymentConfig(base), exportJobs: [], tenants })).toThrow(
+      /tenants: 5000 tenants \(\d+ characters as JSON\) do not fit .*about 1\d\d of these ids.*leave "tenants" out/,
+    );
   });
 
   it('accepts alarms: false without a destination, and optional tenants', () => {
