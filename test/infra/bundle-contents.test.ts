@@ -99,6 +99,12 @@ describe.each(['vend', 'refresh', 'export'])('the %s bundle', (handler) => {
     // The generated classes would name their shape in full, once per error ("com.amazonaws.kms#AlreadyExists...").
     expect(code.match(/shapeId\s*=\s*"com\.amazonaws\.[\w.]+#\w+"/g) ?? []).toEqual([]);
     expect(inputs.filter((path) => /node_modules\/(?:mnemonist|obliterator)\//.test(path))).toEqual([]);
+    // DynamoDB's endpoint discovery is its settings only (lambdas/runtime/no-endpoint-discovery.ts): sound only while
+    // no bundled SDK code adds the discovery middleware that would read them.
+    expect(
+      inputs.filter((path) => /node_modules\/@aws-sdk\/(?:middleware-endpoint-discovery|endpoint-cache)\//.test(path)),
+    ).toEqual([]);
+    expect(code).not.toMatch(/getEndpointDiscovery(?:Required|Optional)?Plugin|endpointDiscoveryMiddleware/);
     expect(inputs.filter((path) => path.endsWith('checksum/sha256/Sha256Js.js'))).toEqual(
       inputs.some((path) => path.includes('@smithy/core/dist-es/submodules/checksum/')) ? [expect.any(String)] : [],
     );
