@@ -8,6 +8,7 @@ import { TENANT_ID_PATTERN, type AwsCredentialsResponseBody, type TokenResponseB
 import { BodyTooLongError, readBodyUpTo } from '../contract/bounded-body';
 import { isErrorCode, type ErrorCode } from '../contract/error-codes';
 import { fingerprint, primaryToken } from '../contract/fingerprint';
+import { retryAfterMs } from '../contract/retry-after';
 
 // The consumer library of the token API (see TokenClient).
 
@@ -270,7 +271,8 @@ function readSuccess<T>(
 
 /** An error answer as a TokenApiError: the API's code and message when the body has them, else `http_error`. */
 function toError(response: Response, text: string): TokenApiError {
-  const retryAfter = Number(response.headers.get('retry-after'));
+  const waitMs = retryAfterMs(response.headers.get('retry-after'), Date.now());
+  const retryAfter = waitMs === undefined ? NaN : Math.max(1, Math.ceil(waitMs / 1000));
   // API Gateway's own errors, and proxies', may not be the API's JSON (or JSON at all).
   const parsed = parseJson(text);
   const body = isObject(parsed) ? parsed : {};

@@ -9,7 +9,7 @@ import {
   withExportTargetOptions,
   type ExportTargetOptions,
 } from '../export-job';
-import { colour, withProgress } from '../io';
+import { colour, EXIT, withProgress } from '../io';
 
 interface BackfillOptions extends ExportTargetOptions {
   readonly from: Date;
@@ -48,5 +48,15 @@ consumer of the job's tenant and may write the job's prefix in the export bucket
         );
       }
       io.stdout(`${results.length} windows, ${records} records re-exported for ${job.name} (tenant ${job.tenant})\n`);
+      // A window paused (the upstream asked to wait longer than a retry waits, or the time ran out): it and the
+      // windows after it in the range were not re-exported. Say so, and fail, so a script does not take it as done.
+      const paused = results.find((result) => result.outcome === 'paused');
+      if (paused) {
+        io.stderr(
+          `${c.red('incomplete')}: the backfill stopped at the window from ${paused.window.from} (paused); it and the ` +
+            `windows after it in the range were not re-exported. Run it again with --from ${paused.window.from}.\n`,
+        );
+        ctx.setExitCode(EXIT.failed);
+      }
     });
 }

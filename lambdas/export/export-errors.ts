@@ -8,7 +8,8 @@ export type ExportErrorCode =
   | 'upstream_invalid_answer' // not JSON, too large, items not an array, GraphQL errors, a looping cursor
   | 'too_many_pages' // more pages than maxPagesPerWindow
   | 'invalid_job' // the job definition failed validation
-  | 'invalid_range'; // a backfill range that is empty or too long
+  | 'invalid_range' // a backfill range that is empty or too long
+  | 'invalid_state'; // the job's _state.json is not what a run writes (corrupt, another job's, in the future)
 
 export class ExportFailedError extends Error {
   override readonly name = 'ExportFailedError';

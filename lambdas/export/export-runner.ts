@@ -18,6 +18,8 @@
 // window's object under `dt=<day>/` in one atomic step, then the manifest is written and staging deleted.
 // A page is written only after it was fetched whole and validated, and a checkpoint only after its
 // segment is complete, so every record lands exactly once. On failure the multipart upload is aborted.
+import { createHash } from 'node:crypto';
+
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import type { TokenClient } from '../../client/token-client';
@@ -127,6 +129,42 @@ interface Progress {
 export const MAX_BACKFILL_WINDOWS = 50_000;
 
 const isoWindow = (window: ExportWindow) => ({ from: window.from.toISOString(), to: window.to.toISOString() });
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * A checkpoint read back from S3, if it is this window's and whole: the window's bounds, counts that are whole
+ * numbers, a cursor a page source could have given, and segments that are exactly this window's segment objects in
+ * order. Anything else is not used (and no object it names is ever joined or deleted).
+ */
+function checkpointOf(saved: unknown, job: ExportJob, window: ExportWindow): Progress | undefined {
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return undefined;
+  const progress = saved as Partial<Record<keyof Progress, unknown>>;
+  const iso = isoWindow(window);
+  const bounds = progress.window as { from?: unknown; to?: unknown } | undefined;
+  if (bounds?.from !== iso.from || bounds.to !== iso.to) return undefined;
+  if (!isCount(progress.pages) || !isCount(progress.records)) return undefined;
+  const { cursor } = progress;
+  if (!(cursor === undefined || typeof cursor === 'string' || (typeof cursor === 'number' && Number.isFinite(cursor))))
+    return undefined;
+  if (!Array.isArray(progress.segments)) return undefined;
+  const segments = progress.segments as unknown[];
+  const whole = segments.every((segment, index) => {
+    const s = segment as Partial<Record<keyof Segment, unknown>> | null;
+    return (
+      typeof s === 'object' &&
+      s !== null &&
+      s.key === segmentKey(job, window, index + 1) &&
+      isCount(s.records) &&
+      isCount(s.pages) &&
+      isCount(s.bytes) &&
+      isCount(s.uncompressedBytes) &&
+      typeof s.sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(s.sha256)
+    );
+  });
+  return whole ? (saved as Progress) : undefined;
+}
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -161,9 +199,17 @@ export async function runExportWindow(
   if (!options.replace && (await store.exists(manifestKey(job, window))))
     return { key, window: iso, outcome: 'skipped' };
 
-  const saved = await store.getJson<Progress>(progressKey(job, window));
-  let progress: Progress | undefined =
-    saved?.window.from === iso.from && saved.window.to === iso.to ? saved : undefined;
+  // A checkpoint is used only when it is this window's own, whole (see checkpointOf): one that is not (corrupt,
+  // another job's, or naming objects outside this window's segments) is ignored, and the window starts afresh.
+  let progress = checkpointOf(
+    await store.getJson<unknown>(progressKey(job, window)).catch((error: unknown) => {
+      // A checkpoint that is not JSON is no checkpoint: the window starts afresh.
+      if (error instanceof ExportFailedError) return undefined;
+      throw error;
+    }),
+    job,
+    window,
+  );
   if (options.replace && progress) {
     // A backfill starts the window afresh. The checkpoint goes first: a backfill that then fails must not leave one
     // naming segments that are gone, which every later run would try to join (NoSuchKey, for ever).
@@ -196,8 +242,13 @@ export async function runExportWindow(
   let records = progress?.records ?? 0;
   let runPages = 0;
   let finished = false;
-  // Every cursor this run has asked for: an upstream that leads back to one (A -> B -> A) would page for ever.
-  const asked = new Set<PageCursor>(cursor === undefined ? [] : [cursor]);
+  // Every cursor this run has asked for, by digest (a run may ask for thousands): an upstream that leads back to one
+  // (A -> B -> A) would page for ever.
+  const digest = (value: PageCursor) =>
+    createHash('sha256')
+      .update(`${typeof value}:${String(value)}`)
+      .digest('base64');
+  const asked = new Set<string>(cursor === undefined ? [] : [digest(cursor)]);
   const counters = () => ({ retries: fetcher.retries, renewals: fetcher.renewals });
   // While a page is fetched and read, nothing of it is written yet: a failure there leaves the pages before it whole.
   let fetching = false;
@@ -219,16 +270,18 @@ export async function runExportWindow(
       runPages++;
       records += items.length;
       if (next === null) break;
-      if (next === cursor || asked.has(next))
+      if (next === cursor || asked.has(digest(next)))
         throw new ExportFailedError(
           'upstream_invalid_answer',
           `The upstream led back to a page of window ${iso.from}..${iso.to} it had already answered (a cursor cycle).`,
         );
-      asked.add(next);
+      asked.add(digest(next));
       cursor = next;
     }
     finished = true;
-  } catch (error) {
+  } catch (thrown) {
+    // Never a header value (the tenant's token) in what is thrown and logged, whatever the upstream quoted.
+    const error = fetcher.redacted(thrown);
     // Pages this run fetched are kept (segment and checkpoint) when the run runs out of time, and when a later page
     // fails before anything of it was written (the upstream refused it, a token could not be had, its answer was
     // bad): the next run resumes at that page instead of fetching the window again. Otherwise (nothing fetched yet,
@@ -295,6 +348,27 @@ export async function runExportWindow(
   };
 }
 
+/**
+ * Where the job's `_state.json` says the last exported window ended (epoch ms; undefined: no state, a first run). A
+ * state a run would not have written (not an object, no instant, an instant off the window grid or after the current
+ * window) fails the run naming the object, rather than stall the job without an error or export from another time.
+ */
+function lastWindowEndOf(state: unknown, job: ExportJob, nowMs: number): number | undefined {
+  if (state === undefined || state === null) return undefined;
+  const end = typeof state === 'object' ? (state as { lastWindowEnd?: unknown }).lastWindowEnd : undefined;
+  const at =
+    typeof end === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z$/.test(end)
+      ? Date.parse(end)
+      : NaN;
+  const size = job.windowMinutes * 60_000;
+  if (Number.isFinite(at) && at % size === 0 && at <= nowMs + size) return at;
+  throw new ExportFailedError(
+    'invalid_state',
+    `The job's ${stateKey(job)} does not hold the end of a window of this job up to now (lastWindowEnd ` +
+      `${JSON.stringify(end)?.slice(0, 40) ?? 'missing'}): fix it, or delete it to start from the last complete window.`,
+  );
+}
+
 export async function runScheduled(
   job: ExportJob,
   deps: ExportDeps,
@@ -302,8 +376,7 @@ export async function runScheduled(
 ): Promise<WindowResult[]> {
   const store = new ExportStore(deps.s3, deps.bucket);
   const clock = deps.clock ?? Date;
-  const state = await store.getJson<{ lastWindowEnd?: string }>(stateKey(job));
-  const last = state?.lastWindowEnd ? Date.parse(state.lastWindowEnd) : undefined;
+  const last = lastWindowEndOf(await store.getJson<unknown>(stateKey(job)), job, clock.now());
   const windows = pendingWindows(clock.now(), job.windowMinutes, last, job.maxWindowsPerRun, job.lagMinutes);
   const results: WindowResult[] = [];
   for (const window of windows) {

@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+import { ExportFailedError } from './export-errors';
 import { NdjsonUpload, type UploadedObject } from './ndjson-upload';
 
 function isNotFound(error: unknown): boolean {
@@ -22,13 +23,20 @@ export class ExportStore {
     readonly bucket: string,
   ) {}
 
+  /** The object as JSON; undefined when there is none. Throws ExportFailedError (`invalid_state`) when it is not JSON. */
   async getJson<T>(key: string): Promise<T | undefined> {
+    let text: string;
     try {
       const output = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse((await output.Body?.transformToString()) ?? 'null') as T;
+      text = (await output.Body?.transformToString()) ?? 'null';
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ExportFailedError('invalid_state', `The bookkeeping object ${key} is not JSON: fix or delete it.`);
     }
   }
 

@@ -108,9 +108,17 @@ export function pageNamer(job: string): (cursor: unknown) => string {
 }
 
 /** A cursor read from an answer: a non-empty string (or number) continues, null/""/missing ends the window. */
+/** The longest cursor taken from an answer (real ones are tokens of a few hundred characters at most). */
+export const MAX_CURSOR_CHARS = 16_384;
+
 export function cursorAt(answer: unknown, path: string): string | number | null {
   const value = valueAt(answer, path);
   if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'string' && value.length > MAX_CURSOR_CHARS)
+    throw new ExportFailedError(
+      'upstream_invalid_answer',
+      `The answer's ${path} is a cursor of ${value.length} characters, over ${MAX_CURSOR_CHARS}.`,
+    );
   if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
   throw new ExportFailedError('upstream_invalid_answer', `The answer's ${path} is not a cursor (string or number).`);
 }

@@ -4,6 +4,7 @@
 // (the token would go with it), and a body that cannot be decoded, is not JSON or nests deeper than any page does
 // fails the window at once rather than being retried as an outage.
 import type { TokenClient } from '../../client/token-client';
+import { retryAfterMs } from '../../contract/retry-after';
 import { jitteredDelayMs } from '../core/backoff';
 import { AnswerUnreadableError, isInterruptedAnswer, readBoundedText } from '../providers/upstream-http';
 import { ExportFailedError, OutOfTimeError } from './export-errors';
@@ -38,14 +39,6 @@ export interface PageFetcherOptions {
   readonly retryCapMs?: number;
 }
 
-/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, nowMs: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
 /** How deep a page's JSON may nest (arrays and objects): far beyond any real page, far below a stack overflow. */
 export const MAX_PAGE_DEPTH = 256;
 
@@ -71,8 +64,29 @@ export class PageFetcher {
   renewals = 0;
   /** Retries after 429, 5xx or network errors. */
   retries = 0;
+  /** Every header value sent (the tenant's token among them), to be kept out of messages: see {@link redacted}. */
+  private readonly sent = new Set<string>();
 
   constructor(private readonly options: PageFetcherOptions) {}
+
+  /**
+   * The error with every header value this fetcher sent taken out of its message: an upstream that quotes the token
+   * it was given in an error ("invalid token Bearer eyJ...") must not put it into the run's log line.
+   */
+  redacted(error: unknown): unknown {
+    if (!(error instanceof ExportFailedError)) return error;
+    let message = error.message;
+    for (const value of this.sent) message = message.split(value).join('[redacted]');
+    return message === error.message ? error : new ExportFailedError(error.code, message);
+  }
+
+  private remember(headers: Record<string, string>): Record<string, string> {
+    for (const value of Object.values(headers)) {
+      // The whole value, and each word of it long enough to be a credential (the token of `Bearer <token>`).
+      for (const part of [value, ...value.split(/\s+/)]) if (part.length >= 8) this.sent.add(part);
+    }
+    return headers;
+  }
 
   remainingMs(): number {
     return this.options.deadline - this.options.clock.now();
@@ -81,7 +95,7 @@ export class PageFetcher {
   /** Fetches and parses one page; throws ExportFailedError, or OutOfTimeError when the budget ends first. */
   async fetchJson(request: PageRequest): Promise<PageAnswer> {
     const { tokens, tenant } = this.options;
-    let headers = await tokens.headers(tenant, { minTtl: TOKEN_MIN_TTL_SECONDS });
+    let headers = this.remember(await tokens.headers(tenant, { minTtl: TOKEN_MIN_TTL_SECONDS }));
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
       if (this.remainingMs() <= 0) throw new OutOfTimeError('The run ended before the page was fetched.');
@@ -100,7 +114,9 @@ export class PageFetcher {
         await response.body?.cancel();
         renewed = true;
         this.renewals++;
-        headers = (await tokens.getToken(tenant, { minTtl: TOKEN_MIN_TTL_SECONDS, forceRefresh: true })).headers;
+        headers = this.remember(
+          (await tokens.getToken(tenant, { minTtl: TOKEN_MIN_TTL_SECONDS, forceRefresh: true })).headers,
+        );
         attempt--; // a renewal is not a retry
         continue;
       }

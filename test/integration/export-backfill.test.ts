@@ -103,3 +103,14 @@ it('refuses a range that has not ended yet, or is too long, before calling the u
   expect(long.stderr).toMatch(/covers 52608 windows; backfill at most 50000 at a time/);
   expect(upstream.log.length).toBe(before);
 });
+
+it('fails (exit 1) naming where to resume when a window pauses: the windows after it are not re-exported', async () => {
+  // The next request (the first window's first page) is answered 429 with a wait longer than a retry waits.
+  upstream.faults.set(upstream.log.length + 1, { status: 429, retryAfter: '3600' });
+  const result = await tvm(...backfillArgs('2026-11-23T09:00Z', '2026-11-23T11:00Z'));
+  expect(result.code).toBe(EXIT.failed);
+  expect(result.stdout).toMatch(/^paused 2026-11-23T09:00:00.000Z/m);
+  expect(result.stderr).toMatch(
+    /incomplete.*stopped at the window from 2026-11-23T09:00:00.000Z \(paused\).*--from 2026-11-23T09:00:00.000Z/s,
+  );
+});

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { TokenClient } from '../../client/token-client';
 import { exportJobSchema, type ExportJob } from '../../lambdas/core/export-windows';
@@ -472,5 +472,45 @@ it('reports a GraphQL answer with errors and no data by its errors, not by the m
   await expect(runExportWindow(job, WINDOW, erring)).rejects.toMatchObject({
     code: 'upstream_invalid_answer',
     message: expect.stringContaining('Rate limit exceeded for analytics'),
+  });
+});
+
+describe('bookkeeping objects a run would not have written', () => {
+  const put = (key: string, body: string) =>
+    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' }));
+
+  it.each([
+    ['not JSON', '{"lastWindowEnd": '],
+    ['a number for the instant', '{"lastWindowEnd": 12}'],
+    ['garbage for the instant', '{"lastWindowEnd": "garbage"}'],
+    ['an instant after now', '{"lastWindowEnd": "2030-01-01T00:00:00.000Z"}'],
+    ['an instant off the window grid', '{"lastWindowEnd": "2026-11-23T09:17:00.000Z"}'],
+    ['an array', '[]'],
+  ])('a _state.json holding %s fails the run (invalid_state), exporting nothing', async (_what, body) => {
+    const job = graphqlJob({ name: `bad-state-${randomBytes(3).toString('hex')}` });
+    await put(`exports/tenant=demo/job=${job.name}/_state.json`, body);
+    const before = upstream.log.length;
+    await expect(runScheduled(job, deps())).rejects.toMatchObject({ code: 'invalid_state' });
+    expect(upstream.log.length).toBe(before);
+  });
+
+  it("a checkpoint naming another tenant's object is not used: that object is neither joined nor deleted", async () => {
+    records = 1_000;
+    const job = graphqlJob({ name: 'foreign-checkpoint' });
+    const foreign = 'exports/tenant=other/job=x/dt=2026-11-23/20261123T0900Z_20261123T1000Z.ndjson.gz';
+    await put(foreign, 'theirs');
+    await put(
+      `exports/tenant=demo/job=${job.name}/_progress/20261123T0900Z_20261123T1000Z.json`,
+      JSON.stringify({
+        window: { from: '2026-11-23T09:00:00.000Z', to: '2026-11-23T10:00:00.000Z' },
+        cursor: 'c',
+        pages: 1,
+        records: 1,
+        segments: [{ key: foreign, records: 1, pages: 1, bytes: 6, uncompressedBytes: 6, sha256: '0'.repeat(64) }],
+      }),
+    );
+    await backfill(job, { from: WINDOW.from, to: WINDOW.to }, deps());
+    expectExactlyOnce(await exported(job), 1_000);
+    expect((await readObject(foreign)).toString()).toBe('theirs');
   });
 });

@@ -267,6 +267,20 @@ describe('timeouts', () => {
     expect(requests).toHaveLength(1);
   }, 5000);
 
+  it('reads a Retry-After given as an HTTP date (a 503 asking for 5 s is not retried at once)', async () => {
+    handler = (_req, res) => {
+      res.writeHead(503, {
+        'content-type': 'application/json',
+        'retry-after': new Date(Date.now() + 5_000).toUTCString(),
+      });
+      res.end(JSON.stringify({ error: { code: 'upstream_unavailable', message: 'busy' } }));
+    };
+    const tokens = client({ totalTimeoutMs: 2000, sleep: async () => undefined });
+    const error = await failure(tokens.getToken('acme'));
+    expect((error as { retryAfterSeconds?: number }).retryAfterSeconds).toBeGreaterThanOrEqual(4);
+    expect(requests).toHaveLength(1);
+  }, 5000);
+
   it('times out a custom fetch that ignores the abort signal', async () => {
     const seen: Array<AbortSignal | null | undefined> = [];
     const tokens = client({

@@ -182,3 +182,24 @@ describe('hostile answers fail the window at once, never retried as an outage', 
     expect(sleeps).toEqual([]);
   });
 });
+
+describe('header values are kept out of messages', () => {
+  it('takes the token an upstream quotes out of the error that fails the window', async () => {
+    const { fetcher } = setup([json(200, { errors: [{ message: 'x' }] })], {
+      tokens: {
+        headers: async () => ({ authorization: 'Bearer SECRET-TOKEN-abc123', 'x-api-key': 'KEY-0123456789' }),
+        getToken: async () => ({ headers: {} }) as never,
+      },
+    });
+    await fetcher.fetchJson(request);
+    const quoted = new ExportFailedError(
+      'upstream_invalid_answer',
+      'GraphQL errors: invalid token Bearer SECRET-TOKEN-abc123 for key KEY-0123456789',
+    );
+    const redacted = fetcher.redacted(quoted) as ExportFailedError;
+    expect(redacted.code).toBe('upstream_invalid_answer');
+    expect(redacted.message).toBe('GraphQL errors: invalid token [redacted] for key [redacted]');
+    const other = new Error('not an export failure');
+    expect(fetcher.redacted(other)).toBe(other);
+  });
+});

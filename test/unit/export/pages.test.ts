@@ -1,9 +1,9 @@
+import { retryAfterMs } from '../../../contract/retry-after';
 import type { ExportJob, GraphqlExportJob } from '../../../lambdas/core/export-job';
 import { exportJobSchema, type RestExportJob } from '../../../lambdas/core/export-windows';
 import { ExportFailedError } from '../../../lambdas/export/export-errors';
 import { graphqlPages } from '../../../lambdas/export/graphql-pages';
 import { cursorAt, itemsOf, keysExcerpt, recordsAt, valueAt } from '../../../lambdas/export/json-path';
-import { retryAfterMs } from '../../../lambdas/export/page-fetcher';
 import { pageSource, type PageCursor } from '../../../lambdas/export/page-source';
 import { nextFromLinkHeader, restPages } from '../../../lambdas/export/rest-pages';
 
@@ -112,6 +112,11 @@ describe('Retry-After', () => {
     expect(retryAfterMs('Mon, 23 Nov 2026 10:00:05 GMT', now)).toBe(5000);
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
+    // Fractions round up; what is neither form (a negative number, a bare year) is no wait, not a date in the past.
+    expect(retryAfterMs('1.5', now)).toBe(2000);
+    expect(retryAfterMs('-5', now)).toBeUndefined();
+    expect(retryAfterMs('2001', now)).toBe(2_001_000);
+    expect(retryAfterMs('Mon, 23 Nov 2026 09:00:00 GMT', now)).toBe(0);
   });
 });
 
