@@ -307,6 +307,8 @@ export class TokenClient {
   private readonly endpoint: URL;
   private readonly signer: SignatureV4;
   private readonly cache = new Map<string, TokenResponse>();
+  /** Forced renewals begun per tenant: an answer to a request sent before the latest one is not cached. */
+  private readonly renewals = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<TokenResponse>>();
   private readonly credentialsCache = new Map<string, AwsCredentialsResponse>();
   private readonly credentialsInFlight = new Map<string, Promise<AwsCredentialsResponse>>();
@@ -349,6 +351,8 @@ export class TokenClient {
     if (cached && !options.forceRefresh && this.remaining(cached) >= minTtl + (this.options.clockSkewSeconds ?? 30))
       return cached;
     const rejected = options.forceRefresh && cached ? fingerprint(primaryToken(cached)) : undefined;
+    if (rejected) this.renewals.set(tenantId, (this.renewals.get(tenantId) ?? 0) + 1);
+    const renewalsBefore = this.renewals.get(tenantId) ?? 0;
     const key = `${tenantId}|${minTtl}|${rejected ?? ''}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
@@ -356,7 +360,9 @@ export class TokenClient {
       this.inFlight.set(key, pending);
     }
     const token = await pending;
-    this.cache.set(tenantId, token);
+    // An answer to a request sent before a forced renewal began, arriving after it, is not cached: the cache would go
+    // back to the token the upstream refused.
+    if ((this.renewals.get(tenantId) ?? 0) === renewalsBefore) this.cache.set(tenantId, token);
     return token;
   }
 

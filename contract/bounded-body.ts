@@ -15,7 +15,12 @@ export class BodyTooLongError extends Error {
  * Throws BodyTooLongError; a failure of the stream itself (a broken connection, an abort, a body its
  * `content-encoding` cannot decode) is thrown as the stream threw it.
  */
-export async function readBodyUpTo(response: Response, maxBytes: number): Promise<string> {
+export async function readBodyUpTo(
+  response: Response,
+  maxBytes: number,
+  /** Refuse a body that is not valid UTF-8 (a TypeError) instead of reading it with U+FFFD in place of the bad bytes. */
+  options: { readonly fatal?: boolean } = {},
+): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -35,5 +40,6 @@ export async function readBodyUpTo(response: Response, maxBytes: number): Promis
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = Buffer.concat(chunks);
+  return options.fatal ? new TextDecoder('utf-8', { fatal: true }).decode(bytes) : bytes.toString('utf8');
 }

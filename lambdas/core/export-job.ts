@@ -137,37 +137,79 @@ const common = {
   partitionsFrom: z._default(z.iso.date(), '2020-01-01'),
 };
 
-export const graphqlExportJobSchema = z.strictObject({
-  ...common,
-  kind: z.literal('graphql'),
-  /** GraphQL endpoint of the upstream. */
-  url: upstreamUrl,
-  /** The query; it receives the variables `from` and `to` (ISO 8601), the cursor variable, and `variables`. */
-  query: nonEmptyString,
-  /** Further variables sent with every page. */
-  variables: z._default(z.record(z.string(), z.unknown()), {}),
-  itemsPath: requiredJsonPath,
-  /** Cursor pagination; without it each window is one request. */
-  pagination: z.optional(graphqlPagination),
-});
+export const graphqlExportJobSchema = z
+  .strictObject({
+    ...common,
+    kind: z.literal('graphql'),
+    /** GraphQL endpoint of the upstream. */
+    url: upstreamUrl,
+    /** The query; it receives the variables `from` and `to` (ISO 8601), the cursor variable, and `variables`. */
+    query: nonEmptyString,
+    /** Further variables sent with every page. */
+    variables: z._default(z.record(z.string(), z.unknown()), {}),
+    itemsPath: requiredJsonPath,
+    /** Cursor pagination; without it each window is one request. */
+    pagination: z.optional(graphqlPagination),
+  })
+  .check(
+    // The window's `from` and `to`, and the cursor, are the runner's variables: a job's own of the same name would be
+    // replaced by them (or replace them) without a word.
+    z.superRefine((job, ctx) => {
+      const ours = ['from', 'to', ...(job.pagination ? [job.pagination.cursorVariable] : [])];
+      if (job.pagination && ['from', 'to'].includes(job.pagination.cursorVariable))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pagination', 'cursorVariable'],
+          message: 'must not be "from" or "to", which hold the window',
+        });
+      for (const name of Object.keys(job.variables))
+        if (ours.includes(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['variables', name],
+            message: `"${name}" is set by the runner (the window or the cursor); name the variable otherwise`,
+          });
+    }),
+  );
 
-export const restExportJobSchema = z.strictObject({
-  ...common,
-  kind: z.literal('rest'),
-  /** The tenant's upstream base URL, e.g. `https://api.example.com`. */
-  baseUrl: upstreamUrl,
-  /** @default "GET" */
-  method: z._default(z.enum(['GET', 'POST']), 'GET'),
-  /** Path template on `baseUrl`, e.g. `/v1/flights?from={from}&to={to}` (placeholders URL-encoded). */
-  path: z.string().check(z.regex(/^\/[^\s]*$/, 'must start with /')),
-  /** Query parameters (values may hold placeholders). */
-  query: z._default(z.record(z.string(), z.string()), {}),
-  /** JSON body of a POST (strings may hold placeholders). */
-  body: z.optional(z.record(z.string(), z.unknown())),
-  /** Path to the records in each answer. @default "" (the answer is the array) */
-  itemsPath: z._default(jsonPath, ''),
-  pagination: z.optional(restPagination),
-});
+export const restExportJobSchema = z
+  .strictObject({
+    ...common,
+    kind: z.literal('rest'),
+    /** The tenant's upstream base URL, e.g. `https://api.example.com`. */
+    baseUrl: upstreamUrl,
+    /** @default "GET" */
+    method: z._default(z.enum(['GET', 'POST']), 'GET'),
+    /** Path template on `baseUrl`, e.g. `/v1/flights?from={from}&to={to}` (placeholders URL-encoded). */
+    path: z.string().check(z.regex(/^\/[^\s]*$/, 'must start with /')),
+    /** Query parameters (values may hold placeholders). */
+    query: z._default(z.record(z.string(), z.string()), {}),
+    /** JSON body of a POST (strings may hold placeholders). */
+    body: z.optional(z.record(z.string(), z.unknown())),
+    /** Path to the records in each answer. @default "" (the answer is the array) */
+    itemsPath: z._default(jsonPath, ''),
+    pagination: z.optional(restPagination),
+  })
+  .check(
+    // The pagination's parameters are the runner's: one that is also a `query` or `body` key, or two of them with one
+    // name, would replace the window bounds or each other (`page` = `limit` asked for page 2 every time).
+    z.superRefine((job, ctx) => {
+      const pagination = job.pagination;
+      if (!pagination || pagination.type === 'nextLink') return;
+      const params: Array<[string, string]> = [['param', pagination.param]];
+      if (pagination.type !== 'cursor') params.push(['sizeParam', pagination.sizeParam]);
+      if (params.length === 2 && params[0]?.[1] === params[1]?.[1])
+        ctx.addIssue({ code: 'custom', path: ['pagination', 'sizeParam'], message: 'must differ from param' });
+      const own = new Set([...Object.keys(job.query), ...Object.keys(job.body ?? {})]);
+      for (const [field, name] of params)
+        if (own.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pagination', field],
+            message: `"${name}" is also a query or body key of the job; the runner sets it for each page`,
+          });
+    }),
+  );
 
 /** A job without `kind` but with `graphqlUrl` is the earlier GraphQL-only shape. */
 function upgradeLegacy(input: unknown): unknown {

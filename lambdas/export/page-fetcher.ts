@@ -160,12 +160,13 @@ export class PageFetcher {
           'upstream_invalid_answer',
           kind === 'too_long'
             ? `A page exceeds maxPageBytes ${this.options.maxPageBytes}.`
-            : 'A page answer could not be decoded (its content-encoding does not match its body).',
+            : 'A page answer could not be decoded (its content-encoding does not match its body, or it is not UTF-8).',
         );
       }
       let json: unknown;
       try {
-        json = JSON.parse(text) as unknown;
+        // A byte-order mark is no part of the JSON (TextDecoder keeps it): a page that starts with one is still read.
+        json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as unknown;
       } catch {
         throw new ExportFailedError('upstream_invalid_answer', 'A page answer is not JSON.');
       }

@@ -144,7 +144,8 @@ export function isInterruptedAnswer(error: unknown, signal: AbortSignal): boolea
  */
 export async function readBoundedText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
   try {
-    return await readBodyUpTo(response, maxBytes);
+    // Not valid UTF-8 is an answer that cannot be decoded ('undecodable'), not one read with U+FFFD in it.
+    return await readBodyUpTo(response, maxBytes, { fatal: true });
   } catch (error) {
     if (error instanceof BodyTooLongError) throw new AnswerUnreadableError('too_long');
     const interrupted = signal?.aborted === true || isTransportFailure(error);

@@ -438,3 +438,36 @@ describe('minTtl out of range', () => {
     },
   );
 });
+
+describe('a forced renewal and an answer that arrives after it', () => {
+  it('an answer to a request sent before the renewal does not put the refused token back in the cache', async () => {
+    const body = (token: string, minutes: number) =>
+      JSON.stringify({
+        ...validToken(),
+        token,
+        headers: { authorization: `Bearer ${token}` },
+        expiresAt: new Date(Date.now() + minutes * 60_000).toISOString(),
+      });
+    const answers: Array<(response: Response) => void> = [];
+    /** The answer of the next request the client sends, once it has sent it. */
+    const nextRequest = async () => {
+      while (answers.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      return answers.shift() as (response: Response) => void;
+    };
+    const tokens = client({ fetch: () => new Promise<Response>((resolve) => answers.push(resolve)) });
+    // OLD is cached.
+    const first = tokens.getToken('acme', { minTtl: 60 });
+    (await nextRequest())(new Response(body('old', 20), { status: 200 }));
+    expect((await first).token).toBe('old');
+    // A caller needing a longer minTtl asks (its answer is slow); then another reports OLD refused.
+    const slow = tokens.getToken('acme', { minTtl: 1800 });
+    const slowAnswer = await nextRequest();
+    const forced = tokens.getToken('acme', { forceRefresh: true });
+    (await nextRequest())(new Response(body('new', 60), { status: 200 }));
+    expect((await forced).token).toBe('new');
+    slowAnswer(new Response(body('old', 60), { status: 200 }));
+    expect((await slow).token).toBe('old');
+    // The cache still holds the renewed token.
+    expect((await tokens.getToken('acme', { minTtl: 60 })).token).toBe('new');
+  });
+});

@@ -100,6 +100,8 @@ describe('keys', () => {
 
 describe('exportJobSchema', () => {
   const base = { name: 'flights', tenant: 'acme', schedule: 'rate(1 hour)' };
+  const graphql = { kind: 'graphql', url: 'https://a.example.com/graphql', query: '{ x }', itemsPath: 'data.x.items' };
+  const rest = { kind: 'rest', baseUrl: 'https://api.example.com', path: '/x' };
 
   it('reads the earlier GraphQL-only shape (graphqlUrl) as a GraphQL job of the whole data', () => {
     expect(
@@ -130,6 +132,20 @@ describe('exportJobSchema', () => {
     [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', pagination: { type: 'tokens' } }, /pagination/],
     [{ kind: 'rest', baseUrl: 'https://api.example.com', path: '/x', columns: { Id: 'string' } }, /columns/],
     [{ kind: 'soap', url: 'https://api.example.com' }, /kind/],
+    [
+      { ...graphql, pagination: { cursorPath: 'data.x.next', cursorVariable: 'from' } },
+      /cursorVariable.*must not be \\"from\\" or \\"to\\"/s,
+    ],
+    [{ ...graphql, variables: { to: 'x' } }, /variables.*to.*set by the runner/s],
+    [
+      { ...graphql, pagination: { cursorPath: 'data.x.next' }, variables: { nextToken: 'x' } },
+      /nextToken.*set by the runner/s,
+    ],
+    [
+      { ...rest, query: { from: '{from}' }, pagination: { type: 'cursor', path: 'next', param: 'from' } },
+      /pagination.*param.*also a query or body key/s,
+    ],
+    [{ ...rest, pagination: { type: 'page', param: 'p', sizeParam: 'p' } }, /sizeParam.*must differ from param/s],
   ])('rejects %j', (fields, message) => {
     const parsed = exportJobSchema.safeParse({ ...base, ...fields });
     expect(parsed.success).toBe(false);

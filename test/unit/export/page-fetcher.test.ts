@@ -203,3 +203,18 @@ describe('header values are kept out of messages', () => {
     expect(fetcher.redacted(other)).toBe(other);
   });
 });
+
+describe('text of a page', () => {
+  it('refuses bytes that are not UTF-8 (they would be written as U+FFFD), and reads a page after a BOM', async () => {
+    const invalid = new Response(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), {
+      status: 200,
+    });
+    const error = await setup([invalid])
+      .fetcher.fetchJson(request)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'upstream_invalid_answer' });
+    expect((error as Error).message).toMatch(/not UTF-8/);
+    const bom = new Response(`\uFEFF${JSON.stringify({ ok: true })}`, { status: 200 });
+    expect((await setup([bom]).fetcher.fetchJson(request)).json).toEqual({ ok: true });
+  });
+});
