@@ -200,14 +200,13 @@ export const restExportJobSchema = z
       if (pagination.type !== 'cursor') params.push(['sizeParam', pagination.sizeParam]);
       if (params.length === 2 && params[0]?.[1] === params[1]?.[1])
         ctx.addIssue({ code: 'custom', path: ['pagination', 'sizeParam'], message: 'must differ from param' });
-      const own = new Set([...Object.keys(job.query), ...Object.keys(job.body ?? {})]);
-      for (const [field, name] of params)
-        if (own.has(name))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['pagination', field],
-            message: `"${name}" is also a query or body key of the job; the runner sets it for each page`,
-          });
+      // The page size may repeat a `query` key (the runner's value is sent); the cursor, page or offset may not.
+      if (Object.hasOwn(job.query, pagination.param) || Object.hasOwn(job.body ?? {}, pagination.param))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pagination', 'param'],
+          message: `"${pagination.param}" is also a query or body key of the job; the runner sets it for each page`,
+        });
     }),
   );
 
