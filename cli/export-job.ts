@@ -22,9 +22,14 @@ export interface ExportTargetOptions {
 /** `2026-11-01` (UTC midnight) or an ISO 8601 time with a zone, e.g. `2026-11-01T06:00Z`. */
 export function parseInstant(value: string): Date {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
+  // A day the month does not have (2026-02-30) is no date: JavaScript would roll it over into the next month.
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
   if (
     !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(value) ||
-    Number.isNaN(date.getTime())
+    Number.isNaN(date.getTime()) ||
+    calendar.getUTCMonth() !== month - 1 ||
+    calendar.getUTCDate() !== day
   )
     throw new InvalidArgumentError(`'${value}' is not a date (2026-11-01) or a time with a zone (2026-11-01T06:00Z).`);
   return date;

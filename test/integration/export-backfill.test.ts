@@ -91,6 +91,10 @@ it('names the known jobs when --job is unknown, and rejects a time without a zon
   const zoneless = await tvm(...backfillArgs('2026-11-23T09:00', '2026-11-24'));
   expect(zoneless.code).toBe(EXIT.usage);
   expect(zoneless.stderr).toMatch(/is not a date .* or a time with a zone/);
+  // A day the month does not have is no date (JavaScript would read 2026-02-30 as March 2).
+  const noSuchDay = await tvm(...backfillArgs('2026-02-30', '2026-03-01'));
+  expect(noSuchDay.code).toBe(EXIT.usage);
+  expect(noSuchDay.stderr).toMatch(/'2026-02-30' is not a date/);
 });
 
 it('refuses a range that has not ended yet, or is too long, before calling the upstream', async () => {
