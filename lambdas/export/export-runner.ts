@@ -255,16 +255,19 @@ export async function runExportWindow(
   let failure: unknown;
   try {
     for (;;) {
-      if (pages >= job.maxPagesPerWindow)
-        throw new ExportFailedError(
-          'too_many_pages',
-          `Window ${iso.from}..${iso.to} of ${job.name} has more than maxPagesPerWindow (${job.maxPagesPerWindow}) pages.`,
-        );
+      // Past maxPagesPerWindow only the empty page that ends numbered or offset pagination is taken: a window of
+      // exactly that many pages of records is whole.
+      const beyond = pages >= job.maxPagesPerWindow;
       fetching = true;
       const answer = await fetcher.fetchJson(source.request(cursor));
       const items = readItems(source, answer, cursor, job, pages + 1);
       const next = source.next(answer, items, cursor);
       fetching = false;
+      if (beyond && !(items.length === 0 && next === null))
+        throw new ExportFailedError(
+          'too_many_pages',
+          `Window ${iso.from}..${iso.to} of ${job.name} has more than maxPagesPerWindow (${job.maxPagesPerWindow}) pages.`,
+        );
       await upload.write(items);
       pages++;
       runPages++;

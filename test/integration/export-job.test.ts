@@ -227,6 +227,20 @@ it.each([
 });
 
 it.each([
+  ['page numbers', { type: 'page', size: 400 }, 'page'],
+  ['offsets', { type: 'offset', size: 400 }, 'offset'],
+])(
+  'REST with %s: a window of exactly maxPagesPerWindow pages of records is whole',
+  async (_label, pagination, path) => {
+    records = 2_001; // six pages of records, then the empty page that ends the window
+    const exact = restJob(pagination, path, { name: `exact-${path}`, maxPagesPerWindow: 6 });
+    expect(await runExportWindow(exact, WINDOW, deps())).toMatchObject({ outcome: 'written', records: 2_001 });
+    const fewer = restJob(pagination, path, { name: `fewer-${path}`, maxPagesPerWindow: 5 });
+    await expect(runExportWindow(fewer, WINDOW, deps())).rejects.toMatchObject({ code: 'too_many_pages' });
+  },
+);
+
+it.each([
   ['page', { type: 'page', size: 500 }],
   ['offset', { type: 'offset', size: 500 }],
 ])(
