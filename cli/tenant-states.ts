@@ -3,6 +3,7 @@
 // versions and times.
 
 import type { TableTenantState } from '../lambdas/adapters/dynamodb-tenant-states';
+import { BUSY_MARK } from '../lambdas/core/lockout-guard';
 
 /** One tenant's row. Times are ISO 8601; `*In` fields are seconds from now (negative: in the past). */
 export interface TenantState {
@@ -70,7 +71,7 @@ export function tenantState(
   const session = table?.session;
   const mark = table?.mark;
   // A mark that only holds an upstream's wait (no pause of sign-in was ever recorded in it) is no lockout.
-  const paused = mark !== undefined && !(mark.reason === 'upstream_busy' && mark.blockedUntil === 0);
+  const paused = mark !== undefined && !(mark.reason === BUSY_MARK && mark.blockedUntil === 0);
   const busy =
     mark?.busyUntil !== undefined &&
     mark.busyUntil > options.nowMs &&

@@ -36,7 +36,7 @@ const CHALLENGE_MARK = 'challenge:';
 /** The `reason` of a mark left by a sign-in whose tokens failed verification. */
 const TOKEN_INVALID_MARK = 'token_invalid';
 /** The `reason` of a mark that holds only an upstream's wait (`busyUntil`), no pause of sign-in. */
-const BUSY_MARK = 'upstream_busy';
+export const BUSY_MARK = 'upstream_busy';
 
 export class LockoutGuard {
   constructor(

@@ -17,6 +17,7 @@ import type { LockoutGuard } from './lockout-guard';
 import type {
   AuthProvider,
   Clock,
+  FailureMark,
   ProviderSession,
   Session,
   SessionCache,
@@ -73,6 +74,7 @@ export class Renewer {
     if (current?.refreshToken) {
       // The upstream asked the fleet to wait: a refresh would be asking again all the same.
       const mark = await this.deps.guard.activeMark(tenant, scope.shared);
+      const read = { mark };
       this.deps.guard.throwIfBusy(tenant, mark);
       try {
         const renewed = await this.withRetries(tenantId, scope.deadline, 'refresh', () =>
@@ -85,20 +87,26 @@ export class Renewer {
         if (!(error instanceof UpstreamAuthFailedError)) throw this.report(tenantId, error);
         // The refresh token expired or was revoked: fall back to one password sign-in.
         this.deps.emit({ type: 'refresh_rejected', tenantId });
+        return this.signIn(tenant, provider, sharedRevision, scope, read);
       }
     }
     return this.signIn(tenant, provider, sharedRevision, scope);
   }
 
+  /**
+   * @param read the tenant's mark when the refresh before this sign-in has read it (under the same lease, so nobody
+   *   has written one since): not read again.
+   */
   private async signIn(
     tenant: TenantRecord,
     provider: AuthProvider,
     sharedRevision: number | undefined,
     scope: VendScope,
+    read?: { readonly mark: FailureMark | undefined },
   ): Promise<Session> {
     const { tenantId } = tenant;
     const { guard } = this.deps;
-    const mark = await guard.activeMark(tenant, scope.shared);
+    const mark = read ? read.mark : await guard.activeMark(tenant, scope.shared);
     guard.throwIfPaused(tenant, mark);
     try {
       const fresh = await this.withRetries(tenantId, scope.deadline, 'sign-in', () =>

@@ -4,6 +4,7 @@
 // redirect the credentials elsewhere nor make the service buffer an unbounded body.
 
 import { BodyTooLongError, readBodyUpTo } from '../../contract/bounded-body';
+import { retryAfterSeconds } from '../../contract/retry-after';
 import { UpstreamAuthFailedError, UpstreamBusyError, UpstreamUnavailableError } from '../core/errors';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -24,9 +25,8 @@ export const MAX_RETRY_AFTER_SECONDS = 300;
 
 /** Seconds the upstream asks to wait (`Retry-After` in seconds, capped at 300), or undefined when it does not say. */
 export function askedWaitSeconds(response: Response): number | undefined {
-  const header = response.headers.get('retry-after')?.trim();
-  if (!header || !/^\d+(\.\d+)?$/.test(header)) return undefined;
-  return Math.max(1, Math.min(Math.ceil(Number(header)), MAX_RETRY_AFTER_SECONDS));
+  const seconds = retryAfterSeconds(response.headers.get('retry-after'));
+  return seconds === undefined ? undefined : Math.max(1, Math.min(seconds, MAX_RETRY_AFTER_SECONDS));
 }
 
 /**
