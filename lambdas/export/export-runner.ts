@@ -268,7 +268,7 @@ export async function runExportWindow(
           'too_many_pages',
           `Window ${iso.from}..${iso.to} of ${job.name} has more than maxPagesPerWindow (${job.maxPagesPerWindow}) pages.`,
         );
-      await upload.write(items);
+      await upload.write(items, answer.exactNumbers);
       pages++;
       runPages++;
       records += items.length;

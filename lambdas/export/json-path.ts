@@ -1,5 +1,6 @@
 // Dotted paths into upstream answers (`data.flights.items`), read defensively: the answer is hostile input.
 import { ExportFailedError } from './export-errors';
+import { ExactNumber } from './page-json';
 
 /** The value at `path` (empty path: the value itself), or undefined when any step is missing or not an object. */
 export function valueAt(value: unknown, path: string): unknown {
@@ -17,6 +18,7 @@ export function kindOf(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (value instanceof ExactNumber) return 'a number';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
@@ -120,5 +122,12 @@ export function cursorAt(answer: unknown, path: string): string | number | null 
       `The answer's ${path} is a cursor of ${value.length} characters, over ${MAX_CURSOR_CHARS}.`,
     );
   if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  // A number a double cannot carry (read exactly, page-json.ts) would ask for another page than the one named.
+  if (value instanceof ExactNumber)
+    throw new ExportFailedError(
+      'upstream_invalid_answer',
+      `The answer's ${path} is a number of ${value.toString().length} characters that a JSON number cannot carry ` +
+        'exactly; a cursor must be a string, or a number a double holds (integers below 2^53).',
+    );
   throw new ExportFailedError('upstream_invalid_answer', `The answer's ${path} is not a cursor (string or number).`);
 }

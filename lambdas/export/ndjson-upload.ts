@@ -9,6 +9,8 @@ import { createGzip, type Gzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
+import { recordLine } from './page-json';
+
 export interface NdjsonUploadOptions {
   readonly s3: S3Client;
   readonly bucket: string;
@@ -79,11 +81,14 @@ export class NdjsonUpload {
     });
   }
 
-  /** Appends the records as NDJSON lines, waiting while the upload is behind (bounded memory). */
-  async write(records: readonly unknown[]): Promise<void> {
+  /**
+   * Appends the records as NDJSON lines, waiting while the upload is behind (bounded memory). `exactNumbers`: the
+   * records come from a page read with exact numbers (page-json.ts), written as received.
+   */
+  async write(records: readonly unknown[], exactNumbers = false): Promise<void> {
     let batch = '';
     for (const record of records) {
-      batch += `${JSON.stringify(record)}\n`;
+      batch += `${recordLine(record, exactNumbers)}\n`;
       if (batch.length >= BATCH_CHARS) {
         await this.push(batch);
         batch = '';

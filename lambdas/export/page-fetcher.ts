@@ -8,6 +8,7 @@ import { retryAfterMs } from '../../contract/retry-after';
 import { jitteredDelayMs } from '../core/backoff';
 import { AnswerUnreadableError, isInterruptedAnswer, readBoundedText } from '../providers/upstream-http';
 import { ExportFailedError, OutOfTimeError } from './export-errors';
+import { parsePageJson, type PageJson } from './page-json';
 
 export interface PageRequest {
   readonly url: string;
@@ -19,6 +20,8 @@ export interface PageRequest {
 export interface PageAnswer {
   readonly json: unknown;
   readonly headers: Headers;
+  /** Numbers a double cannot carry are LosslessNumber in `json` (page-json.ts): write its records with recordLine. */
+  readonly exactNumbers?: boolean;
 }
 
 export interface PageFetcherOptions {
@@ -163,20 +166,19 @@ export class PageFetcher {
             : 'A page answer could not be decoded (its content-encoding does not match its body, or it is not UTF-8).',
         );
       }
-      let json: unknown;
+      let page: PageJson;
+      const tooDeep = () =>
+        new ExportFailedError('upstream_invalid_answer', `A page answer nests deeper than ${MAX_PAGE_DEPTH} levels.`);
       try {
         // A byte-order mark is no part of the JSON (TextDecoder keeps it): a page that starts with one is still read.
-        json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as unknown;
-      } catch {
+        page = parsePageJson(text.startsWith('\uFEFF') ? text.slice(1) : text);
+      } catch (error) {
+        // The exact-number parser recurses: nesting that overflows its stack is far deeper than the limit.
+        if (error instanceof RangeError) throw tooDeep();
         throw new ExportFailedError('upstream_invalid_answer', 'A page answer is not JSON.');
       }
-      if (nestsDeeperThan(json, MAX_PAGE_DEPTH)) {
-        throw new ExportFailedError(
-          'upstream_invalid_answer',
-          `A page answer nests deeper than ${MAX_PAGE_DEPTH} levels.`,
-        );
-      }
-      return { json, headers: response.headers };
+      if (nestsDeeperThan(page.json, MAX_PAGE_DEPTH)) throw tooDeep();
+      return { json: page.json, headers: response.headers, exactNumbers: page.exactNumbers };
     }
   }
 

@@ -421,6 +421,21 @@ it("never follows a next link off the upstream's origin with the tenant's header
   expect(await listKeys('exports/tenant=demo-rest/job=flights-rest-away/')).toEqual([]);
 });
 
+it('writes numbers a double cannot carry (ids past 2^53, long decimals) exactly as the upstream sent them', async () => {
+  const job = restJob(undefined, 'exact-numbers');
+  const rows = [
+    '{"id":12345678901234567891,"amount":0.12345678901234567891,"overflow":1e400,"seq":0}',
+    '{"id":9007199254740993,"amount":1.5,"note":"fine","seq":1}',
+  ];
+  const exact: ExportDeps = {
+    ...deps(),
+    fetch: async () => new Response(`{"data":[${rows.join(',')}]}`, { status: 200 }),
+  };
+  await expect(runExportWindow(job, WINDOW, exact)).resolves.toMatchObject({ outcome: 'written', records: 2 });
+  const manifest = await manifestOf(job);
+  expect(gunzipSync(await readObject(manifest.key)).toString('utf8')).toBe(`${rows.join('\n')}\n`);
+});
+
 it('stops at the first cursor the upstream leads back to (A -> B -> A), not after maxPagesPerWindow pages', async () => {
   const job = restJob({ type: 'cursor', path: 'meta.next' }, 'cycle');
   const cursors = ['A', 'B', 'A', 'B'];

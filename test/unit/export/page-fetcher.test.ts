@@ -167,6 +167,15 @@ describe('hostile answers fail the window at once, never retried as an outage', 
     const error = await fetcher.fetchJson(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExportFailedError);
     expect(error).toMatchObject({ code: 'upstream_invalid_answer' });
+    // The same through the exact-number parser (a number past 2^53 in the page): deeper than its stack, or not.
+    for (const levels of [5_000, 200_000]) {
+      const exact = `${'['.repeat(levels)}12345678901234567891${']'.repeat(levels)}`;
+      const answer = setup([new Response(exact, { status: 200 })], { maxPageBytes: 1_000_000 });
+      await expect(answer.fetcher.fetchJson(request)).rejects.toMatchObject({
+        code: 'upstream_invalid_answer',
+        message: expect.stringMatching(/nests deeper than 256 levels/),
+      });
+    }
     expect(nestsDeeperThan(JSON.parse(`${'['.repeat(256)}${']'.repeat(256)}`), 256)).toBe(false);
     expect(nestsDeeperThan({ a: [{ b: [] }] }, 3)).toBe(true);
   });
@@ -216,5 +225,15 @@ describe('text of a page', () => {
     expect((error as Error).message).toMatch(/not UTF-8/);
     const bom = new Response(`\uFEFF${JSON.stringify({ ok: true })}`, { status: 200 });
     expect((await setup([bom]).fetcher.fetchJson(request)).json).toEqual({ ok: true });
+  });
+
+  it('says when a page holds numbers a double cannot carry, kept exactly for writing', async () => {
+    const plain = await setup([new Response('{"id":1}', { status: 200 })]).fetcher.fetchJson(request);
+    expect(plain).toMatchObject({ json: { id: 1 }, exactNumbers: false });
+    const exact = await setup([new Response('{"id":12345678901234567891}', { status: 200 })]).fetcher.fetchJson(
+      request,
+    );
+    expect(exact.exactNumbers).toBe(true);
+    expect(String((exact.json as { id: unknown }).id)).toBe('12345678901234567891');
   });
 });

@@ -4,6 +4,7 @@ import { exportJobSchema, type RestExportJob } from '../../../lambdas/core/expor
 import { ExportFailedError } from '../../../lambdas/export/export-errors';
 import { graphqlPages } from '../../../lambdas/export/graphql-pages';
 import { cursorAt, itemsOf, keysExcerpt, recordsAt, valueAt } from '../../../lambdas/export/json-path';
+import { parsePageJson } from '../../../lambdas/export/page-json';
 import { pageSource, type PageCursor } from '../../../lambdas/export/page-source';
 import { nextFromLinkHeader, restPages } from '../../../lambdas/export/rest-pages';
 
@@ -102,6 +103,9 @@ describe('reading answers', () => {
     expect(cursorAt({ n: '' }, 'n')).toBeNull();
     expect(cursorAt({}, 'n')).toBeNull();
     expect(() => cursorAt({ n: { evil: true } }, 'n')).toThrow(/not a cursor/);
+    // A number a double would round asks for another page than the one named: refused, never rounded.
+    const big = parsePageJson('{"n":12345678901234567891}').json;
+    expect(() => cursorAt(big, 'n')).toThrow(/number of 20 characters that a JSON number cannot carry exactly/);
   });
 });
 
