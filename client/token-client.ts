@@ -102,6 +102,8 @@ const DEFAULT_TIMEOUT_MS = 25_000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 60_000;
 /** The longest delay Node's timers (and AbortSignal.timeout) take. */
 const MAX_TIMER_MS = 2 ** 32 - 1;
+/** The most retries a client may be configured with (each is also bounded by totalTimeoutMs). */
+const MAX_RETRIES = 100;
 /** Longest error message or request id taken from an answer. */
 const MAX_TEXT = 500;
 /** Largest answer body read (a token answer is a few KB): a bigger one is refused, not buffered. */
@@ -332,11 +334,23 @@ export class TokenClient {
       credentials: options.credentials ?? defaultProvider(),
       sha256: Hash.bind(null, 'sha256'),
     });
-    for (const name of ['timeoutMs', 'totalTimeoutMs'] as const) {
+    // A bad number would not fail later, it would quietly change what the client does (NaN retries until the total
+    // timeout, a negative skew serves tokens short of minTtl): refused here, naming the option.
+    const check = (name: keyof TokenClientOptions, ok: (value: number) => boolean, what: string) => {
       const value = options[name];
-      if (value !== undefined && !(Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS))
-        throw new RangeError(`TokenClient: ${name} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}.`);
-    }
+      if (value !== undefined && !(typeof value === 'number' && ok(value)))
+        throw new RangeError(`TokenClient: ${name} must be ${what}.`);
+    };
+    for (const name of ['timeoutMs', 'totalTimeoutMs'] as const)
+      check(name, (v) => v > 0 && v <= MAX_TIMER_MS, `a number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+    for (const name of ['maxRetryDelayMs', 'maxRenewalWaitMs'] as const)
+      check(name, (v) => v >= 0 && v <= MAX_TIMER_MS, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`);
+    check(
+      'maxRetries',
+      (v) => Number.isInteger(v) && v >= 0 && v <= MAX_RETRIES,
+      `an integer from 0 to ${MAX_RETRIES}`,
+    );
+    check('clockSkewSeconds', (v) => v >= 0 && v <= MAX_MIN_TTL, `a number of seconds from 0 to ${MAX_MIN_TTL}`);
     this.fetchFn = options.fetch ?? ((url, init) => fetch(url, init));
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;

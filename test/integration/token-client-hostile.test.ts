@@ -314,8 +314,27 @@ it.each([
   ['timeoutMs', -1],
   ['totalTimeoutMs', Number.NaN],
   ['totalTimeoutMs', Infinity],
+  ['maxRetryDelayMs', -1],
+  ['maxRenewalWaitMs', Number.NaN],
 ])('refuses %s %p with a clear error', (name, value) => {
   expect(() => client({ [name]: value })).toThrow(`TokenClient: ${name} must be a number of milliseconds`);
+});
+
+it.each([
+  ['maxRetries', Number.NaN, 'an integer from 0 to 100'],
+  ['maxRetries', 1.5, 'an integer from 0 to 100'],
+  ['maxRetries', -1, 'an integer from 0 to 100'],
+  ['maxRetries', Infinity, 'an integer from 0 to 100'],
+  ['maxRetries', '3', 'an integer from 0 to 100'],
+  ['clockSkewSeconds', -30, 'a number of seconds from 0 to 3600'],
+  ['clockSkewSeconds', Number.NaN, 'a number of seconds from 0 to 3600'],
+])('refuses %s %p, which would quietly change what the client does', (name, value, what) => {
+  expect(() => client({ [name]: value })).toThrow(`TokenClient: ${name} must be ${what}.`);
+});
+
+it('takes the edges of each range', () => {
+  expect(() => client({ maxRetries: 0, clockSkewSeconds: 0, maxRetryDelayMs: 0, maxRenewalWaitMs: 0 })).not.toThrow();
+  expect(() => client({ maxRetries: 100, clockSkewSeconds: 3600 })).not.toThrow();
 });
 
 describe('redirects', () => {
