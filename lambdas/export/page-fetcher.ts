@@ -8,7 +8,7 @@ import { retryAfterMs } from '../../contract/retry-after';
 import { jitteredDelayMs } from '../core/backoff';
 import { AnswerUnreadableError, isInterruptedAnswer, readBoundedText } from '../providers/upstream-http';
 import { ExportFailedError, OutOfTimeError } from './export-errors';
-import { parsePageJson, type PageJson } from './page-json';
+import { ExactNumber, parsePageJson, type PageJson } from './page-json';
 
 export interface PageRequest {
   readonly url: string;
@@ -20,7 +20,7 @@ export interface PageRequest {
 export interface PageAnswer {
   readonly json: unknown;
   readonly headers: Headers;
-  /** Numbers a double cannot carry are LosslessNumber in `json` (page-json.ts): write its records with recordLine. */
+  /** Numbers a double cannot carry are ExactNumber in `json` (page-json.ts): write its records with recordLine. */
   readonly exactNumbers?: boolean;
 }
 
@@ -45,14 +45,18 @@ export interface PageFetcherOptions {
 /** How deep a page's JSON may nest (arrays and objects): far beyond any real page, far below a stack overflow. */
 export const MAX_PAGE_DEPTH = 256;
 
+/** An array or object of the page (an ExactNumber is a number, no level). */
+const isNesting = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && !(value instanceof ExactNumber);
+
 /** Whether `value` nests arrays and objects deeper than `max` levels; walked without recursion. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 1 }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (!isNesting(next.value)) continue;
     if (next.depth > max) return true;
     for (const child of Object.values(next.value)) {
-      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: next.depth + 1 });
+      if (isNesting(child)) stack.push({ value: child, depth: next.depth + 1 });
     }
   }
   return false;
@@ -172,9 +176,7 @@ export class PageFetcher {
       try {
         // A byte-order mark is no part of the JSON (TextDecoder keeps it): a page that starts with one is still read.
         page = parsePageJson(text.startsWith('\uFEFF') ? text.slice(1) : text);
-      } catch (error) {
-        // The exact-number parser recurses: nesting that overflows its stack is far deeper than the limit.
-        if (error instanceof RangeError) throw tooDeep();
+      } catch {
         throw new ExportFailedError('upstream_invalid_answer', 'A page answer is not JSON.');
       }
       if (nestsDeeperThan(page.json, MAX_PAGE_DEPTH)) throw tooDeep();

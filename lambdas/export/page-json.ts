@@ -2,23 +2,27 @@
 // (`12345678901234567891`), a decimal of more than about 15 significant digits, or an exponent beyond a double's
 // range would be written to the export changed (rounded, or `null` for Infinity), with nothing to show it.
 //
-// So a page that may hold such a number is read with the native parser still: each number token a double cannot
-// carry is first wrapped into a string under a marker this process chose at random (JSON strings are skipped whole,
-// so digits inside them are never touched), JSON.parse reads the page, and a walk of the result turns each marked
-// string into an ExactNumber. Written back (recordLine), an ExactNumber is its digits as received. Such a page takes
-// about ten times as long as JSON.parse alone (a 5 MB page of 40,000 big ids: about 230 ms), and its peak heap is
-// about 7 times its size, within PAGE_MEMORY_FACTOR. lossless-json, which parses in JavaScript, was no faster and
-// kept 3.5 times the memory of JSON.parse's result.
+// So a page that may hold such a number, once JSON.parse has found it to be JSON, is read again: each number token
+// a double cannot carry is wrapped into a string under a marker this process chose at random, JSON.parse reads the
+// rewritten text, and a walk of the result turns each marked string into an ExactNumber. Written back
+// (recordLine), an ExactNumber is its digits as received. Such a page takes about ten times as long as JSON.parse
+// alone (a 5 MB page of 40,000 big ids: 220-470 ms on the 2-core build machine), and its peak heap is about 7 times
+// its size, within PAGE_MEMORY_FACTOR. lossless-json, which parses in JavaScript, was no faster and kept 3.5 times the memory of
+// JSON.parse's result.
 //
-// The rewrite cannot turn text that is not JSON into JSON: a number token becomes a string token, which may stand
-// wherever a number may (one where a key must be, before a colon, is left alone), and a marker read outside a
-// string (had the rewrite met a broken one) starts with `~`, which no JSON token does. A page cannot forge a
-// marker: it would have to guess this process's random one.
+// The rewrite reads only text that is JSON, so its tokens are JSON's: strings are skipped whole (digits inside them
+// are never touched), and a number where a key must be cannot occur. Every step is linear in the page: strings are
+// skipped with indexOf, never with a regular expression (one that backtracks per escape overflows its stack on a
+// long string of escapes). A page cannot forge a marker: it would have to guess this process's random one, which
+// never leaves the process (only marked tokens JSON.parse has read as whole strings carry it).
 import { randomBytes } from 'node:crypto';
 
 /** Marks a number token rewritten as a string; random per process, so no page can write one. */
 const MARKER = `~tvm-exact-number:${randomBytes(12).toString('hex')}:`;
-const MARKED_IN_LINE = new RegExp(`"${MARKER}(-?[0-9][0-9.eE+-]*)"`, 'g');
+/** A JSON number token, whole. */
+const NUMBER_TOKEN = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+/** A marked number as JSON.stringify writes it: a whole value, after `:`, `,`, `[` or at the start of the line. */
+const MARKED_IN_LINE = new RegExp(`(?<=^|[:,[])"${MARKER}(-?[0-9][0-9.eE+-]*)"(?=$|[,\\]}])`, 'g');
 
 /** A number a double cannot carry exactly, as the upstream wrote it. */
 export class ExactNumber {
@@ -41,24 +45,15 @@ export class ExactNumber {
  */
 const MAYBE_INEXACT_NUMBER = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
 
-/** JSON tokens left to right: a whole string (skipped), or a number. */
-const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/g;
-
-/** Whether a colon follows (whitespace aside): a token where an object key must be, which JSON.parse refuses. */
-function isKey(text: string, end: number): boolean {
-  let at = end;
-  while (at < text.length && ' \t\n\r'.includes(text.charAt(at))) at++;
-  return text.charAt(at) === ':';
-}
-
-/** The digits that carry a number's value: no sign, dot, exponent, nor leading and trailing zeros. */
+/** The digits that carry a number's value: no sign, dot, exponent, nor leading and trailing zeros (linear). */
 function significantDigits(token: string): string {
-  return token
-    .replace(/^-/, '')
-    .replace(/[eE].*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
+  const exponent = token.search(/[eE]/);
+  const digits = token.slice(token.startsWith('-') ? 1 : 0, exponent < 0 ? token.length : exponent).replace('.', '');
+  let first = 0;
+  while (first < digits.length && digits.charCodeAt(first) === 0x30) first++;
+  let end = digits.length;
+  while (end > first && digits.charCodeAt(end - 1) === 0x30) end--;
+  return digits.slice(first, end);
 }
 
 /** Whether a double holds the value of this JSON number token (JSON.stringify then writes that value). */
@@ -77,29 +72,57 @@ export interface PageJson {
 
 /** Parses a page as JSON.parse does (it is JSON.parse), numbers a double cannot carry kept as ExactNumber. */
 export function parsePageJson(text: string): PageJson {
-  if (!MAYBE_INEXACT_NUMBER.test(text)) return { json: JSON.parse(text) as unknown, exactNumbers: false };
-  // The tokens are walked with exec, the text copied only around the numbers rewritten (String.replace with a
-  // function is several times slower on a page of hundreds of thousands of tokens).
+  const json = JSON.parse(text) as unknown; // not JSON: a SyntaxError, as before
+  if (!MAYBE_INEXACT_NUMBER.test(text)) return { json, exactNumbers: false };
+  const rewritten = markInexactNumbers(text);
+  if (rewritten === undefined) return { json, exactNumbers: false };
+  return { json: withExactNumbers(JSON.parse(rewritten) as unknown), exactNumbers: true };
+}
+
+/** Where the string starting at `open` (a quote) ends, past its closing quote; `text` is JSON. */
+function endOfString(text: string, open: number): number {
+  for (let quote = text.indexOf('"', open + 1); quote >= 0; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+  }
+  return text.length;
+}
+
+/** `text` (JSON) with every number token a double cannot carry marked as a string; undefined when there is none. */
+function markInexactNumbers(text: string): string | undefined {
   const pieces: string[] = [];
   let copied = 0;
-  const tokens = new RegExp(STRING_OR_NUMBER.source, 'g');
-  for (let match = tokens.exec(text); match !== null; match = tokens.exec(text)) {
-    const token = match[0];
-    const end = match.index + token.length;
-    if (token.startsWith('"') || carriesExactly(token) || isKey(text, end)) continue;
-    pieces.push(text.slice(copied, match.index), `"${MARKER}${token}"`);
-    copied = end;
+  const next = /["0-9-]/g; // where a string or a number starts
+  for (let found = next.exec(text); found !== null; found = next.exec(text)) {
+    const at = found.index;
+    if (text.charCodeAt(at) === 0x22) {
+      next.lastIndex = endOfString(text, at);
+      continue;
+    }
+    NUMBER_TOKEN.lastIndex = at;
+    const token = NUMBER_TOKEN.exec(text)?.[0] ?? '-';
+    next.lastIndex = at + token.length;
+    if (carriesExactly(token)) continue;
+    pieces.push(text.slice(copied, at), `"${MARKER}${token}"`);
+    copied = at + token.length;
   }
-  if (pieces.length === 0) return { json: JSON.parse(text) as unknown, exactNumbers: false };
+  if (pieces.length === 0) return undefined;
   pieces.push(text.slice(copied));
-  const json = JSON.parse(pieces.join('')) as unknown;
-  return { json: withExactNumbers(json), exactNumbers: true };
+  return pieces.join('');
+}
+
+function isNumberToken(text: string): boolean {
+  NUMBER_TOKEN.lastIndex = 0;
+  return NUMBER_TOKEN.exec(text)?.[0] === text;
 }
 
 /** Replaces every marked string in the parsed page by its ExactNumber; walked without recursion. */
 function withExactNumbers(root: unknown): unknown {
   const exact = (value: unknown) =>
-    typeof value === 'string' && value.startsWith(MARKER) ? new ExactNumber(value.slice(MARKER.length)) : undefined;
+    typeof value === 'string' && value.startsWith(MARKER) && isNumberToken(value.slice(MARKER.length))
+      ? new ExactNumber(value.slice(MARKER.length))
+      : undefined;
   const top = exact(root);
   if (top !== undefined) return top;
   const stack: unknown[] = [root];

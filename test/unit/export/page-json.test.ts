@@ -76,6 +76,7 @@ describe('the exact parser reads JSON as JSON.parse does', () => {
       `[+${BIG}]`,
       `[--${BIG}]`,
       `[${BIG}.]`,
+      String.raw`{"items":[{"a":"x\${BIG}}]}`, // a backslash before the number: a marker's quote would be escaped
       `{${BIG}:1}`, // a number where a key must be: a string there would be one
       `{"a":1, ${BIG} : 2}`,
     ];
@@ -83,6 +84,13 @@ describe('the exact parser reads JSON as JSON.parse does', () => {
       expect(() => parsePageJson(bad)).toThrow(SyntaxError);
       expect(() => JSON.parse(bad)).toThrow(SyntaxError);
     }
+  });
+
+  it('reads long strings of escapes and long runs of zeros, which a backtracking or quadratic scan could not', () => {
+    const escapes = `["${'\\n'.repeat(3_500_000)}",${BIG}]`;
+    expect(linesOf(`[${escapes}]`)).toEqual([escapes]);
+    const zeros = `0.1${'0'.repeat(400_000)}1`;
+    expect(linesOf(`[${zeros}]`)).toEqual([zeros]);
   });
 
   it('property: any JSON value round-trips to the line JSON.stringify writes, on either parser', () => {
