@@ -1,7 +1,8 @@
 // Cold start of the deployed bundles (built with lib/bundle-settings.ts, exactly as deployed): module init, and
-// init plus the first event, each in a fresh Node.js process run in alternation with `node -e 0` and with the same
-// runner loading an empty handler; the figures are medians of the wall times minus the median of the empty handler's
-// (and, beside them, minus bare `node -e 0`). Peak RSS from the process's own resourceUsage().
+// init plus the first event, each in a fresh Node.js process started with Lambda's flags (lambdaNodeArgs), run in
+// alternation with `node -e 0` and with the same runner loading an empty handler; the figures are medians of the wall
+// times minus the median of the empty handler's (and, beside them, minus bare `node -e 0`). Peak RSS from the
+// process's own resourceUsage().
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,19 +13,27 @@ import { build } from 'esbuild';
 
 import { ENV } from '../contract/names';
 import { BUNDLE_SETTINGS, esbuildOptions, loadedAtStart, writeBundle } from '../lib/bundle-settings';
-import { apiEvent, lambdaContext, lambdaEnv, median, notes, results, round } from './support';
+import { apiEvent, lambdaContext, lambdaEnv, lambdaNodeArgs, median, notes, results, round } from './support';
 
 export const COLD_RUNS = 7;
 
-/** Loads the bundle, runs one event if given, and writes timings and peak RSS to BENCH_OUT. */
+/**
+ * Loads the bundle, runs one event if given, and writes timings and peak RSS to BENCH_OUT. Before the clock starts it
+ * loads what Lambda's runtime interface client (aws-lambda-ric) has loaded when it imports a handler: \`http\` with a
+ * keep-alive agent for the Runtime API, \`net\`, \`util\`, \`fs\`, \`path\`, \`assert\`, and the console it patches.
+ */
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+const require = createRequire(import.meta.url);
+for (const name of ['util', 'net', 'fs', 'path', 'assert']) require(name);
+new (require('http').Agent)({ keepAlive: true, maxSockets: 1 });
+console.log.bind(console);
 const bundle = process.env.BENCH_BUNDLE;
 const t0 = performance.now();
 // As Lambda's runtime interface client loads a handler: import for an ES module (.mjs), require for CommonJS.
-const mod = bundle.endsWith('.mjs') ? await import(pathToFileURL(bundle).href) : createRequire(import.meta.url)(bundle);
+const mod = bundle.endsWith('.mjs') ? await import(pathToFileURL(bundle).href) : require(bundle);
 const t1 = performance.now();
 let status = 0;
 if (process.env.BENCH_EVENT) {
@@ -114,7 +123,11 @@ export async function runColdCases(bundles: Record<string, string>, cases: ColdC
   const wall = (args: string[], env: NodeJS.ProcessEnv) =>
     new Promise<number>((resolve, reject) => {
       const t0 = performance.now();
-      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      // Every process (bare Node.js too) starts with the flags Lambda's runtime gives a function.
+      const child = spawn(process.execPath, [...lambdaNodeArgs(), ...args], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.once('close', (code) => {

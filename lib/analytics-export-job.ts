@@ -19,6 +19,7 @@ import { ENV } from '../contract/names';
 import { jobPrefix, type ExportJob } from '../lambdas/core/export-windows';
 import { JOB_FILE_IN_LAYER, JOB_FILE_PATH } from '../lambdas/export/job-file';
 import { AnalyticsExportTable } from './analytics-export-table';
+import { FUNCTION_MEMORY_MB } from './bundle-settings';
 import { TvmFunction } from './tvm-function';
 
 export interface AnalyticsExportJobProps {
@@ -86,7 +87,7 @@ export class AnalyticsExportJob extends Construct {
     super(scope, id);
     const { job, api, bucket } = props;
     const timeout = props.timeout ?? Duration.minutes(15);
-    const memorySize = props.memorySize ?? 512;
+    const memorySize = props.memorySize ?? FUNCTION_MEMORY_MB;
     // A page is held as bytes, as text and as parsed records at once: about 5-6 times its size at peak (a 30 MiB
     // page peaked at 277 MiB). A page the function cannot hold would crash it on every retry of the window.
     if (job.maxPageBytes * PAGE_MEMORY_FACTOR > memorySize * 1024 * 1024) {

@@ -63,6 +63,9 @@ export const BUNDLE_SETTINGS = {
   external: ['bowser'],
 } as const;
 
+/** Memory of every function the stack creates unless its props say otherwise (the benchmarks start Node.js for it). */
+export const FUNCTION_MEMORY_MB = 512;
+
 /**
  * NODE_OPTIONS of a deployed function: `--enable-source-maps` only when asked for (deployment option
  * `sourceMapStackTraces`), since Node.js parses the whole source map when it loads the bundle.

@@ -14,7 +14,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names';
-import { BUNDLE_SETTINGS, nodeOptions } from './bundle-settings';
+import { BUNDLE_SETTINGS, FUNCTION_MEMORY_MB, nodeOptions } from './bundle-settings';
 import { environmentBytes, QUOTAS } from './quotas';
 import { SCHEDULED_INVOCATION, ScheduledInvocations } from './scheduled-invocations';
 
@@ -162,7 +162,7 @@ export class TvmFunction extends Construct {
     const common = {
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB,
       timeout: props.timeout ?? Duration.seconds(10),
       description: props.description,
       role: this.role,
