@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
+import { builtinImports } from './builtin-imports';
 import { sdkCompaction } from './sdk-compaction';
 
 /** Modules replaced in every bundle by smaller ones that do what Lambda needs. */
@@ -128,7 +129,7 @@ export function esbuildOptions(handlerName: string, outdir: string = bundleDir(h
     // The AWS SDK clients compacted: modeled errors, tree-shakeable schemas, package.json files, the SHA-256 stand-in
     // (lib/sdk-compaction.ts). A plugin: esbuild runs it in its asynchronous API only, so every build of a bundle goes
     // through `build()` (the CDK's, in a child process: lib/tvm-function.ts).
-    plugins: [sdkCompaction()],
+    plugins: [sdkCompaction(), builtinImports()],
   };
 }
 
