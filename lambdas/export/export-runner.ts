@@ -8,7 +8,8 @@
 //       first, at most `maxWindowsPerRun`; stops at the first window that runs out of time.
 //   backfill(job, { from, to }, deps, { deadline? }) -> WindowResult[]
 //       Re-exports every window overlapping [from, to), replacing each object atomically; `_state.json`
-//       is left alone, so scheduled runs carry on as before.
+//       is left alone, so scheduled runs carry on as before. Windows after `_state.json` are refused: they
+//       are the scheduled runs' (a backfill beside one of them would share its staging objects).
 //   new ExportRunner(deps) bundles the three with the same deps.
 //
 // Time budget and resumption: `deadline` (epoch ms) ends the run before the function's timeout. Records
@@ -420,6 +421,17 @@ export async function backfill(
       job.lagMinutes > 0
         ? `The window ending ${new Date(end).toISOString()} has not settled yet: the job waits lagMinutes (${job.lagMinutes}) after a window ends.`
         : `The window ending ${new Date(end).toISOString()} has not ended yet.`,
+    );
+  // Windows the scheduled runs have not exported yet are theirs (they export every one after `_state.json`): a
+  // backfill of one could run beside a scheduled run of the same window, the two writing the same staging objects.
+  const store = new ExportStore(deps.s3, deps.bucket);
+  const last = lastWindowEndOf(await store.getJson<unknown>(stateKey(job)), job, (deps.clock ?? Date).now());
+  if (last !== undefined && end > last)
+    throw new ExportFailedError(
+      'invalid_range',
+      `The windows from ${new Date(last).toISOString()} on are the scheduled runs' to export (${stateKey(job)}); a ` +
+        `backfill beside them would write the same staging objects. Backfill up to --to ${new Date(last).toISOString()}; ` +
+        'the schedule exports the rest.',
     );
   const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
   const results: WindowResult[] = [];

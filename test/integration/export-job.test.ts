@@ -329,6 +329,15 @@ it('skips a window whose manifest exists; a backfill replaces it and leaves the 
   expect(new Set(rows.map((r) => r.version))).toEqual(new Set([2]));
   expect(await readObject('exports/tenant=demo/job=backfilled/_state.json')).toEqual(state);
   upstream.version = 1;
+
+  // The next window has settled, but the scheduled runs have not exported it yet: it is theirs, not a backfill's.
+  const later = { now: () => Date.parse('2026-11-23T11:05:00Z') };
+  const asked = upstream.log.length;
+  await expect(backfill(job, { from: WINDOW.from, to: new Date('2026-11-23T11:00:00Z') }, deps(later))).rejects.toThrow(
+    /windows from 2026-11-23T10:00:00.000Z on are the scheduled runs' to export .*Backfill up to --to 2026-11-23T10:00:00.000Z/,
+  );
+  expect(upstream.log.length).toBe(asked);
+  await expect(backfill(job, WINDOW, deps(later))).resolves.toMatchObject([{ outcome: 'written' }]);
 });
 
 it('a window that outlives the run budget is checkpointed and resumed, still exactly once', async () => {
