@@ -89,7 +89,8 @@ export class AnalyticsExportJob extends Construct {
     const timeout = props.timeout ?? Duration.minutes(15);
     const memorySize = props.memorySize ?? FUNCTION_MEMORY_MB;
     // A page is held as bytes, as text and as parsed records at once: about 5-6 times its size at peak (a 30 MiB
-    // page peaked at 277 MiB). A page the function cannot hold would crash it on every retry of the window.
+    // page peaked at 277 MiB; one holding numbers a double cannot carry is read a second time, lambdas/export/
+    // page-json.ts, about half as much again). A page the function cannot hold would crash it on every retry.
     if (job.maxPageBytes * PAGE_MEMORY_FACTOR > memorySize * 1024 * 1024) {
       throw new Error(
         `Export job ${job.name}: maxPageBytes ${job.maxPageBytes} needs about ${PAGE_MEMORY_FACTOR} times that in memory, ` +

@@ -6,8 +6,9 @@
 // a double cannot carry is wrapped into a string under a marker this process chose at random, JSON.parse reads the
 // rewritten text, and a walk of the result turns each marked string into an ExactNumber. Written back
 // (recordLine), an ExactNumber is its digits as received. Such a page takes about ten times as long as JSON.parse
-// alone (a 5 MB page of 40,000 big ids: 220-470 ms on the 2-core build machine), and its peak heap is about 7 times
-// its size, within PAGE_MEMORY_FACTOR. lossless-json, which parses in JavaScript, was no faster and kept 3.5 times the memory of
+// alone (a 5 MB page of 40,000 big ids: 220-470 ms on the 2-core build machine), and needs about 6 times its size
+// of heap (a 31 MB page of 240,000 big ids ran in 185 MB of old space, not in 170; JSON.parse alone in 120), within
+// PAGE_MEMORY_FACTOR. lossless-json, which parses in JavaScript, was no faster and kept 3.5 times the memory of
 // JSON.parse's result.
 //
 // The rewrite reads only text that is JSON, so its tokens are JSON's: strings are skipped whole (digits inside them
@@ -72,10 +73,11 @@ export interface PageJson {
 
 /** Parses a page as JSON.parse does (it is JSON.parse), numbers a double cannot carry kept as ExactNumber. */
 export function parsePageJson(text: string): PageJson {
-  const json = JSON.parse(text) as unknown; // not JSON: a SyntaxError, as before
+  let json = JSON.parse(text) as unknown; // not JSON: a SyntaxError, as before
   if (!MAYBE_INEXACT_NUMBER.test(text)) return { json, exactNumbers: false };
   const rewritten = markInexactNumbers(text);
   if (rewritten === undefined) return { json, exactNumbers: false };
+  json = undefined; // the first reading goes before the second is made: never two of a large page at once
   return { json: withExactNumbers(JSON.parse(rewritten) as unknown), exactNumbers: true };
 }
 
