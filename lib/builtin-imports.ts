@@ -1,74 +1,104 @@
-// Node.js built-in modules, imported without Node.js's ES module facade. An ES `import { env } from 'node:process'`
-// makes Node.js build a module namespace of every export of the built-in, reading each one, getters included:
-// `process.report` loads and compiles the diagnostic-report module, `crypto.webcrypto` the Web Crypto one, `fs.promises`
-// and `timers.promises` theirs. In Lambda that compiling is dear: its runtime starts `node` with V8 flags
-// (bench/support.ts, lambdaNodeArgs), and any V8 flag makes Node.js refuse the code cache its own modules were built
-// with, so every module is compiled from source. Measured with those flags on the build machine, the `node:process`
-// facade alone took 4-6 ms of a cold start, `node:fs` and `node:timers` about 1 ms each.
+// `node:process` imported without Node.js's ES module facade. An ES `import { env } from 'node:process'` makes
+// Node.js build a module namespace of every export of `process`, reading each one, getters included: `process.report`
+// loads and compiles the diagnostic-report module. In Lambda that compiling is dear: its runtime starts `node` with
+// V8 flags (bench/support.ts, lambdaNodeArgs), and any V8 flag makes Node.js refuse the code cache its own modules
+// were built with, so every module is compiled from source. Measured with those flags on the build machine, the
+// `node:process` facade alone took 4-6 ms of a cold start (the AWS SDK's user-agent code imports `env` and `versions`
+// from it); the other built-ins' facades cost 1 ms or less each, and are left as they are.
 //
-// So each built-in a bundle imports resolves to a small module of this plugin's that takes the built-in from
-// `process.getBuiltinModule()` and reads only the exports the bundle uses: every export is a pure call, which esbuild
-// drops when nothing imports it.
-import { execFileSync } from 'node:child_process';
-import { builtinModules } from 'node:module';
-
+// So `process` and `node:process` resolve to a module of this plugin's that reads, from the global `process`, only
+// the names the bundle imports: each export is a pure read, which esbuild drops when nothing imports it. The names
+// are a fixed list (those of Node.js's `process` that the ES facade exports), not the building Node.js's, so a bundle
+// is the same whatever Node.js builds it; a name not in the list fails the build, naming it.
 import type { Plugin } from 'esbuild';
 
 const NAMESPACE = 'tvm-builtin';
-const IDENTIFIER = /^[A-Za-z_][\w]*$/;
 
-let exportNames: Record<string, string[]> | undefined;
+/** The names `import { … } from 'node:process'` may take: `process`'s own, as Node.js 20 to 24 have them. */
+export const PROCESS_EXPORTS = [
+  'abort',
+  'allowedNodeEnvironmentFlags',
+  'arch',
+  'argv',
+  'argv0',
+  'availableMemory',
+  'chdir',
+  'config',
+  'constrainedMemory',
+  'cpuUsage',
+  'cwd',
+  'debugPort',
+  'dlopen',
+  'emitWarning',
+  'env',
+  'execArgv',
+  'execPath',
+  'execve',
+  'exit',
+  'exitCode',
+  'features',
+  'finalization',
+  'getActiveResourcesInfo',
+  'getBuiltinModule',
+  'getegid',
+  'geteuid',
+  'getgid',
+  'getgroups',
+  'getuid',
+  'hasUncaughtExceptionCaptureCallback',
+  'hrtime',
+  'initgroups',
+  'kill',
+  'loadEnvFile',
+  'memoryUsage',
+  'nextTick',
+  'permission',
+  'pid',
+  'platform',
+  'ppid',
+  'ref',
+  'release',
+  'report',
+  'resourceUsage',
+  'setSourceMapsEnabled',
+  'setUncaughtExceptionCaptureCallback',
+  'setegid',
+  'seteuid',
+  'setgid',
+  'setgroups',
+  'setuid',
+  'sourceMapsEnabled',
+  'stderr',
+  'stdin',
+  'stdout',
+  'threadCpuUsage',
+  'title',
+  'umask',
+  'unref',
+  'uptime',
+  'version',
+  'versions',
+] as const;
 
-/**
- * Every built-in's export names, read in a Node.js process of their own: the building process may see other objects
- * (Jest, for one, gives its tests a `process` of its own), and a bundle must not depend on where it was built.
- */
-function builtinExportNames(): Record<string, string[]> {
-  exportNames ??= JSON.parse(
-    execFileSync(
-      process.execPath,
-      [
-        '--no-warnings', // requiring `sys` or `wasi` warns
-        '-e',
-        'const { builtinModules } = require("node:module");' +
-          'console.log(JSON.stringify(Object.fromEntries(builtinModules.filter((n) => !n.startsWith("_"))' +
-          '.map((n) => [n, Object.keys(require("node:" + n))]))));',
-      ],
-      { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  ) as Record<string, string[]>;
-  return exportNames;
-}
-
-/** The module a bundle gets for `node:<name>`: the built-in's own object, each export read only if imported. */
-export function builtinFacade(name: string): string {
-  const names = (builtinExportNames()[name] ?? []).filter((key) => IDENTIFIER.test(key) && key !== 'default');
+/** The module a bundle gets for `node:process`: the global `process`, each name read only if imported. */
+export function processStandIn(): string {
   return [
-    // `$`-names: no built-in exports one.
-    `const $builtin = process.getBuiltinModule(${JSON.stringify(`node:${name}`)});`,
-    'const $read = (key) => $builtin[key];',
-    'export default $builtin;',
-    ...names.map((key) => `export const ${key} = /* @__PURE__ */ $read(${JSON.stringify(key)});`),
+    'const read = (key) => process[key];',
+    'export default process;',
+    ...PROCESS_EXPORTS.map((key) => `export const ${key} = /* @__PURE__ */ read(${JSON.stringify(key)});`),
   ].join('\n');
 }
 
-/** Resolves every built-in the bundled code imports (`crypto` or `node:crypto`) to its builtinFacade. */
+/** Resolves the bundled code's `import … from 'node:process'` (or `'process'`) to processStandIn. */
 export function builtinImports(): Plugin {
-  const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
   return {
     name: 'builtin-imports',
     setup(build) {
-      build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
-        const name = args.path.replace(/^node:/, '');
-        // Only import statements: a dynamic import() stays one (loaded when, and if, it runs), and a require() of a
-        // CommonJS dependency would need the facade's every export (esbuild's namespace object), so it stays as is.
-        if (args.kind !== 'import-statement' || !builtins.has(name) || args.namespace === NAMESPACE) return undefined;
-        return { path: name, namespace: NAMESPACE, sideEffects: false };
-      });
-      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-        contents: builtinFacade(args.path),
-        loader: 'js',
-      }));
+      build.onResolve({ filter: /^(node:)?process$/ }, (args) =>
+        // Only import statements: a require() of a CommonJS dependency stays as it is.
+        args.kind === 'import-statement' ? { path: 'process', namespace: NAMESPACE, sideEffects: false } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents: processStandIn(), loader: 'js' }));
     },
   };
 }
