@@ -102,8 +102,8 @@ const DEFAULT_TIMEOUT_MS = 25_000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 60_000;
 /** The longest delay Node's timers (and AbortSignal.timeout) take. */
 const MAX_TIMER_MS = 2 ** 32 - 1;
-/** The most retries a client may be configured with (each is also bounded by totalTimeoutMs). */
-const MAX_RETRIES = 100;
+/** The most clock skew a client may allow for: SigV4 refuses requests whose clock is 5 minutes off. */
+const MAX_CLOCK_SKEW_SECONDS = 300;
 /** Longest error message or request id taken from an answer. */
 const MAX_TEXT = 500;
 /** Largest answer body read (a token answer is a few KB): a bigger one is refused, not buffered. */
@@ -343,14 +343,21 @@ export class TokenClient {
     };
     for (const name of ['timeoutMs', 'totalTimeoutMs'] as const)
       check(name, (v) => v > 0 && v <= MAX_TIMER_MS, `a number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+    // Infinity: no limit but totalTimeoutMs (no retry starts, and no wait runs, past it).
     for (const name of ['maxRetryDelayMs', 'maxRenewalWaitMs'] as const)
-      check(name, (v) => v >= 0 && v <= MAX_TIMER_MS, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`);
+      check(name, (v) => v >= 0, 'a number of milliseconds, 0 or more (Infinity: only totalTimeoutMs limits it)');
     check(
       'maxRetries',
-      (v) => Number.isInteger(v) && v >= 0 && v <= MAX_RETRIES,
-      `an integer from 0 to ${MAX_RETRIES}`,
+      (v) => v === Infinity || (Number.isInteger(v) && v >= 0),
+      'a whole number, 0 or more (Infinity: only totalTimeoutMs limits it)',
     );
-    check('clockSkewSeconds', (v) => v >= 0 && v <= MAX_MIN_TTL, `a number of seconds from 0 to ${MAX_MIN_TTL}`);
+    // A skew beyond the 5 minutes SigV4 allows would fail every signed request anyway; a larger margin would let the
+    // answer check take tokens that expired long ago (it allows minTtl minus the skew).
+    check(
+      'clockSkewSeconds',
+      (v) => v >= 0 && v <= MAX_CLOCK_SKEW_SECONDS,
+      `a number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`,
+    );
     this.fetchFn = options.fetch ?? ((url, init) => fetch(url, init));
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;

@@ -424,15 +424,19 @@ export async function backfill(
     );
   // Windows the scheduled runs have not exported yet are theirs (they export every one after `_state.json`): a
   // backfill of one could run beside a scheduled run of the same window, the two writing the same staging objects.
+  // A job without `_state.json` has had no scheduled run (or none is deployed): every settled window may be backfilled.
   const store = new ExportStore(deps.s3, deps.bucket);
   const last = lastWindowEndOf(await store.getJson<unknown>(stateKey(job)), job, (deps.clock ?? Date).now());
-  if (last !== undefined && end > last)
+  if (last !== undefined && end > last) {
+    const at = new Date(last).toISOString();
     throw new ExportFailedError(
       'invalid_range',
-      `The windows from ${new Date(last).toISOString()} on are the scheduled runs' to export (${stateKey(job)}); a ` +
-        `backfill beside them would write the same staging objects. Backfill up to --to ${new Date(last).toISOString()}; ` +
-        'the schedule exports the rest.',
+      `Not backfilled: the windows from ${at} on are the scheduled runs' to export (${stateKey(job)}), and a ` +
+        'backfill beside a scheduled run would write the same staging objects. ' +
+        (first < last ? `Backfill up to --to ${at}; the schedule exports the rest.` : 'The schedule exports them.') +
+        ` If the job's schedule was removed, advance or delete ${stateKey(job)} first.`,
     );
+  }
   const windows = windowsBetween(range.from.getTime(), range.to.getTime(), job.windowMinutes);
   const results: WindowResult[] = [];
   for (const window of windows) {

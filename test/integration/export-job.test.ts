@@ -336,6 +336,10 @@ it('skips a window whose manifest exists; a backfill replaces it and leaves the 
   await expect(backfill(job, { from: WINDOW.from, to: new Date('2026-11-23T11:00:00Z') }, deps(later))).rejects.toThrow(
     /windows from 2026-11-23T10:00:00.000Z on are the scheduled runs' to export .*Backfill up to --to 2026-11-23T10:00:00.000Z/,
   );
+  // A range that starts there is not told to end there (an empty range): the schedule exports it.
+  await expect(backfill(job, { from: WINDOW.to, to: new Date('2026-11-23T11:00:00Z') }, deps(later))).rejects.toThrow(
+    /The schedule exports them\. If the job's schedule was removed, advance or delete/,
+  );
   expect(upstream.log.length).toBe(asked);
   await expect(backfill(job, WINDOW, deps(later))).resolves.toMatchObject([{ outcome: 'written' }]);
 });
