@@ -13,7 +13,7 @@ import type { CognitoEmulator } from '../lambdas/local/cognito-emulator';
 import { startLocalDynamo } from '../lambdas/local/dynalite';
 import { composeRuntime } from '../lambdas/runtime/compose';
 import { loadRuntimeConfig } from '../lambdas/runtime/config';
-import { lambdaNodeArgs, notes, results, round } from './support';
+import { notes, results, round, workerExecArgv } from './support';
 
 /** Cognito's default UserAuthentication quota (InitiateAuth and friends), requests per second per account. */
 export const COGNITO_SIGN_IN_QUOTA_PER_SECOND = 120;
@@ -93,7 +93,7 @@ async function runFleet(cognito: CognitoEmulator, tenants: Tenants, shared: bool
   try {
     const workers = Array.from({ length: CONSUMER_PROCESSES }, () =>
       fork(join(__dirname, 'fleet-worker.ts'), [], {
-        execArgv: [...lambdaNodeArgs(), '--import', 'tsx'],
+        execArgv: workerExecArgv(),
         env: {
           ...process.env,
           BENCH_TENANTS: JSON.stringify(tenants),

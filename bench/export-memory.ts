@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { exportJobSchema } from '../lambdas/core/export-windows';
 import { runExportWindow } from '../lambdas/export/export-runner';
 import { startExportUpstream } from '../test/support/export-upstream';
-import { lambdaNodeArgs } from './support';
+import { workerExecArgv } from './support';
 
 const RECORDS = Number(process.env.BENCH_EXPORT_RECORDS ?? 340_000);
 const PAGE_SIZE = 2_000;
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   });
   try {
     const child = fork(__filename, ['--worker'], {
-      execArgv: [...lambdaNodeArgs(), '--import', 'tsx'],
+      execArgv: workerExecArgv(),
       env: {
         ...process.env,
         BENCH_EXPORT_WORKER: JSON.stringify({

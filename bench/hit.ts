@@ -2,7 +2,7 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 
-import { lambdaEnv, lambdaNodeArgs, notes, results, round } from './support';
+import { lambdaEnv, notes, results, round, workerExecArgv } from './support';
 
 interface HitOutcome {
   hit: { p50: number; p99: number; ops: number };
@@ -14,7 +14,7 @@ interface HitOutcome {
 
 export async function benchHit(): Promise<void> {
   const child = fork(join(__dirname, 'hit-worker.ts'), [], {
-    execArgv: [...lambdaNodeArgs(), '--import', 'tsx'],
+    execArgv: workerExecArgv(),
     env: lambdaEnv(),
     // stdout is /dev/null: every log line and EMF document is really written to a file descriptor.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

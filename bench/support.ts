@@ -37,6 +37,11 @@ export function lambdaNodeArgs(memoryMb = FUNCTION_MEMORY_MB): string[] {
   ];
 }
 
+/** execArgv of a benchmark worker process standing for a Lambda container: Lambda's flags, TypeScript through tsx. */
+export function workerExecArgv(): string[] {
+  return [...lambdaNodeArgs(), '--import', 'tsx'];
+}
+
 /** The environment Lambda gives the vend function (names and values as the stack sets them; metrics on). */
 export function lambdaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {

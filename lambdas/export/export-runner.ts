@@ -357,7 +357,8 @@ export async function runExportWindow(
  * state a run would not have written (not an object, no instant, an instant off the window grid or after the current
  * window) fails the run naming the object, rather than stall the job without an error or export from another time.
  */
-function lastWindowEndOf(state: unknown, job: ExportJob, nowMs: number): number | undefined {
+async function lastWindowEnd(store: ExportStore, job: ExportJob, nowMs: number): Promise<number | undefined> {
+  const state = await store.getJson<unknown>(stateKey(job));
   if (state === undefined || state === null) return undefined;
   const end = typeof state === 'object' ? (state as { lastWindowEnd?: unknown }).lastWindowEnd : undefined;
   const at =
@@ -380,7 +381,7 @@ export async function runScheduled(
 ): Promise<WindowResult[]> {
   const store = new ExportStore(deps.s3, deps.bucket);
   const clock = deps.clock ?? Date;
-  const last = lastWindowEndOf(await store.getJson<unknown>(stateKey(job)), job, clock.now());
+  const last = await lastWindowEnd(store, job, clock.now());
   const windows = pendingWindows(clock.now(), job.windowMinutes, last, job.maxWindowsPerRun, job.lagMinutes);
   const results: WindowResult[] = [];
   for (const window of windows) {
@@ -426,7 +427,7 @@ export async function backfill(
   // backfill of one could run beside a scheduled run of the same window, the two writing the same staging objects.
   // A job without `_state.json` has had no scheduled run (or none is deployed): every settled window may be backfilled.
   const store = new ExportStore(deps.s3, deps.bucket);
-  const last = lastWindowEndOf(await store.getJson<unknown>(stateKey(job)), job, (deps.clock ?? Date).now());
+  const last = await lastWindowEnd(store, job, (deps.clock ?? Date).now());
   if (last !== undefined && end > last) {
     const at = new Date(last).toISOString();
     throw new ExportFailedError(

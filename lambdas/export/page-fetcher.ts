@@ -171,15 +171,18 @@ export class PageFetcher {
         );
       }
       let page: PageJson;
-      const tooDeep = () =>
-        new ExportFailedError('upstream_invalid_answer', `A page answer nests deeper than ${MAX_PAGE_DEPTH} levels.`);
       try {
         // A byte-order mark is no part of the JSON (TextDecoder keeps it): a page that starts with one is still read.
         page = parsePageJson(text.startsWith('\uFEFF') ? text.slice(1) : text);
       } catch {
         throw new ExportFailedError('upstream_invalid_answer', 'A page answer is not JSON.');
       }
-      if (nestsDeeperThan(page.json, MAX_PAGE_DEPTH)) throw tooDeep();
+      if (nestsDeeperThan(page.json, MAX_PAGE_DEPTH)) {
+        throw new ExportFailedError(
+          'upstream_invalid_answer',
+          `A page answer nests deeper than ${MAX_PAGE_DEPTH} levels.`,
+        );
+      }
       return { json: page.json, headers: response.headers, exactNumbers: page.exactNumbers };
     }
   }
